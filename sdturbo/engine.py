@@ -1,0 +1,154 @@
+"""The warm SD-Turbo pipeline: load once, then turn requests into results. Knows no HTTP."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from sdturbo import metadata
+from sdturbo.config import Settings
+from sdturbo.device import apply_attention, dtype_name, resolve_attention, resolve_device, resolve_dtype
+from sdturbo.loading import ModelSource, load_pipeline, resolve_source
+from sdturbo.params import check_prompt, check_seed, check_side, check_steps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One image to make; every field is checked on creation."""
+
+    prompt: str
+    seed: int
+    steps: int = 1
+    width: int = 512
+    height: int = 512
+
+    def __post_init__(self) -> None:
+        check_prompt(self.prompt)
+        check_seed(self.seed)
+        check_steps(self.steps)
+        check_side(self.width, "width")
+        check_side(self.height, "height")
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """An image with everything needed to make it again."""
+
+    image: Image.Image = field(repr=False)
+    prompt: str
+    seed: int
+    steps: int
+    width: int
+    height: int
+    model: str  # short model label, e.g. "sd-turbo" or "tiny-random"
+    elapsed_ms: float  # wall time of the pipeline call that made this image (shared by its batch)
+    batch_size: int  # how many images that call made
+
+    @property
+    def parameters(self) -> str:
+        """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
+        return metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
+
+    def png_bytes(self, compress_level: int = 6) -> bytes:
+        """The image as PNG bytes with the parameters chunk."""
+        return metadata.png_bytes(self.image, self.parameters, compress_level)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the PNG with its parameters chunk to `path` and return the path."""
+        path = Path(path)
+        path.write_bytes(self.png_bytes())
+        return path
+
+
+class Engine:
+    """Owns one pipeline; not thread-safe (diffusers pipelines are not), so one caller at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipe = None
+        self.source: ModelSource | None = None
+        self.device: torch.device | None = None
+        self.dtype: torch.dtype | None = None
+        self.attention: str | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.pipe is not None
+
+    def load(self) -> None:
+        """Resolve device/precision, load the weights once and log how long it took."""
+        started = time.perf_counter()
+        self.device = resolve_device(self.settings.device)
+        self.dtype = resolve_dtype(self.settings.dtype, self.device)
+        self.source = resolve_source(self.settings.model, self.settings.cache_dir)
+        pipe = load_pipeline(self.source, self.dtype).to(self.device)
+        pipe.set_progress_bar_config(disable=True)  # callers show their own progress
+        self.attention = apply_attention(pipe, resolve_attention(self.settings.attention, self.device))
+        self.pipe = pipe
+        log.info("loaded %s (%s) on %s, %s, %s attention in %.2f s", self.source.location, self.source.kind,
+                 self.device, dtype_name(self.dtype), self.attention, time.perf_counter() - started)
+        if self.source.is_random:
+            log.warning("model %r has random weights: its images are noise, for tests and timing only",
+                        self.settings.model)
+        elif self.device.type == "cpu":
+            log.warning("running SD-Turbo on the CPU in %s: this will be slow (tens of seconds per image); "
+                        "a CUDA GPU makes it milliseconds", dtype_name(self.dtype))
+
+    def warmup(self) -> float:
+        """Run one 1-step 512x512 image so the first user request is not the slow one; return seconds."""
+        started = time.perf_counter()
+        self.generate([GenerationRequest("warm-up", seed=0)])
+        seconds = time.perf_counter() - started
+        log.info("warm-up took %.2f s", seconds)
+        return seconds
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        """Make one image per request, in order; compatible requests share pipeline calls."""
+        if self.pipe is None:
+            raise RuntimeError("Engine.load() must be called before generate()")
+        results: list[GenerationResult | None] = [None] * len(requests)
+        for indices in self._chunks(requests):
+            chunk_results = self._run_chunk([requests[i] for i in indices])
+            for i, result in zip(indices, chunk_results, strict=True):
+                results[i] = result
+        return results  # type: ignore[return-value]  # every slot was filled above
+
+    def _chunks(self, requests: list[GenerationRequest]) -> list[list[int]]:
+        """Indices grouped by (steps, width, height), each group cut to max_batch_size."""
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault((r.steps, r.width, r.height), []).append(i)
+        size = self.settings.max_batch_size
+        return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
+
+    def _run_chunk(self, chunk: list[GenerationRequest]) -> list[GenerationResult]:
+        """One pipeline call for requests that share steps and size."""
+        first = chunk[0]
+        # one CPU generator per image: image i depends only on its own seed, on any device and batch size
+        generators = [torch.Generator("cpu").manual_seed(r.seed) for r in chunk]
+        started = time.perf_counter()
+        with torch.inference_mode():
+            output = self.pipe(
+                prompt=[r.prompt for r in chunk],
+                num_inference_steps=first.steps,
+                guidance_scale=0.0,  # SD-Turbo is trained without classifier-free guidance
+                width=first.width,
+                height=first.height,
+                generator=generators,
+                output_type="pil",
+            )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if len(output.images) != len(chunk):
+            raise RuntimeError(f"pipeline returned {len(output.images)} images for {len(chunk)} prompts")
+        label = self.source.label
+        return [
+            GenerationResult(image, r.prompt, r.seed, r.steps, r.width, r.height, label, elapsed_ms, len(chunk))
+            for r, image in zip(chunk, output.images, strict=True)
+        ]

@@ -1,0 +1,16 @@
+"""Exceptions users of the engine can catch by type."""
+
+from __future__ import annotations
+
+
+class InvalidParameterError(ValueError):
+    """A parameter is out of its allowed range; the message names it and the range."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field  # the library's name for the parameter, e.g. "num_inference_steps"
+        self.problem = problem  # what is wrong and what is allowed, without the name
+
+
+class ModelLoadError(RuntimeError):
+    """The model could not be loaded; the message says what was tried and how to fix it."""

@@ -1,0 +1,78 @@
+"""SDTurboGenerator: the public, friendly face over the engine."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from PIL import Image
+
+from sdturbo.config import Settings
+from sdturbo.engine import Engine, GenerationRequest, GenerationResult
+from sdturbo.params import MAX_SEED, check_prompt, check_prompts, check_seed
+
+log = logging.getLogger(__name__)
+
+
+def random_seed(count: int = 1) -> int:
+    """A fresh seed such that seed + count - 1 is still a valid seed."""
+    return secrets.randbelow(MAX_SEED - count + 2)
+
+
+class SDTurboGenerator:
+    """Keeps SD-Turbo warm and turns prompts into images (1-4 steps, guidance 0).
+
+    `model`, `device`, `dtype`, `attention` and `max_batch_size` default to the SDTURBO_MODEL,
+    SDTURBO_DEVICE, ... environment variables, else stabilityai/sd-turbo on the best device.
+    The model loads on `load()` or on first use.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        attention: str | None = None,
+        max_batch_size: int | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        overrides = dict(model=model, device=device, dtype=dtype, attention=attention, max_batch_size=max_batch_size)
+        self.settings = settings or Settings.from_env(**overrides)
+        self.engine = Engine(self.settings)
+
+    @property
+    def is_random_model(self) -> bool:
+        """True when the loaded weights are random (tiny test model): images are noise."""
+        return self.load().engine.source.is_random
+
+    def load(self, warmup: bool | None = None) -> SDTurboGenerator:
+        """Load the pipeline once; warm it up (default: on GPUs only, where the first call is slow)."""
+        if not self.engine.loaded:
+            self.engine.load()
+            if warmup if warmup is not None else self.engine.device.type != "cpu":
+                self.engine.warmup()
+        return self
+
+    def generate(self, prompt: str, num_inference_steps: int = 1, seed: int | None = None,
+                 width: int = 512, height: int = 512) -> Image.Image:
+        """One image for `prompt`; a random seed is drawn when `seed` is None."""
+        return self.generate_result(prompt, num_inference_steps, seed, width, height).image
+
+    def generate_result(self, prompt: str, num_inference_steps: int = 1, seed: int | None = None,
+                        width: int = 512, height: int = 512) -> GenerationResult:
+        """Like `generate`, with the seed used, size, steps and timing."""
+        check_prompt(prompt)
+        return self.generate_batch_results([prompt], num_inference_steps, seed, width, height)[0]
+
+    def generate_batch(self, prompts: list[str], num_inference_steps: int = 1, seed: int | None = None,
+                       width: int = 512, height: int = 512) -> list[Image.Image]:
+        """One image per prompt; image i uses seed + i, the same image `generate` gives for that seed."""
+        return [r.image for r in self.generate_batch_results(prompts, num_inference_steps, seed, width, height)]
+
+    def generate_batch_results(self, prompts: list[str], num_inference_steps: int = 1, seed: int | None = None,
+                               width: int = 512, height: int = 512) -> list[GenerationResult]:
+        """Like `generate_batch`, returning results; runs as one pipeline call per max_batch_size chunk."""
+        prompts = check_prompts(prompts)
+        seed = random_seed(len(prompts)) if seed is None else check_seed(seed, count=len(prompts))
+        requests = [GenerationRequest(p, seed + i, num_inference_steps, width, height) for i, p in enumerate(prompts)]
+        return self.load().engine.generate(requests)

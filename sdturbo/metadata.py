@@ -1,0 +1,28 @@
+"""Image parameters in the AUTOMATIC1111 "parameters" PNG text chunk."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, PngImagePlugin
+
+
+def a1111_parameters(prompt: str, steps: int, seed: int, width: int, height: int, model: str) -> str:
+    """The text A1111's PNG Info reads: the prompt, then one line of settings."""
+    settings = f"Steps: {steps}, Sampler: Euler, CFG scale: 0, Seed: {seed}, Size: {width}x{height}, Model: {model}"
+    return f"{prompt}\n{settings}"
+
+
+def png_bytes(image: Image.Image, parameters: str, compress_level: int = 6) -> bytes:
+    """Encode `image` as PNG with a `parameters` tEXt chunk; same input gives the same bytes."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", parameters)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def read_parameters(path_or_file) -> str | None:
+    """The `parameters` text of a PNG, or None if it has none."""
+    with Image.open(path_or_file) as image:
+        return image.text.get("parameters") if hasattr(image, "text") else None

@@ -1,0 +1,80 @@
+"""Limits of every generation parameter and the checks that enforce them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sdturbo.errors import InvalidParameterError
+
+MIN_STEPS, MAX_STEPS = 1, 4  # SD-Turbo is distilled for 1-4 steps
+MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 256, 1024, 64  # latents are H/8 and the UNet halves them 3x
+MAX_SEED = 2**32 - 1  # the seed range A1111 and ComfyUI users know
+MAX_PROMPT_CHARS = 1000
+MAX_BATCH = 64
+
+
+def _as_int(field: str, value: object, allowed: str) -> int:
+    # bool is an int subclass; True as a step count is a bug, not a request
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(field, f"must be an integer {allowed}, got {value!r}")
+    return value
+
+
+def check_steps(value: object, field: str = "num_inference_steps") -> int:
+    """Return the step count if it is an integer from 1 to 4."""
+    allowed = f"from {MIN_STEPS} to {MAX_STEPS}"
+    steps = _as_int(field, value, allowed)
+    if not MIN_STEPS <= steps <= MAX_STEPS:
+        raise InvalidParameterError(field, f"must be an integer {allowed}, got {steps}")
+    return steps
+
+
+def check_side(value: object, field: str) -> int:
+    """Return a width or height if it is a multiple of 64 from 256 to 1024."""
+    allowed = f"from {MIN_SIDE} to {MAX_SIDE} in multiples of {SIDE_MULTIPLE}"
+    side = _as_int(field, value, allowed)
+    if not MIN_SIDE <= side <= MAX_SIDE or side % SIDE_MULTIPLE:
+        raise InvalidParameterError(field, f"must be an integer {allowed}, got {side}")
+    return side
+
+
+def check_seed(value: object, field: str = "seed", count: int = 1) -> int:
+    """Return a seed if it and the `count - 1` seeds after it fit in 0..2**32-1."""
+    allowed = f"from 0 to {MAX_SEED}"
+    seed = _as_int(field, value, allowed)
+    if not 0 <= seed <= MAX_SEED:
+        raise InvalidParameterError(field, f"must be an integer {allowed}, got {seed}")
+    if seed + count - 1 > MAX_SEED:
+        raise InvalidParameterError(
+            field, f"{seed} is too large for {count} images: image i uses seed + i, which must stay <= {MAX_SEED}"
+        )
+    return seed
+
+
+def check_prompt(value: object, field: str = "prompt") -> str:
+    """Return the prompt if it is a non-blank string of at most 1000 characters."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(field, f"must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidParameterError(field, "must not be empty or only whitespace")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise InvalidParameterError(field, f"must be at most {MAX_PROMPT_CHARS} characters, got {len(value)}")
+    return value
+
+
+def check_prompts(value: object, field: str = "prompts") -> list[str]:
+    """Return a list of valid prompts; a bare string is refused (it would iterate characters)."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidParameterError(field, f"must be a list of prompt strings, got {type(value).__name__}")
+    if not value:
+        raise InvalidParameterError(field, "must contain at least one prompt")
+    return [check_prompt(p, f"{field}[{i}]") for i, p in enumerate(value)]
+
+
+def check_count(value: object, field: str, low: int = 1, high: int = MAX_BATCH) -> int:
+    """Return a count if it is an integer from `low` to `high`."""
+    allowed = f"from {low} to {high}"
+    count = _as_int(field, value, allowed)
+    if not low <= count <= high:
+        raise InvalidParameterError(field, f"must be an integer {allowed}, got {count}")
+    return count
