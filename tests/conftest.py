@@ -1,0 +1,52 @@
+"""Shared fixtures: one thread, no hub access, a tiny random model built once per session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+# measured: one thread makes the tiny-model tests ~20x faster on 2 cores (no oversubscription)
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_env(tmp_path_factory):
+    """No hub downloads, no user SDTURBO_* settings, random models cached in a session folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("SDTURBO_")]:
+            mp.delenv(name)
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("SDTURBO_CACHE_DIR", str(tmp_path_factory.mktemp("sdturbo-cache")))
+        yield
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(_hermetic_env):
+    from sdturbo.config import Settings
+
+    return Settings.from_env(model="tiny", device="cpu", max_batch_size=8)
+
+
+@pytest.fixture(scope="session")
+def generator(tiny_settings):
+    """A loaded SDTurboGenerator on the tiny model, shared by the engine tests."""
+    from sdturbo.generator import SDTurboGenerator
+
+    return SDTurboGenerator(settings=tiny_settings).load()
+
+
+@pytest.fixture
+def pipe_calls(generator, monkeypatch):
+    """Record the batch size of every pipeline call the shared generator makes."""
+    pipe = generator.engine.pipe
+    calls: list[int] = []
+    real_call = type(pipe).__call__
+
+    def spy(self, *args, **kwargs):
+        calls.append(len(kwargs["prompt"]))
+        return real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", spy)
+    return calls

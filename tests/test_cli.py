@@ -1,0 +1,90 @@
+import pytest
+
+from sdturbo.cli import SAMPLE_PROMPTS, main
+from sdturbo.metadata import read_parameters
+
+
+def test_writes_pngs_with_parameters_chunk(tmp_path, capsys):
+    assert main(["--model", "tiny", "--prompt", "anime fox", "--seed", "7", "--out", str(tmp_path)]) == 0
+    [png] = tmp_path.glob("*.png")
+    assert read_parameters(png) == (
+        "anime fox\nSteps: 1, Sampler: Euler, CFG scale: 0, Seed: 7, Size: 512x512, Model: tiny-random"
+    )
+    out = capsys.readouterr().out
+    assert "images are noise" in out and str(png) in out and "ms/image" in out
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    args = ["--model", "tiny", "--prompt", "anime fox", "--seed", "7", "--width", "256", "--height", "256"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    [a], [b] = (tmp_path / "a").glob("*.png"), (tmp_path / "b").glob("*.png")
+    assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
+def test_no_prompt_writes_the_sample_prompts_with_consecutive_seeds(tmp_path):
+    assert main(["--model", "tiny", "--seed", "10", "--width", "256", "--height", "256", "--out", str(tmp_path)]) == 0
+    texts = sorted(read_parameters(p) for p in tmp_path.glob("*.png"))
+    assert [t.split("\n")[0] for t in texts] == sorted(SAMPLE_PROMPTS)
+    assert sorted(int(t.split("Seed: ")[1].split(",")[0]) for t in texts) == [10, 11, 12, 13]
+
+
+def test_count_and_repeated_prompt_make_one_file_each(tmp_path):
+    argv = ["--model", "tiny", "--prompt", "fox", "--prompt", "owl", "--count", "2", "--seed", "0",
+            "--steps", "2", "--width", "256", "--height", "256", "--batch-size", "3", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert len(list(tmp_path.glob("*.png"))) == 4
+
+
+def test_never_overwrites_a_different_image(tmp_path):
+    argv = ["--model", "tiny", "--prompt", "fox", "--seed", "0", "--width", "256", "--height", "256",
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    [first] = tmp_path.glob("*.png")
+    first.write_bytes(b"someone else's work")
+    assert main(argv) == 0
+    assert first.read_bytes() == b"someone else's work"
+    assert len(list(tmp_path.glob("*.png"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--steps", "0"], "--steps: must be an integer from 1 to 4, got 0"),
+        (["--steps", "9"], "--steps: must be an integer from 1 to 4, got 9"),
+        (["--width", "500"], "--width: must be an integer from 256 to 1024 in multiples of 64, got 500"),
+        (["--height", "4096"], "--height: must be an integer from 256 to 1024 in multiples of 64, got 4096"),
+        (["--seed", "-1"], "--seed: must be an integer from 0 to 4294967295, got -1"),
+        (["--seed", "1.5"], "--seed: must be an integer from 0 to 4294967295, got '1.5'"),
+        (["--prompt", " "], "--prompt: must not be empty or only whitespace"),
+        (["--device", "tpu"], "--device: must be one of auto, cpu, cuda, cuda:N, mps, got 'tpu'"),
+        (["--count", "0"], "--count: must be an integer from 1 to 64, got 0"),
+        (["--seed", "4294967295", "--prompt", "a", "--count", "2"], "--seed: 4294967295 is too large for 2 images"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(argv, message, capsys, tmp_path):
+    assert main(["--model", "tiny", "--out", str(tmp_path / "o"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not list(tmp_path.rglob("*.png"))
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["--model", "tiny", "--out", str(blocker / "sub")]) == 2
+    assert "--out: cannot create folder" in capsys.readouterr().err
+
+
+def test_missing_model_folder_exits_1_with_advice(tmp_path, capsys):
+    assert main(["--model", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
+    assert "hf download stabilityai/sd-turbo" in capsys.readouterr().err
+
+
+def test_help_returns_0_and_documents_every_flag(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--prompt", "--steps", "--seed", "--width", "--height", "--count", "--out", "--model", "--device"):
+        assert flag in out

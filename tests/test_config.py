@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from sdturbo.config import DEFAULT_MODEL, Settings
+from sdturbo.errors import InvalidParameterError
+
+
+def test_defaults_without_env():
+    s = Settings.from_env()
+    assert (s.model, s.device, s.dtype, s.attention, s.max_batch_size) == (DEFAULT_MODEL, "auto", "auto", "auto", 8)
+
+
+def test_env_vars_point_unchanged_code_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setenv("SDTURBO_MODEL", "tiny")
+    monkeypatch.setenv("SDTURBO_DEVICE", "cpu")
+    monkeypatch.setenv("SDTURBO_MAX_BATCH", "3")
+    monkeypatch.setenv("SDTURBO_CACHE_DIR", str(tmp_path))
+    s = Settings.from_env()
+    assert (s.model, s.device, s.max_batch_size, s.cache_dir) == ("tiny", "cpu", 3, Path(tmp_path))
+
+
+def test_explicit_values_beat_env(monkeypatch):
+    monkeypatch.setenv("SDTURBO_MODEL", "tiny")
+    assert Settings.from_env(model="some/model", device=None).model == "some/model"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("device", "tpu", "device: must be one of auto, cpu, cuda, cuda:N, mps, got 'tpu'"),
+        ("device", "cuda:x", "device: must be one of"),
+        ("dtype", "fp8", "dtype: must be one of auto, fp16, bf16, fp32, got 'fp8'"),
+        ("attention", "flash", "attention: must be one of auto, sdpa, xformers, got 'flash'"),
+        ("max_batch_size", 0, "max_batch_size: must be an integer from 1 to 64, got 0"),
+        ("model", " ", "model: must be a hub id"),
+    ],
+)
+def test_invalid_values_raise_with_field(field, value, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        Settings(**{field: value})
+
+
+def test_bad_env_int_names_variable(monkeypatch):
+    monkeypatch.setenv("SDTURBO_MAX_BATCH", "many")
+    with pytest.raises(InvalidParameterError, match="SDTURBO_MAX_BATCH: must be an integer, got 'many'"):
+        Settings.from_env()

@@ -1,0 +1,28 @@
+import io
+
+from PIL import Image
+
+from sdturbo.metadata import a1111_parameters, png_bytes, read_parameters
+
+
+def test_a1111_format():
+    text = a1111_parameters("anime fox", 1, 42, 512, 512, "sd-turbo")
+    assert text == "anime fox\nSteps: 1, Sampler: Euler, CFG scale: 0, Seed: 42, Size: 512x512, Model: sd-turbo"
+
+
+def test_png_chunk_roundtrip_and_deterministic():
+    image = Image.new("RGB", (64, 32), (10, 20, 30))
+    data = png_bytes(image, "p\nSteps: 2")
+    assert data == png_bytes(image, "p\nSteps: 2")
+    assert read_parameters(io.BytesIO(data)) == "p\nSteps: 2"
+
+
+def test_non_latin_prompt_is_kept():
+    data = png_bytes(Image.new("RGB", (8, 8)), "狐の少女\nSteps: 1")
+    assert read_parameters(io.BytesIO(data)) == "狐の少女\nSteps: 1"
+
+
+def test_read_parameters_absent():
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG")
+    assert read_parameters(io.BytesIO(buffer.getvalue())) is None
