@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -21,7 +22,12 @@ SAMPLE_PROMPTS = (
     "A magical forest with glowing mushrooms",
 )
 # library parameter names -> the flag a CLI user typed
-_FLAGS = {"num_inference_steps": "--steps", "prompts": "--prompt", "prompt": "--prompt", "max_batch_size": "--batch-size"}
+_FLAGS = {
+    "num_inference_steps": "--steps",
+    "prompts": "--prompt",
+    "prompt": "--prompt",
+    "max_batch_size": "--batch-size",
+}
 
 
 class _UsageError(Exception):
@@ -39,10 +45,9 @@ def _arg(check: Callable[..., object], *, integer: bool = True) -> Callable[[str
     def convert(text: str) -> object:
         value: object = text
         if integer:
-            try:
+            # a non-number stays a string, which the check rejects with the allowed range
+            with contextlib.suppress(ValueError):
                 value = int(text)
-            except ValueError:
-                pass  # the check rejects the string with the allowed range in its message
         try:
             return check(value)
         except InvalidParameterError as err:
@@ -54,26 +59,53 @@ def _arg(check: Callable[..., object], *, integer: bool = True) -> Callable[[str
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's flags, each with help."""
     p = _Parser(prog="generate_image.py", description="Generate images with SD-Turbo (1-4 steps, no guidance).")
-    p.add_argument("--prompt", action="append", type=_arg(check_prompt, integer=False),
-                   help="prompt to render; repeat for several (default: four sample prompts)")
+    p.add_argument(
+        "--prompt",
+        action="append",
+        type=_arg(check_prompt, integer=False),
+        help="prompt to render; repeat for several (default: four sample prompts)",
+    )
     p.add_argument("--steps", type=_arg(check_steps), default=1, help="denoising steps, 1-4 (default 1)")
-    p.add_argument("--seed", type=_arg(check_seed), default=None,
-                   help="seed of the first image, 0-4294967295; image i uses seed+i (default: random, printed)")
-    p.add_argument("--width", type=_arg(lambda v: check_side(v, "width")), default=512,
-                   help="image width, 256-1024 in multiples of 64 (default 512)")
-    p.add_argument("--height", type=_arg(lambda v: check_side(v, "height")), default=512,
-                   help="image height, 256-1024 in multiples of 64 (default 512)")
-    p.add_argument("--count", type=_arg(lambda v: check_count(v, "count")), default=1,
-                   help=f"images per prompt, 1-{MAX_BATCH} (default 1)")
+    p.add_argument(
+        "--seed",
+        type=_arg(check_seed),
+        default=None,
+        help="seed of the first image, 0-4294967295; image i uses seed+i (default: random, printed)",
+    )
+    p.add_argument(
+        "--width",
+        type=_arg(lambda v: check_side(v, "width")),
+        default=512,
+        help="image width, 256-1024 in multiples of 64 (default 512)",
+    )
+    p.add_argument(
+        "--height",
+        type=_arg(lambda v: check_side(v, "height")),
+        default=512,
+        help="image height, 256-1024 in multiples of 64 (default 512)",
+    )
+    p.add_argument(
+        "--count",
+        type=_arg(lambda v: check_count(v, "count")),
+        default=1,
+        help=f"images per prompt, 1-{MAX_BATCH} (default 1)",
+    )
     p.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default outputs/)")
-    p.add_argument("--model", default=None,
-                   help="hub id, local diffusers folder, or 'tiny' (random test model, images are noise); "
-                        "default $SDTURBO_MODEL or stabilityai/sd-turbo")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="hub id, local diffusers folder, or 'tiny' (random test model, images are noise); "
+        "default $SDTURBO_MODEL or stabilityai/sd-turbo",
+    )
     p.add_argument("--device", default=None, help=f"one of {DEVICES} (default $SDTURBO_DEVICE or auto)")
     p.add_argument("--dtype", default=None, help=f"one of {', '.join(DTYPES)} (default auto: fp16 on GPU, fp32 on CPU)")
     p.add_argument("--attention", default=None, help=f"one of {', '.join(ATTENTIONS)} (default auto)")
-    p.add_argument("--batch-size", type=_arg(lambda v: check_count(v, "batch-size")), default=None,
-                   help=f"most images per pipeline call, 1-{MAX_BATCH} (default 8)")
+    p.add_argument(
+        "--batch-size",
+        type=_arg(lambda v: check_count(v, "batch-size")),
+        default=None,
+        help=f"most images per pipeline call, 1-{MAX_BATCH} (default 8)",
+    )
     return p
 
 
@@ -87,8 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     _quiet_libraries()
     try:
-        settings = Settings.from_env(model=args.model, device=args.device, dtype=args.dtype,
-                                     attention=args.attention, max_batch_size=args.batch_size)
+        settings = Settings.from_env(
+            model=args.model,
+            device=args.device,
+            dtype=args.dtype,
+            attention=args.attention,
+            max_batch_size=args.batch_size,
+        )
         prompts = [p for p in (args.prompt or SAMPLE_PROMPTS) for _ in range(args.count)]
         seed = args.seed
         if seed is not None:
@@ -109,16 +146,20 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[str], seed:
 
     generator = SDTurboGenerator(settings=settings).load()
     engine = generator.engine
-    print(f"model: {engine.source.location} on {engine.device}"
-          + (" (random weights: images are noise, for testing only)" if engine.source.is_random else ""))
+    print(
+        f"model: {engine.source.location} on {engine.device}"
+        + (" (random weights: images are noise, for testing only)" if engine.source.is_random else "")
+    )
     seed = random_seed(len(prompts)) if seed is None else seed
     size, started = settings.max_batch_size, time.perf_counter()
     for offset in tqdm(range(0, len(prompts), size), desc="batches", unit="batch", disable=None):
-        chunk = prompts[offset:offset + size]
+        chunk = prompts[offset : offset + size]
         for result in generator.generate_batch_results(chunk, args.steps, seed + offset, args.width, args.height):
             path = _write(result, args.out)
-            tqdm.write(f"{path}  seed {result.seed}, {result.steps} step(s), {result.width}x{result.height}, "
-                       f"{result.elapsed_ms / result.batch_size:.0f} ms/image")
+            tqdm.write(
+                f"{path}  seed {result.seed}, {result.steps} step(s), {result.width}x{result.height}, "
+                f"{result.elapsed_ms / result.batch_size:.0f} ms/image"
+            )
     seconds = time.perf_counter() - started
     print(f"{len(prompts)} image(s) in {seconds:.2f} s ({len(prompts) / seconds:.1f} images/s) -> {args.out}")
     return 0

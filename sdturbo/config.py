@@ -49,9 +49,7 @@ class Settings:
         if self.dtype not in DTYPES:
             raise InvalidParameterError("dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.attention not in ATTENTIONS:
-            raise InvalidParameterError(
-                "attention", f"must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}"
-            )
+            raise InvalidParameterError("attention", f"must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
         check_count(self.max_batch_size, "max_batch_size", 1, MAX_BATCH)
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
 

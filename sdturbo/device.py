@@ -27,14 +27,17 @@ def resolve_device(requested: str) -> torch.device:
         return device
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidParameterError("device", f"{requested!r} was asked for but CUDA is not available here; "
-                                    "use auto or cpu")
+        raise InvalidParameterError(
+            "device", f"{requested!r} was asked for but CUDA is not available here; use auto or cpu"
+        )
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise InvalidParameterError("device", f"{requested!r} does not exist; "
-                                    f"this machine has {torch.cuda.device_count()} CUDA device(s)")
+        raise InvalidParameterError(
+            "device", f"{requested!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise InvalidParameterError("device", "'mps' was asked for but Apple MPS is not available here; "
-                                    "use auto or cpu")
+        raise InvalidParameterError(
+            "device", "'mps' was asked for but Apple MPS is not available here; use auto or cpu"
+        )
     return device
 
 
@@ -53,15 +56,17 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def resolve_attention(requested: str, device: torch.device) -> str:
-    """"xformers" when asked (or auto) and usable on this device, else "sdpa"."""
+    """ "xformers" when asked (or auto) and usable on this device, else "sdpa"."""
     if requested == "sdpa":
         return "sdpa"
     usable = device.type == "cuda" and importlib.util.find_spec("xformers") is not None
     if usable:
         return "xformers"
     if requested == "xformers":
-        log.warning("xFormers was asked for but is %s; using PyTorch SDPA attention",
-                    "not installed" if device.type == "cuda" else f"CUDA-only (device is {device.type})")
+        log.warning(
+            "xFormers was asked for but is %s; using PyTorch SDPA attention",
+            "not installed" if device.type == "cuda" else f"CUDA-only (device is {device.type})",
+        )
     return "sdpa"
 
 

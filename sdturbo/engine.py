@@ -92,14 +92,25 @@ class Engine:
         pipe.set_progress_bar_config(disable=True)  # callers show their own progress
         self.attention = apply_attention(pipe, resolve_attention(self.settings.attention, self.device))
         self.pipe = pipe
-        log.info("loaded %s (%s) on %s, %s, %s attention in %.2f s", self.source.location, self.source.kind,
-                 self.device, dtype_name(self.dtype), self.attention, time.perf_counter() - started)
+        log.info(
+            "loaded %s (%s) on %s, %s, %s attention in %.2f s",
+            self.source.location,
+            self.source.kind,
+            self.device,
+            dtype_name(self.dtype),
+            self.attention,
+            time.perf_counter() - started,
+        )
         if self.source.is_random:
-            log.warning("model %r has random weights: its images are noise, for tests and timing only",
-                        self.settings.model)
+            log.warning(
+                "model %r has random weights: its images are noise, for tests and timing only", self.settings.model
+            )
         elif self.device.type == "cpu":
-            log.warning("running SD-Turbo on the CPU in %s: this will be slow (tens of seconds per image); "
-                        "a CUDA GPU makes it milliseconds", dtype_name(self.dtype))
+            log.warning(
+                "running SD-Turbo on the CPU in %s: this will be slow (tens of seconds per image); "
+                "a CUDA GPU makes it milliseconds",
+                dtype_name(self.dtype),
+            )
 
     def warmup(self) -> float:
         """Run one 1-step 512x512 image so the first user request is not the slow one; return seconds."""
@@ -126,7 +137,7 @@ class Engine:
         for i, r in enumerate(requests):
             groups.setdefault((r.steps, r.width, r.height), []).append(i)
         size = self.settings.max_batch_size
-        return [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
+        return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
     def _run_chunk(self, chunk: list[GenerationRequest]) -> list[GenerationResult]:
         """One pipeline call for requests that share steps and size."""

@@ -53,24 +53,38 @@ class SDTurboGenerator:
                 self.engine.warmup()
         return self
 
-    def generate(self, prompt: str, num_inference_steps: int = 1, seed: int | None = None,
-                 width: int = 512, height: int = 512) -> Image.Image:
+    def generate(
+        self, prompt: str, num_inference_steps: int = 1, seed: int | None = None, width: int = 512, height: int = 512
+    ) -> Image.Image:
         """One image for `prompt`; a random seed is drawn when `seed` is None."""
         return self.generate_result(prompt, num_inference_steps, seed, width, height).image
 
-    def generate_result(self, prompt: str, num_inference_steps: int = 1, seed: int | None = None,
-                        width: int = 512, height: int = 512) -> GenerationResult:
+    def generate_result(
+        self, prompt: str, num_inference_steps: int = 1, seed: int | None = None, width: int = 512, height: int = 512
+    ) -> GenerationResult:
         """Like `generate`, with the seed used, size, steps and timing."""
         check_prompt(prompt)
         return self.generate_batch_results([prompt], num_inference_steps, seed, width, height)[0]
 
-    def generate_batch(self, prompts: list[str], num_inference_steps: int = 1, seed: int | None = None,
-                       width: int = 512, height: int = 512) -> list[Image.Image]:
+    def generate_batch(
+        self,
+        prompts: list[str],
+        num_inference_steps: int = 1,
+        seed: int | None = None,
+        width: int = 512,
+        height: int = 512,
+    ) -> list[Image.Image]:
         """One image per prompt; image i uses seed + i, the same image `generate` gives for that seed."""
         return [r.image for r in self.generate_batch_results(prompts, num_inference_steps, seed, width, height)]
 
-    def generate_batch_results(self, prompts: list[str], num_inference_steps: int = 1, seed: int | None = None,
-                               width: int = 512, height: int = 512) -> list[GenerationResult]:
+    def generate_batch_results(
+        self,
+        prompts: list[str],
+        num_inference_steps: int = 1,
+        seed: int | None = None,
+        width: int = 512,
+        height: int = 512,
+    ) -> list[GenerationResult]:
         """Like `generate_batch`, returning results; runs as one pipeline call per max_batch_size chunk."""
         prompts = check_prompts(prompts)
         seed = random_seed(len(prompts)) if seed is None else check_seed(seed, count=len(prompts))

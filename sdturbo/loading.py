@@ -59,8 +59,8 @@ def check_local_folder(path: Path) -> None:
     for part in COMPONENTS:
         if not (path / part).is_dir():
             missing.append(f"{part}/")
-        elif part in _WEIGHTED and not any((path / part).glob("*.safetensors")) and not any(
-            (path / part).glob("*.bin")
+        elif (
+            part in _WEIGHTED and not any((path / part).glob("*.safetensors")) and not any((path / part).glob("*.bin"))
         ):
             missing.append(f"{part}/*.safetensors")
     if missing:
@@ -86,8 +86,11 @@ def load_pipeline(source: ModelSource, dtype):
         try:
             return StableDiffusionPipeline.from_pretrained(source.location, variant="fp16", **kwargs)
         except Exception as err:  # any failure: try the full-precision files before giving up
-            log.info("fp16 weight files not loadable from %s (%s); loading the default files", source.location,
-                     type(err).__name__)
+            log.info(
+                "fp16 weight files not loadable from %s (%s); loading the default files",
+                source.location,
+                type(err).__name__,
+            )
     try:
         return StableDiffusionPipeline.from_pretrained(source.location, **kwargs)
     except Exception as err:  # hub, filesystem and format errors all mean "could not load"

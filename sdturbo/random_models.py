@@ -136,14 +136,32 @@ def _vae(full: bool):
 def _text_encoder(full: bool, tokenizer):
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    size = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=23, num_attention_heads=16,
-                vocab_size=49408, projection_dim=512)
+    size = dict(
+        hidden_size=1024,
+        intermediate_size=4096,
+        num_hidden_layers=23,
+        num_attention_heads=16,
+        vocab_size=49408,
+        projection_dim=512,
+    )
     if not full:
-        size = dict(hidden_size=8, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2,
-                    vocab_size=len(tokenizer), projection_dim=8)
+        size = dict(
+            hidden_size=8,
+            intermediate_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            vocab_size=len(tokenizer),
+            projection_dim=8,
+        )
     eos = tokenizer.eos_token_id
-    config = CLIPTextConfig(**size, hidden_act="gelu", max_position_embeddings=77,
-                            bos_token_id=tokenizer.bos_token_id, eos_token_id=eos, pad_token_id=eos)
+    config = CLIPTextConfig(
+        **size,
+        hidden_act="gelu",
+        max_position_embeddings=77,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )
     return CLIPTextModel(config)
 
 

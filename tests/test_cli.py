@@ -30,15 +30,47 @@ def test_no_prompt_writes_the_sample_prompts_with_consecutive_seeds(tmp_path):
 
 
 def test_count_and_repeated_prompt_make_one_file_each(tmp_path):
-    argv = ["--model", "tiny", "--prompt", "fox", "--prompt", "owl", "--count", "2", "--seed", "0",
-            "--steps", "2", "--width", "256", "--height", "256", "--batch-size", "3", "--out", str(tmp_path)]
+    argv = [
+        "--model",
+        "tiny",
+        "--prompt",
+        "fox",
+        "--prompt",
+        "owl",
+        "--count",
+        "2",
+        "--seed",
+        "0",
+        "--steps",
+        "2",
+        "--width",
+        "256",
+        "--height",
+        "256",
+        "--batch-size",
+        "3",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     assert len(list(tmp_path.glob("*.png"))) == 4
 
 
 def test_never_overwrites_a_different_image(tmp_path):
-    argv = ["--model", "tiny", "--prompt", "fox", "--seed", "0", "--width", "256", "--height", "256",
-            "--out", str(tmp_path)]
+    argv = [
+        "--model",
+        "tiny",
+        "--prompt",
+        "fox",
+        "--seed",
+        "0",
+        "--width",
+        "256",
+        "--height",
+        "256",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     [first] = tmp_path.glob("*.png")
     first.write_bytes(b"someone else's work")

@@ -48,8 +48,9 @@ def test_batch_image_i_equals_single_with_seed_plus_i(generator, pipe_calls):
 
 
 def test_batches_are_chunked_by_max_batch_size(tiny_settings, pipe_calls, generator):
-    small = SDTurboGenerator(settings=Settings(model="tiny", device="cpu", max_batch_size=2,
-                                               cache_dir=tiny_settings.cache_dir))
+    small = SDTurboGenerator(
+        settings=Settings(model="tiny", device="cpu", max_batch_size=2, cache_dir=tiny_settings.cache_dir)
+    )
     small.engine.pipe = generator.engine.pipe  # reuse the loaded pipeline (spied by pipe_calls)
     small.engine.source = generator.engine.source
     results = small.generate_batch_results(["a", "b", "c", "d", "e"], seed=9, width=256, height=256)
@@ -62,8 +63,11 @@ def test_batches_are_chunked_by_max_batch_size(tiny_settings, pipe_calls, genera
 def test_engine_groups_mixed_requests_and_keeps_order(generator, pipe_calls):
     from sdturbo.engine import GenerationRequest
 
-    requests = [GenerationRequest("a", 1, 1, 256, 256), GenerationRequest("b", 2, 2, 256, 256),
-                GenerationRequest("c", 3, 1, 256, 256)]
+    requests = [
+        GenerationRequest("a", 1, 1, 256, 256),
+        GenerationRequest("b", 2, 2, 256, 256),
+        GenerationRequest("c", 3, 1, 256, 256),
+    ]
     results = generator.engine.generate(requests)
     assert sorted(pipe_calls) == [1, 2]
     assert [(r.prompt, r.seed, r.steps) for r in results] == [("a", 1, 1), ("b", 2, 2), ("c", 3, 1)]

@@ -31,8 +31,10 @@ def test_full_size_fp16_sdpa_makes_512_images(sdpa):
     torch.cuda.synchronize()
     started = time.perf_counter()
     result = sdpa.generate_result("anime fox", seed=1)
-    print(f"full-size random fp16 sdpa 512x512 1 step: {(time.perf_counter() - started) * 1000:.1f} ms "
-          f"on {torch.cuda.get_device_name()}")
+    print(
+        f"full-size random fp16 sdpa 512x512 1 step: {(time.perf_counter() - started) * 1000:.1f} ms "
+        f"on {torch.cuda.get_device_name()}"
+    )
     assert result.image.size == (512, 512)
     batch = sdpa.generate_batch(["anime fox", "mecha pilot"], seed=1)
     assert np.abs(np.asarray(batch[0], np.float32) - np.asarray(result.image, np.float32)).mean() <= 1.0

@@ -67,19 +67,22 @@ def test_unavailable_device_is_a_parameter_error(tiny_settings):
 
 def test_fp16_on_cpu_is_refused(tiny_settings):
     with pytest.raises(InvalidParameterError, match="dtype: fp16 is not supported on the CPU; use fp32 or bf16"):
-        SDTurboGenerator(settings=Settings(model="tiny", device="cpu", dtype="fp16",
-                                           cache_dir=tiny_settings.cache_dir)).load()
+        SDTurboGenerator(
+            settings=Settings(model="tiny", device="cpu", dtype="fp16", cache_dir=tiny_settings.cache_dir)
+        ).load()
 
 
 def test_bf16_on_cpu_generates(tiny_settings):
-    generator = SDTurboGenerator(settings=Settings(model="tiny", device="cpu", dtype="bf16",
-                                                   cache_dir=tiny_settings.cache_dir))
+    generator = SDTurboGenerator(
+        settings=Settings(model="tiny", device="cpu", dtype="bf16", cache_dir=tiny_settings.cache_dir)
+    )
     assert generator.generate("anime fox", seed=3, width=256, height=256).size == (256, 256)
 
 
 def test_xformers_request_falls_back_to_sdpa_on_cpu(tiny_settings, caplog):
-    generator = SDTurboGenerator(settings=Settings(model="tiny", device="cpu", attention="xformers",
-                                                   cache_dir=tiny_settings.cache_dir)).load()
+    generator = SDTurboGenerator(
+        settings=Settings(model="tiny", device="cpu", attention="xformers", cache_dir=tiny_settings.cache_dir)
+    ).load()
     assert generator.engine.attention == "sdpa"
     assert "using PyTorch SDPA" in caplog.text
 
