@@ -1,0 +1,184 @@
+"""Is a prompt anime-domain? Keyword rules decide clear cases, embeddings the rest. No Flask, no diffusers.
+
+    python -m sdturbo.domain "a photo of a cat"         # prints the verdict as JSON
+    python -m sdturbo.domain --eval tests/data/domain_dev.tsv
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+
+from sdturbo.domain_rules import Evidence, Rules, default_rules, prototypes
+from sdturbo.embedding import PACKAGED_MODEL, PrototypeIndex
+from sdturbo.errors import InvalidParameterError
+from sdturbo.params import check_prompt
+from sdturbo.rewrite import suggest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STYLE = "anime"
+STRONG = 2.0  # keyword weight that decides alone when the other side is silent
+DOMINATES = 2.0  # in mixed prompts, one side decides alone when it has this many times the other's weight
+EMBEDDING_GAIN = 20.0  # logit per unit of (accept - reject) similarity
+EMBEDDING_BIAS = 0.4  # leans to accept: a false rejection costs an artist more than a false accept
+KEYWORD_GAIN = 0.5  # logit per unit of keyword weight difference, added to the embedding logit
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The validator's answer for one prompt."""
+
+    allowed: bool
+    category: str  # "anime", "neutral", or a rejection: "photographic", "document_or_data", "real_person"
+    score: float  # 0..1, how in-domain the prompt looks; 0.5 is the line
+    reasons: list[str]  # human readable: matched terms, nearest examples
+    suggestions: list[str] = field(default_factory=list)  # anime rewrites (rejected prompts only)
+    effective_prompt: str | None = None  # the prompt with the style preset applied (allowed prompts only)
+    mode: str = "keywords+embedding"  # or "keywords" when the embedding model is unavailable
+    stage: str = "keywords"  # which stage decided: "keywords" or "embedding"
+    style: str = DEFAULT_STYLE
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    allowed: bool
+    category: str
+    logit: float
+    reasons: list[str]
+    stage: str
+
+
+class DomainValidator:
+    """Validates prompts against the anime domain; safe to share between threads once loaded."""
+
+    def __init__(self, embedding_model: str | None = PACKAGED_MODEL, rules: Rules | None = None) -> None:
+        self.rules = rules or default_rules()
+        self.embedding_model = embedding_model  # None or "none": keyword-only
+        self.index: PrototypeIndex | None = None
+        self._loaded = False
+
+    @property
+    def mode(self) -> str:
+        return "keywords+embedding" if self.index is not None else "keywords"
+
+    @property
+    def styles(self) -> dict[str, str]:
+        return dict(self.rules.styles)
+
+    def load(self) -> DomainValidator:
+        """Load the embedding model once; on any failure log one warning and run on keywords."""
+        if self._loaded:
+            return self
+        self._loaded = True
+        if self.embedding_model in (None, "", "none"):
+            log.info("domain validator: embedding stage off, keywords only")
+            return self
+        try:
+            self.index = PrototypeIndex.load(self.embedding_model, prototypes())
+        except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
+            log.warning("domain validator: embedding model %r unavailable (%s: %s); using keywords only",
+                        self.embedding_model, type(err).__name__, err)
+        return self
+
+    def apply_style(self, prompt: str, style: str = DEFAULT_STYLE) -> str:
+        """The prompt inside the style preset's template."""
+        if style not in self.rules.styles:
+            raise InvalidParameterError("style", f"must be one of {', '.join(self.rules.styles)}, got {style!r}")
+        return self.rules.styles[style].replace("{prompt}", prompt.strip())
+
+    def validate(self, prompt: str, style: str = DEFAULT_STYLE, with_suggestions: bool = True) -> Verdict:
+        """Decide whether `prompt` is in the anime domain; raise InvalidParameterError for bad input."""
+        check_prompt(prompt)
+        effective = self.apply_style(prompt, style)  # also checks the style name
+        self.load()
+        evidence = self.rules.scan(prompt)
+        decision = self._decide(evidence, prompt)
+        score = 1 / (1 + math.exp(-max(-30.0, min(30.0, decision.logit))))
+        if decision.allowed:
+            return Verdict(True, decision.category, round(score, 3), decision.reasons, [], effective,
+                           self.mode, decision.stage, style)
+        suggestions = self._suggestions(evidence, decision.category) if with_suggestions else []
+        return Verdict(False, decision.category, round(score, 3), decision.reasons, suggestions, None,
+                       self.mode, decision.stage, style)
+
+    def _decide(self, evidence: Evidence, prompt: str) -> _Decision:
+        """Keywords first; what they leave open goes to the embedding stage (or leans to accept)."""
+        anime, photo = evidence.anime_weight, evidence.reject_weight("photographic")
+        document = evidence.reject_weight("document_or_data")
+        reasons = self._keyword_reasons(evidence)
+        if evidence.people:
+            return _Decision(False, "real_person", -30.0, reasons, "keywords")
+        if document >= STRONG:  # a chart in anime style is still a chart: style words do not offset it
+            return _Decision(False, "document_or_data", anime - document, reasons, "keywords")
+        if photo >= STRONG and photo >= DOMINATES * anime:
+            return _Decision(False, "photographic", anime - photo, reasons, "keywords")
+        if anime > 0 and anime >= DOMINATES * (photo + document):
+            return _Decision(True, "anime", anime - photo - document, reasons, "keywords")
+        if evidence.explained and not evidence.rejects:  # the only look-alike words were explained away
+            return _Decision(True, "anime" if anime else "neutral", 1.0, reasons, "keywords")
+        return self._embedding_decision(evidence, prompt, reasons, evidence.strongest_reject()[0])
+
+    def _embedding_decision(self, evidence: Evidence, prompt: str, reasons: list[str], category: str | None):
+        anime = evidence.anime_weight
+        keyword_logit = KEYWORD_GAIN * (anime - evidence.strongest_reject()[1])
+        allowed_category = "anime" if anime > 0 else "neutral"
+        if self.index is not None and _mostly_non_latin(prompt):
+            reasons = [*reasons, "not English: the embedding stage cannot judge it, keyword rules found nothing"]
+            return _Decision(keyword_logit >= 0, allowed_category if keyword_logit >= 0 else category,
+                             keyword_logit or 0.5, reasons, "keywords")
+        if self.index is None:  # keyword-only mode: undecided prompts are accepted unless rejects outweigh
+            logit = keyword_logit if keyword_logit else 0.5
+            allowed = logit >= 0
+            return _Decision(allowed, allowed_category if allowed else category, logit,
+                             reasons or ["no out-of-domain terms: drawn in the chosen style"], "keywords")
+        near = self.index.nearest(prompt)
+        reject_class = max((c for c in near if c != "accept"), key=lambda c: near[c].score)
+        logit = EMBEDDING_BIAS + keyword_logit + EMBEDDING_GAIN * (near["accept"].score - near[reject_class].score)
+        allowed = logit >= 0
+        winner = near["accept"] if allowed else near[reject_class]
+        reasons = [*reasons, f"closest example: \u201c{winner.example}\u201d (similarity {winner.similarity:.2f})"]
+        return _Decision(allowed, allowed_category if allowed else reject_class, logit, reasons, "embedding")
+
+    def _keyword_reasons(self, evidence: Evidence) -> list[str]:
+        reasons = []
+        if evidence.people:
+            names = ", ".join(f"\u2018{h.found}\u2019" for h in evidence.people)
+            reasons.append(f"names a real person ({names}): this tool draws original characters")
+        for category, hits in evidence.rejects.items():
+            words = ", ".join(f"\u2018{h.found}\u2019" for h in hits)
+            reasons.append(f"{self.rules.labels[category]}: {words}")
+        if evidence.rejects.get("document_or_data"):
+            reasons.append("this tool draws illustrations, not documents")
+        if evidence.anime:
+            reasons.append("anime/illustration style: " + ", ".join(f"\u2018{h.found}\u2019" for h in evidence.anime))
+        if evidence.explained:
+            words = ", ".join(f"\u2018{h.found}\u2019" for h in evidence.explained)
+            reasons.append(f"part of the scene, not a request for a photo or document: {words}")
+        return reasons
+
+    def _suggestions(self, evidence: Evidence, category: str) -> list[str]:
+        """Up to three rewrites, each one checked to pass this validator."""
+        passing = []
+        for candidate in suggest(evidence, category, self.rules):
+            if self.validate(candidate, "none", with_suggestions=False).allowed:
+                passing.append(candidate)
+        return passing[:3]
+
+
+def _mostly_non_latin(text: str) -> bool:
+    """True when most letters are outside Latin script (CJK, Cyrillic, ...): all-MiniLM reads English."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(not c.isascii() and not "\u00c0" <= c <= "\u024f" for c in letters) > len(letters) / 2
+
+
+if __name__ == "__main__":
+    import sys
+
+    from sdturbo.domain_eval import main
+
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Command line of the domain validator: one verdict, or accuracy and latency on a labeled TSV."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdturbo.domain import DEFAULT_STYLE, DomainValidator, Verdict
+from sdturbo.embedding import PACKAGED_MODEL
+from sdturbo.errors import InvalidParameterError
+
+LABELS = ("accept", "reject")
+_WARMUP = ("a girl with a sword", "a photo of a cat, 50mm", "a bar chart", "an anime city at night")
+
+
+@dataclass(frozen=True)
+class Scored:
+    label: str
+    prompt: str
+    verdict: Verdict
+    ms: float
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict.allowed == (self.label == "accept")
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    """(label, prompt) rows of a TSV with the header `label<TAB>prompt`; errors name the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidParameterError("--eval", f"cannot read {str(path)!r}: {err}") from None
+    if not lines or lines[0].strip() != "label\tprompt":
+        raise InvalidParameterError("--eval", f"{path}: the first line must be the header 'label<TAB>prompt'")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        label, _, prompt = line.partition("\t")
+        if label not in LABELS or not prompt.strip():
+            raise InvalidParameterError(
+                "--eval", f"{path} line {number}: expected 'accept' or 'reject', a TAB, then a prompt; got {line!r}"
+            )
+        rows.append((label, prompt))
+    if not rows:
+        raise InvalidParameterError("--eval", f"{path} has no labeled prompts")
+    return rows
+
+
+def evaluate(validator: DomainValidator, rows: list[tuple[str, str]], style: str = DEFAULT_STYLE) -> list[Scored]:
+    """Validate every row after a warm-up, timing each call."""
+    validator.load()
+    for prompt in _WARMUP:
+        validator.validate(prompt, style)
+    scored = []
+    for label, prompt in rows:
+        started = time.perf_counter()
+        verdict = validator.validate(prompt, style)
+        scored.append(Scored(label, prompt, verdict, (time.perf_counter() - started) * 1000))
+    return scored
+
+
+def summary_line(scored: list[Scored]) -> str:
+    """`accuracy=… accept_recall=… reject_recall=… p50_ms=… p95_ms=…`."""
+
+    def recall(label: str) -> float:
+        rows = [s for s in scored if s.label == label]
+        return sum(s.correct for s in rows) / len(rows) if rows else 0.0
+
+    times = sorted(s.ms for s in scored)
+    p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+    accuracy = sum(s.correct for s in scored) / len(scored)
+    return (f"accuracy={accuracy:.3f} accept_recall={recall('accept'):.3f} reject_recall={recall('reject'):.3f} "
+            f"p50_ms={statistics.median(times):.1f} p95_ms={p95:.1f}")
+
+
+def report(scored: list[Scored], out=sys.stdout) -> None:
+    """Confusion matrix, per-category counts, the misclassified prompts, then the summary line last."""
+    count = {(label, allowed): 0 for label in LABELS for allowed in (True, False)}
+    for s in scored:
+        count[(s.label, s.verdict.allowed)] += 1
+    print("confusion matrix (rows: label, columns: verdict)", file=out)
+    print(f"{'':>10} {'allowed':>8} {'rejected':>9}", file=out)
+    for label in LABELS:
+        print(f"{label:>10} {count[(label, True)]:>8} {count[(label, False)]:>9}", file=out)
+    stages = {stage: sum(s.verdict.stage == stage for s in scored) for stage in ("keywords", "embedding")}
+    print(f"decided by: keywords {stages['keywords']}, embedding {stages['embedding']}", file=out)
+    wrong = [s for s in scored if not s.correct]
+    print(f"misclassified ({len(wrong)}):", file=out)
+    for s in wrong:
+        v = s.verdict
+        print(f"  {s.label:<6} -> {v.category} [{v.stage}, score {v.score:.2f}]: {s.prompt}", file=out)
+    print(summary_line(scored), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sdturbo.domain PROMPT` or `--eval FILE.tsv`; exit 2 on bad input."""
+    parser = argparse.ArgumentParser(prog="python -m sdturbo.domain", description=__doc__)
+    parser.add_argument("prompt", nargs="?", help="prompt to validate (prints the verdict as JSON)")
+    parser.add_argument("--eval", type=Path, metavar="FILE.tsv", help="labeled TSV (header label<TAB>prompt)")
+    parser.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
+    parser.add_argument("--embedding-model", default=PACKAGED_MODEL,
+                        help="sentence-transformers model: package name, hub id, folder, or 'none' for keywords only")
+    args = parser.parse_args(argv)
+    if (args.prompt is None) == (args.eval is None):
+        parser.print_usage(sys.stderr)
+        print("error: give either a prompt or --eval FILE.tsv", file=sys.stderr)
+        return 2
+    validator = DomainValidator(args.embedding_model)
+    try:
+        if args.eval is not None:
+            report(evaluate(validator, read_tsv(args.eval), args.style))
+        else:
+            print(json.dumps(validator.validate(args.prompt, args.style).to_dict(), indent=2, ensure_ascii=False))
+    except InvalidParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

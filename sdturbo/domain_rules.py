@@ -1,0 +1,158 @@
+"""The keyword stage of the domain validator: terms from data/domain.toml, matched on word boundaries."""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One phrase or regular expression and what it counts for."""
+
+    text: str  # as written in the data file
+    pattern: re.Pattern
+    weight: float = 0.0
+    role: str = ""  # real people only: the original character to suggest instead
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A term found in a prompt, with the words as they were written there."""
+
+    term: Term
+    found: str
+    start: int  # where it starts in the normalized prompt
+
+    @property
+    def weight(self) -> float:
+        return self.term.weight
+
+
+@dataclass
+class Evidence:
+    """What the keyword stage found in one prompt."""
+
+    text: str  # the normalized prompt
+    anime: list[Hit] = field(default_factory=list)
+    rejects: dict[str, list[Hit]] = field(default_factory=dict)  # category -> matched terms
+    people: list[Hit] = field(default_factory=list)
+    explained: list[Hit] = field(default_factory=list)  # look-alikes: neutral phrases, props in the scene
+    removed: list[tuple[int, int]] = field(default_factory=list)  # spans of rejected terms and names
+
+    @property
+    def anime_weight(self) -> float:
+        return sum(t.weight for t in self.anime)
+
+    def reject_weight(self, category: str) -> float:
+        return sum(t.weight for t in self.rejects.get(category, []))
+
+    def strongest_reject(self) -> tuple[str | None, float]:
+        """The reject category with the most weight, and that weight (None, 0 when none matched)."""
+        scored = [(self.reject_weight(c), c) for c in self.rejects]
+        weight, category = max(scored, default=(0.0, None))
+        return category, weight
+
+    def kept_text(self) -> str:
+        """The normalized prompt with every rejected term and name cut out."""
+        pieces, last = [], 0
+        for start, end in sorted(self.removed):
+            pieces.append(self.text[last:start])
+            last = max(last, end)
+        return " ".join(pieces + [self.text[last:]])
+
+
+def normalize(prompt: str) -> str:
+    """Lower-case NFKC text with underscores as spaces (tag-style prompts use them)."""
+    return unicodedata.normalize("NFKC", prompt).lower().replace("_", " ").replace("’", "'")
+
+
+def compile_term(text: str) -> re.Pattern:
+    """A term as a regex: word-bounded, spaces match hyphens/nothing, optional plural ending."""
+    if text.startswith("re:"):
+        return re.compile(text[3:])
+    body = r"[\s\-]*".join(re.escape(word) for word in text.split())
+    return re.compile(rf"(?<!\w){body}(?:e?s)?(?!\w)")
+
+
+class Rules:
+    """All terms of the data file, compiled once, longest first so phrases win over their words."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.neutral = self._terms(data["neutral"]["phrases"], 0.0)
+        props = "|".join(r"[\s\-]*".join(map(re.escape, p.split())) for p in data["neutral"]["props"])
+        # a prop word, then at most four words of the same clause, then the end of the context
+        self._prop_before = re.compile(rf"(?<!\w)(?:{props})(?!\w)(?:[^\w,;.]+[\w'\-]+){{0,4}}[^\w,;.]*$")
+        self.anime = self._weighted(data["anime"])
+        self.rejects = {name: self._weighted(spec) for name, spec in data["reject"].items()}
+        self.labels = {name: spec["label"] for name, spec in data["reject"].items()}
+        self.people = sorted(
+            (Term(n, compile_term(n), role=group["role"]) for group in data["real_people"] for n in group["names"]),
+            key=lambda t: -len(t.text),
+        )
+        self.styles: dict[str, str] = data["styles"]
+        self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
+
+    @staticmethod
+    def _terms(texts: list[str], weight: float) -> list[Term]:
+        return sorted((Term(t, compile_term(t), weight) for t in texts), key=lambda t: -len(t.text))
+
+    def _weighted(self, spec: dict) -> list[Term]:
+        terms = [term for level, w in WEIGHTS.items() for term in self._terms(spec.get(level, []), w)]
+        return sorted(terms, key=lambda t: -len(t.text))
+
+    def scan(self, prompt: str) -> Evidence:
+        """Match every term; each matched span is blanked so it is counted once."""
+        evidence = Evidence(normalize(prompt))
+        chars = list(evidence.text)
+        evidence.explained = _consume(chars, self.neutral)
+        evidence.anime = _consume(chars, self.anime)
+        evidence.people = _consume(chars, self.people, evidence.removed)
+        for category, terms in self.rejects.items():
+            for hit in _consume(chars, terms, evidence.removed):
+                if self._prop_before.search(evidence.text, 0, hit.start):
+                    evidence.explained.append(hit)
+                else:
+                    evidence.rejects.setdefault(category, []).append(hit)
+        return evidence
+
+
+def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None) -> list[Hit]:
+    """Terms found in `chars` (each counted once); their spans are blanked and optionally recorded."""
+    hits, text = [], "".join(chars)
+    for term in terms:
+        matches = [m for m in term.pattern.finditer(text) if m.end() > m.start()]
+        if not matches:
+            continue
+        hits.append(Hit(term, matches[0].group().strip(), matches[0].start()))
+        for m in matches:
+            chars[m.start():m.end()] = " " * (m.end() - m.start())
+            if spans is not None:
+                spans.append((m.start(), m.end()))
+        text = "".join(chars)
+    return hits
+
+
+def _load(name: str) -> dict:
+    with open(DATA_DIR / name, "rb") as handle:
+        return tomllib.load(handle)
+
+
+@functools.cache
+def default_rules() -> Rules:
+    """The rules shipped in sdturbo/data/ (domain.toml, real_people.toml), parsed once."""
+    return Rules({**_load("domain.toml"), **_load("real_people.toml")})
+
+
+@functools.cache
+def prototypes() -> dict[str, list[str]]:
+    """Example prompts per class for the embedding stage (sdturbo/data/prototypes.toml)."""
+    return _load("prototypes.toml")

