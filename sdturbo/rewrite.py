@@ -35,7 +35,7 @@ def suggest(evidence: Evidence, category: str, rules: Rules) -> list[str]:
         ideas = templates["documents"]
         found = [hit.found for hits in evidence.rejects.values() for hit in hits]
         matched = [idea for key, idea in ideas.items() if any(key in word for word in found)]
-        return _unique([*matched, ideas["default"]])
+        return _unique([*matched, *templates["document_fallbacks"]])
     if not subject:
         return list(templates["empty"])
     kind = "portrait" if any(w in evidence.text for w in _PORTRAIT_WORDS) else "scene"

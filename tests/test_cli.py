@@ -8,8 +8,10 @@ def test_writes_pngs_with_parameters_chunk(tmp_path, capsys):
     assert main(["--model", "tiny", "--prompt", "anime fox", "--seed", "7", "--out", str(tmp_path)]) == 0
     [png] = tmp_path.glob("*.png")
     assert read_parameters(png) == (
-        "anime fox\nSteps: 1, Sampler: Euler, CFG scale: 0, Seed: 7, Size: 512x512, Model: tiny-random"
+        "anime fox, anime style, key visual, vibrant colors, clean lineart, detailed background\n"
+        "Steps: 1, Sampler: Euler, CFG scale: 0, Seed: 7, Size: 512x512, Model: tiny-random"
     )
+    assert png.name == "anime-fox-7-1step-512x512.png"  # named from the prompt the user typed
     out = capsys.readouterr().out
     assert "images are noise" in out and str(png) in out and "ms/image" in out
 
@@ -23,10 +25,51 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 
 
 def test_no_prompt_writes_the_sample_prompts_with_consecutive_seeds(tmp_path):
-    assert main(["--model", "tiny", "--seed", "10", "--width", "256", "--height", "256", "--out", str(tmp_path)]) == 0
+    argv = ["--model", "tiny", "--seed", "10", "--width", "256", "--height", "256", "--style", "none"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
     texts = sorted(read_parameters(p) for p in tmp_path.glob("*.png"))
     assert [t.split("\n")[0] for t in texts] == sorted(SAMPLE_PROMPTS)
     assert sorted(int(t.split("Seed: ")[1].split(",")[0]) for t in texts) == [10, 11, 12, 13]
+
+
+def test_out_of_domain_prompt_exits_2_with_suggestions_and_writes_nothing(tmp_path, capsys):
+    argv = [
+        "--model",
+        "tiny",
+        "--prompt",
+        "a photorealistic portrait of a businessman, 85mm lens",
+        "--prompt",
+        "anime fox",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "out of this tool's domain (photographic)" in err and "85mm" in err
+    assert "try: --prompt 'anime portrait of a businessman" in err
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_style_flag_sets_the_effective_prompt(tmp_path):
+    argv = [
+        "--model",
+        "tiny",
+        "--prompt",
+        "a fox",
+        "--style",
+        "chibi",
+        "--seed",
+        "1",
+        "--width",
+        "256",
+        "--height",
+        "256",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    [png] = tmp_path.glob("*.png")
+    assert read_parameters(png).startswith("chibi a fox, super deformed anime style")
 
 
 def test_count_and_repeated_prompt_make_one_file_each(tmp_path):
@@ -93,6 +136,7 @@ def test_never_overwrites_a_different_image(tmp_path):
         (["--count", "0"], "--count: must be an integer from 1 to 64, got 0"),
         (["--seed", "4294967295", "--prompt", "a", "--count", "2"], "--seed: 4294967295 is too large for 2 images"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--style", "vaporwave"], "--style: must be one of anime, cel, ghibli_like"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys, tmp_path):

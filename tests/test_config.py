@@ -45,3 +45,12 @@ def test_bad_env_int_names_variable(monkeypatch):
     monkeypatch.setenv("SDTURBO_MAX_BATCH", "many")
     with pytest.raises(InvalidParameterError, match="SDTURBO_MAX_BATCH: must be an integer, got 'many'"):
         Settings.from_env()
+
+
+def test_style_and_validator_model_from_env(monkeypatch):
+    monkeypatch.setenv("SDTURBO_STYLE", "chibi")
+    monkeypatch.setenv("SDTURBO_VALIDATOR_MODEL", "none")
+    s = Settings.from_env()
+    assert (s.style, s.validator_model) == ("chibi", "none")
+    with pytest.raises(InvalidParameterError, match="style: must be one of anime, cel, .*got 'retro'"):
+        Settings(style="retro")

@@ -1,0 +1,212 @@
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from sdturbo.domain import DomainValidator
+from sdturbo.domain_eval import evaluate, main, read_tsv, summary_line
+from sdturbo.errors import InvalidParameterError
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def validator():
+    return DomainValidator().load()
+
+
+@pytest.fixture(scope="session")
+def dev_rows():
+    return read_tsv(DATA / "domain_dev.tsv")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a photorealistic portrait of a businessman in a suit, 85mm lens", "photographic"),
+        ("raw photo of a street market, dslr, sharp focus", "photographic"),
+        ("cctv footage of a parking garage at night", "photographic"),
+        ("hyperrealistic octane render of a sneaker", "photographic"),
+        ("photo of an anime figurine on a desk, 50mm", "photographic"),
+        ("a bar chart of quarterly revenue by region", "document_or_data"),
+        ("wireframe of a checkout page for a mobile app", "document_or_data"),
+        ("a qr code on a poster", "document_or_data"),
+        ("anime-style infographic about the water cycle", "document_or_data"),
+        ("portrait of Barack Obama", "real_person"),
+        ("Taylor Swift as a magical girl, anime style", "real_person"),
+    ],
+)
+def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
+    verdict = validator.validate(prompt)
+    assert (verdict.allowed, verdict.category) == (False, category)
+    assert verdict.reasons and verdict.effective_prompt is None
+    assert 0.0 <= verdict.score < 0.5
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "anime girl with a camera",
+        "graphic novel cover, a detective in the rain",
+        "a starship firing a photon torpedo",
+        "a young captain stands at the helm ready to chart a course through the storm",
+        "map of a fantasy kingdom with dragons in the margins",
+        "an inventor holding rolled-up blueprints in her workshop",
+        "a serene mountain landscape at sunset",
+        "a cozy coffee shop interior",
+        "1girl, silver_hair, cel-shaded, anime screenshot",
+        "a photographer girl waiting for the perfect light on a bridge",
+    ],
+)
+def test_tricky_and_neutral_prompts_are_accepted(validator, prompt):
+    verdict = validator.validate(prompt)
+    assert verdict.allowed, verdict.reasons
+    assert verdict.category in ("anime", "neutral") and verdict.suggestions == []
+    assert verdict.score >= 0.5
+
+
+def test_reasons_name_the_matched_words(validator):
+    verdict = validator.validate("a photorealistic portrait of a businessman in a suit, 85mm lens")
+    assert "photorealistic" in verdict.reasons[0] and "85mm" in verdict.reasons[0]
+    assert "not documents" in " ".join(validator.validate("a pie chart of market share").reasons)
+
+
+def test_suggestions_keep_the_subject(validator):
+    verdict = validator.validate("a photorealistic portrait of a businessman in a suit, 85mm lens")
+    assert 2 <= len(verdict.suggestions) <= 3
+    assert all("businessman" in s and "85mm" not in s and "photo" not in s for s in verdict.suggestions)
+    assert verdict.suggestions[0].startswith("anime portrait of a businessman in a suit")
+    dog = validator.validate("stock photo of a golden retriever playing in a park")
+    assert all("golden retriever" in s for s in dog.suggestions)
+
+
+def test_real_person_suggests_an_original_character(validator):
+    verdict = validator.validate("Taylor Swift singing on stage")
+    assert verdict.suggestions[0] == "anime illustration of an original dazzling pop star character singing on stage"
+    assert not any("swift" in s.lower() for s in verdict.suggestions)
+
+
+def test_document_suggests_a_scene_showing_the_idea(validator):
+    verdict = validator.validate("a bar chart of quarterly sales")
+    assert "rising arrow" in verdict.suggestions[0]
+
+
+def test_every_suggestion_passes_over_the_dev_set(validator, dev_rows):
+    for _label, prompt in dev_rows:
+        verdict = validator.validate(prompt)
+        if verdict.allowed:
+            continue
+        assert 2 <= len(verdict.suggestions) <= 3, prompt
+        for suggestion in verdict.suggestions:
+            assert validator.validate(suggestion).allowed, (prompt, suggestion)
+
+
+def test_presets_apply_and_stay_in_domain(validator, dev_rows):
+    assert {"anime", "cel", "ghibli_like", "chibi", "mecha", "manga_ink", "watercolor", "none"} <= set(validator.styles)
+    assert all("{prompt}" in template for template in validator.styles.values())
+    assert validator.apply_style("  a fox ", "none") == "a fox"
+    assert validator.apply_style("a fox", "chibi").startswith("chibi a fox, super deformed")
+    verdict = validator.validate("a lighthouse in a storm", style="manga_ink")
+    assert verdict.effective_prompt == validator.apply_style("a lighthouse in a storm", "manga_ink")
+    accepted = [p for label, p in dev_rows if label == "accept"][:15]
+    for style in validator.styles:
+        for prompt in accepted:
+            assert validator.validate(validator.apply_style(prompt, style), "none").allowed, (style, prompt)
+
+
+def test_preset_text_names_no_artist(validator):
+    from sdturbo.domain_rules import default_rules
+
+    people = [h.found for t in validator.styles.values() for h in default_rules().scan(t).people]
+    assert people == []
+
+
+def test_unknown_style_is_a_parameter_error(validator):
+    with pytest.raises(InvalidParameterError, match="style: must be one of anime, cel, .*got 'vaporwave'"):
+        validator.validate("a fox", style="vaporwave")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ("", "must not be empty"),
+        ("   \t", "must not be empty"),
+        ("a" * 1001, "must be at most 1000 characters, got 1001"),
+    ],
+)
+def test_bad_prompts_raise_clear_errors(validator, prompt, message):
+    with pytest.raises(InvalidParameterError, match=f"prompt: {message}"):
+        validator.validate(prompt)
+
+
+@pytest.mark.parametrize("prompt", ["猫耳の少女と桜の木", "Кот сидит на окне", "ein Wolf im Mondlicht", "🦊✨🌙", "¿?"])
+def test_non_english_does_not_crash(validator, prompt):
+    verdict = validator.validate(prompt)
+    assert isinstance(verdict.allowed, bool) and verdict.mode == "keywords+embedding"
+
+
+def test_keyword_only_fallback_when_the_model_cannot_load(caplog):
+    caplog.set_level(logging.WARNING)
+    fallback = DomainValidator("/nonexistent/embedding-model").load()
+    fallback.load()  # a second load neither retries nor warns again
+    assert fallback.mode == "keywords"
+    assert len([r for r in caplog.records if "using keywords only" in r.message]) == 1
+    rejected = fallback.validate("a photo of a cat, 50mm")
+    assert (rejected.allowed, rejected.category, rejected.mode) == (False, "photographic", "keywords")
+    neutral = fallback.validate("a lighthouse in a storm")
+    assert (neutral.allowed, neutral.category, neutral.mode) == (True, "neutral", "keywords")
+
+
+def test_verdict_is_json_ready(validator):
+    data = validator.validate("a photo of a cat").to_dict()
+    assert set(data) >= {"allowed", "category", "score", "reasons", "suggestions", "effective_prompt", "mode"}
+
+
+def test_threads_can_share_one_validator(validator):
+    prompts = ["a fox in the snow", "a photo of a dog, 35mm", "a diagram of an engine", "a dragon"] * 8
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(validator.validate, prompts))
+    assert [v.allowed for v in verdicts[:4]] == [True, False, False, True]
+
+
+@pytest.mark.parametrize(("name", "floor"), [("domain_dev.tsv", 0.97), ("domain_holdout.tsv", 0.90)])
+def test_quality_does_not_regress(validator, name, floor):
+    scored = evaluate(validator, read_tsv(DATA / name))
+    line = summary_line(scored)
+    assert re.fullmatch(
+        r"accuracy=\d\.\d{3} accept_recall=\d\.\d{3} reject_recall=\d\.\d{3} p50_ms=\d+\.\d p95_ms=\d+\.\d", line
+    )
+    assert float(line.split()[0].split("=")[1]) >= floor, line
+
+
+def test_cli_prints_verdict_and_eval_summary_last(capsys, tmp_path):
+    assert main(["a photo of a cat", "--embedding-model", "none"]) == 0
+    assert '"category": "photographic"' in capsys.readouterr().out
+    tsv = tmp_path / "mini.tsv"
+    tsv.write_text("label\tprompt\naccept\ta fox\nreject\ta photo of a cat\n", encoding="utf-8")
+    assert main(["--eval", str(tsv), "--embedding-model", "none"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("confusion matrix") and out[-1].startswith("accuracy=1.000 accept_recall=1.000")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("prompt\tlabel\naccept\ta fox\n", "first line must be the header"),
+        ("label\tprompt\nmaybe\ta fox\n", "line 2: expected 'accept' or 'reject'"),
+        ("label\tprompt\n", "has no labeled prompts"),
+    ],
+)
+def test_cli_eval_rejects_bad_files(tmp_path, capsys, content, message):
+    tsv = tmp_path / "bad.tsv"
+    tsv.write_text(content, encoding="utf-8")
+    assert main(["--eval", str(tsv), "--embedding-model", "none"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_needs_prompt_or_eval(capsys):
+    assert main([]) == 2
+    assert main(["--eval", "/nonexistent.tsv", "--embedding-model", "none"]) == 2
+    assert "cannot read" in capsys.readouterr().err
