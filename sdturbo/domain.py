@@ -190,7 +190,7 @@ class DomainValidator:
             reasons.append("anime/illustration style: " + ", ".join(f"\u2018{h.found}\u2019" for h in evidence.anime))
         if evidence.explained:
             words = ", ".join(f"\u2018{h.found}\u2019" for h in evidence.explained)
-            reasons.append(f"part of the scene, not a request for a photo or document: {words}")
+            reasons.append(f"fine here (a prop in the scene, a style reference or another sense of the word): {words}")
         return reasons
 
     def _suggestions(self, evidence: Evidence, category: str) -> list[str]:

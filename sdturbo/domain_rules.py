@@ -11,6 +11,8 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
+_STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
+_STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,11 @@ class Term:
     weight: float = 0.0
     role: str = ""  # real people only: the original character to suggest instead
 
+    @property
+    def needle(self) -> str:
+        """A substring every match contains (its first word), for a cheap test before the regex."""
+        return "" if self.text.startswith("re:") else self.text.split()[0]
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -30,6 +37,7 @@ class Hit:
     term: Term
     found: str
     start: int  # where it starts in the normalized prompt
+    end: int
 
     @property
     def weight(self) -> float:
@@ -115,7 +123,10 @@ class Rules:
         chars = list(evidence.text)
         evidence.explained = _consume(chars, self.neutral)
         evidence.anime = _consume(chars, self.anime)
-        evidence.people = _consume(chars, self.people, evidence.removed)
+        for hit in _consume(chars, self.people, evidence.removed):
+            # "in the style of X" / "X-style" names a look, not a person to depict
+            styled = _STYLE_BEFORE.search(evidence.text, 0, hit.start) or _STYLE_AFTER.match(evidence.text, hit.end)
+            (evidence.explained if styled else evidence.people).append(hit)
         for category, terms in self.rejects.items():
             for hit in _consume(chars, terms, evidence.removed):
                 if self._prop_before.search(evidence.text, 0, hit.start):
@@ -129,10 +140,13 @@ def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] |
     """Terms found in `chars` (each counted once); their spans are blanked and optionally recorded."""
     hits, text = [], "".join(chars)
     for term in terms:
+        if term.needle not in text:  # ~50 ns instead of a regex scan; most terms stop here
+            continue
         matches = [m for m in term.pattern.finditer(text) if m.end() > m.start()]
         if not matches:
             continue
-        hits.append(Hit(term, matches[0].group().strip(), matches[0].start()))
+        first = matches[0]
+        hits.append(Hit(term, first.group().strip(), first.start(), first.end()))
         for m in matches:
             chars[m.start() : m.end()] = " " * (m.end() - m.start())
             if spans is not None:

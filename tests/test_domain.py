@@ -171,7 +171,22 @@ def test_threads_can_share_one_validator(validator):
     assert [v.allowed for v in verdicts[:4]] == [True, False, False, True]
 
 
-@pytest.mark.parametrize(("name", "floor"), [("domain_dev.tsv", 0.97), ("domain_holdout.tsv", 0.90)])
+def test_style_reference_is_not_a_depiction(validator):
+    assert validator.validate("a quiet harbor town, makoto shinkai style").allowed
+    assert validator.validate("a pond with water lilies in the style of claude monet").allowed
+    assert validator.validate("Hayao Miyazaki sketching at his desk").category == "real_person"
+
+
+def test_no_substring_false_hits(validator):
+    from sdturbo.domain_rules import default_rules
+
+    evidence = default_rules().scan("photonic graphics, a photographer, a telegraph, paragraphs of a chartreuse sky")
+    assert evidence.rejects == {} and evidence.people == []
+
+
+@pytest.mark.parametrize(
+    ("name", "floor"), [("domain_dev.tsv", 0.97), ("domain_holdout.tsv", 0.93), ("domain_test.tsv", 0.93)]
+)
 def test_quality_does_not_regress(validator, name, floor):
     scored = evaluate(validator, read_tsv(DATA / name))
     line = summary_line(scored)
