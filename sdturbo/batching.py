@@ -105,8 +105,14 @@ def collect(source: queue.Queue, pending: collections.deque, max_batch: int, max
 class BatchWorker:
     """Owns the batch function on one thread; `submit` is safe from any thread."""
 
-    def __init__(self, run_batch: Callable[[list[Any]], list[Any]], max_batch: int = 8, max_wait_s: float = 0.005,
-                 queue_size: int = 64, latest_wins: bool = True) -> None:
+    def __init__(
+        self,
+        run_batch: Callable[[list[Any]], list[Any]],
+        max_batch: int = 8,
+        max_wait_s: float = 0.005,
+        queue_size: int = 64,
+        latest_wins: bool = True,
+    ) -> None:
         self.run_batch = run_batch
         self.max_batch, self.max_wait_s, self.latest_wins = max_batch, max_wait_s, latest_wins
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -158,8 +164,12 @@ class BatchWorker:
             if job.done:
                 continue
             if job.expired(now):
-                job.finish(error=JobExpired(f"waited {now - job.enqueued:.1f} s in the queue, "
-                                            f"longer than the {job.timeout_s:g} s timeout; not run"))
+                job.finish(
+                    error=JobExpired(
+                        f"waited {now - job.enqueued:.1f} s in the queue, "
+                        f"longer than the {job.timeout_s:g} s timeout; not run"
+                    )
+                )
                 continue
             job.started = now
             runnable.append(job)

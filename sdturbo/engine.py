@@ -4,67 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
-from PIL import Image
 
-from sdturbo import metadata
 from sdturbo.config import Settings
 from sdturbo.device import apply_attention, dtype_name, resolve_attention, resolve_device, resolve_dtype
 from sdturbo.loading import ModelSource, load_pipeline, resolve_source
-from sdturbo.params import check_prompt, check_seed, check_side, check_steps
+from sdturbo.schema import GenerationRequest, GenerationResult
+
+__all__ = ["Engine", "GenerationRequest", "GenerationResult"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One image to make; every field is checked on creation."""
-
-    prompt: str
-    seed: int
-    steps: int = 1
-    width: int = 512
-    height: int = 512
-
-    def __post_init__(self) -> None:
-        check_prompt(self.prompt)
-        check_seed(self.seed)
-        check_steps(self.steps)
-        check_side(self.width, "width")
-        check_side(self.height, "height")
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    """An image with everything needed to make it again."""
-
-    image: Image.Image = field(repr=False)
-    prompt: str
-    seed: int
-    steps: int
-    width: int
-    height: int
-    model: str  # short model label, e.g. "sd-turbo" or "tiny-random"
-    elapsed_ms: float  # wall time of the pipeline call that made this image (shared by its batch)
-    batch_size: int  # how many images that call made
-
-    @property
-    def parameters(self) -> str:
-        """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
-        return metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
-
-    def png_bytes(self, compress_level: int = 6) -> bytes:
-        """The image as PNG bytes with the parameters chunk."""
-        return metadata.png_bytes(self.image, self.parameters, compress_level)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the PNG with its parameters chunk to `path` and return the path."""
-        path = Path(path)
-        path.write_bytes(self.png_bytes())
-        return path
 
 
 class Engine:
@@ -81,6 +31,21 @@ class Engine:
     @property
     def loaded(self) -> bool:
         return self.pipe is not None
+
+    def info(self) -> dict:
+        """What is loaded, for health checks and logs."""
+        if self.source is None:
+            return {"model": self.settings.model, "loaded": False}
+        return {
+            "model": self.source.location,
+            "label": self.source.label,
+            "random_weights": self.source.is_random,
+            "device": str(self.device),
+            "dtype": dtype_name(self.dtype),
+            "attention": self.attention,
+            "max_batch_size": self.settings.max_batch_size,
+            "loaded": self.loaded,
+        }
 
     def load(self) -> None:
         """Resolve device/precision, load the weights once and log how long it took."""

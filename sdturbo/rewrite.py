@@ -16,10 +16,14 @@ def subject_of(evidence: Evidence, rules: Rules) -> str:
     for pattern in rules.fillers:
         text = pattern.sub(" ", text)
     text = re.sub(r"[\s]*([,;:.!?])[\s,;:.!?]*", r"\1 ", text)  # one mark, then one space
-    text = re.sub(r"\s+", " ", text).strip(" ,;:.!?-")
-    text = re.sub(r"\b(a|an|the)\s+(?=(?:a|an|the)\b)", "", text)  # "a a businessman" -> "a businessman"
+    text = re.sub(r"\s+", " ", text).strip(" ,;:.!?-、。")
+    text = re.sub(r"\b(a|an|the)\s+(?=(?:a|an|the|of)\b)", "", text)  # "a a man", "a of a cat" (photo cut out)
+    clauses = [c.strip() for c in text.split(",")]
+    text = ", ".join(c for c in clauses if re.search(r"[^\W\d_]{3}", c))  # drop leftovers like "8", "24-"
+    # a cut-off head noun: "macro of a dew drop" (photograph cut out) -> "a dew drop"
+    text = re.sub(r"^(?!(?:a|an|the)\b)(?:[\w\-]+ ){1,2}of (?=(?:a|an|the|my)\b)", "", text)
     for _ in range(3):  # dangling connectors at either end: "of a businessman in", "with"
-        text = re.sub(rf"^{_EDGE_WORDS}\b\s*|\s*\b{_EDGE_WORDS}$", "", text).strip(" ,;:.!?-")
+        text = re.sub(rf"^{_EDGE_WORDS}\b\s*|\s*\b{_EDGE_WORDS}$", "", text).strip(" ,;:.!?-、。")
     return text
 
 

@@ -78,6 +78,8 @@ def test_suggestions_keep_the_subject(validator):
     assert 2 <= len(verdict.suggestions) <= 3
     assert all("businessman" in s and "85mm" not in s and "photo" not in s for s in verdict.suggestions)
     assert verdict.suggestions[0].startswith("anime portrait of a businessman in a suit")
+    cat = validator.validate("a photo of a cat, 50mm")
+    assert cat.suggestions[0] == "anime illustration of a cat, cel shading, clean lineart"
     dog = validator.validate("stock photo of a golden retriever playing in a park")
     assert all("golden retriever" in s for s in dog.suggestions)
 

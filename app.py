@@ -1,0 +1,57 @@
+"""Web studio: `python app.py` serves the page and JSON API on http://127.0.0.1:5000.
+
+Production: `gunicorn -c gunicorn.conf.py "app:create_app()"` (see gunicorn.conf.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sdturbo.config import Settings
+from sdturbo.errors import InvalidParameterError
+from sdturbo.web import create_app
+
+__all__ = ["create_app", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="app.py", description="SD-Turbo anime studio web server")
+    p.add_argument("--host", help="address to listen on (default $SDTURBO_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default $SDTURBO_PORT or 5000)")
+    p.add_argument("--model", help="hub id, local folder or 'tiny' (default $SDTURBO_MODEL or stabilityai/sd-turbo)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default $SDTURBO_DEVICE or auto)")
+    p.add_argument("--max-batch", type=int, help="most requests run together (default $SDTURBO_MAX_BATCH or 8)")
+    p.add_argument(
+        "--max-wait-ms",
+        type=float,
+        help="how long the worker waits to fill a batch (default $SDTURBO_MAX_WAIT_MS or 5)",
+    )
+    p.add_argument("--style", help="default style preset (default $SDTURBO_STYLE or anime)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, build the app and serve it with Flask's threaded server."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            host=args.host,
+            port=args.port,
+            model=args.model,
+            device=args.device,
+            max_batch_size=args.max_batch,
+            max_wait_ms=args.max_wait_ms,
+            style=args.style,
+        )
+    except InvalidParameterError as err:
+        flag = {"max_batch_size": "--max-batch"}.get(err.field, "--" + err.field.replace("_", "-"))
+        print(f"app.py: error: {flag}: {err.problem}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

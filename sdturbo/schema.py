@@ -1,0 +1,59 @@
+"""Requests and results of the engine: plain dataclasses, importable without torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from sdturbo import metadata
+from sdturbo.params import check_prompt, check_seed, check_side, check_steps
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One image to make; every field is checked on creation."""
+
+    prompt: str
+    seed: int
+    steps: int = 1
+    width: int = 512
+    height: int = 512
+
+    def __post_init__(self) -> None:
+        check_prompt(self.prompt)
+        check_seed(self.seed)
+        check_steps(self.steps)
+        check_side(self.width, "width")
+        check_side(self.height, "height")
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """An image with everything needed to make it again."""
+
+    image: Image.Image = field(repr=False)
+    prompt: str
+    seed: int
+    steps: int
+    width: int
+    height: int
+    model: str  # short model label, e.g. "sd-turbo" or "tiny-random"
+    elapsed_ms: float  # wall time of the pipeline call that made this image (shared by its batch)
+    batch_size: int  # how many images that call made
+
+    @property
+    def parameters(self) -> str:
+        """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
+        return metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
+
+    def png_bytes(self, compress_level: int = 6) -> bytes:
+        """The image as PNG bytes with the parameters chunk."""
+        return metadata.png_bytes(self.image, self.parameters, compress_level)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the PNG with its parameters chunk to `path` and return the path."""
+        path = Path(path)
+        path.write_bytes(self.png_bytes())
+        return path

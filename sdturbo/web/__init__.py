@@ -1,0 +1,27 @@
+"""Flask application factory. Web modules never import torch: the engine is built lazily."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from sdturbo.config import Settings
+from sdturbo.web import api, pages
+from sdturbo.web.studio import Studio
+
+ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
+
+
+def create_app(settings: Settings | None = None, engine=None, validator=None, background: bool = True) -> Flask:
+    """A Flask app owning one warm engine; it loads in the background and /healthz says when ready."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.json.sort_keys = False
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.extensions["sdturbo"] = Studio(settings, engine, validator).start(background)
+    return app
