@@ -1,8 +1,10 @@
 """Micro-batching: HTTP threads submit jobs, one worker thread owns the engine. No Flask, no torch.
 
 The worker takes the oldest job, then waits at most `max_wait_s` for up to `max_batch - 1` more
-jobs with the same key (steps and size), and runs them as one call. Each job gets exactly its
-own result back; an error fails every job of that batch with the same message.
+jobs with the same key (steps and size), and runs them as one call. It only waits under load
+(the last batch had company or jobs are queued): on an idle server a lone request runs at once.
+Each job gets exactly its own result back; an error fails every job of that batch with the
+same message.
 """
 
 from __future__ import annotations
@@ -151,10 +153,13 @@ class BatchWorker:
         return job
 
     def _loop(self) -> None:
+        busy = False
         while True:
-            batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s)
+            # wait for company only under load: a lone request on an idle server runs at once
+            batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s if busy else 0.0)
             if batch[0] is _STOP:
                 return
+            busy = len(batch) > 1 or self.depth > 0
             self._run(self._runnable(batch))
 
     def _runnable(self, batch: list[Job]) -> list[Job]:

@@ -190,7 +190,7 @@ function restore(entry) {
 
 function setSeedLock(locked, fill = true) {
   $("seed-lock").setAttribute("aria-pressed", String(locked));
-  $("seed-lock").textContent = locked ? "🔒" : "🔓";
+  $("seed-lock").textContent = locked ? "Locked" : "Lock";
   if (fill && locked && $("seed").value === "") {
     $("seed").value = state.lastSeed ?? Math.floor(Math.random() * 2 ** 32);
   }

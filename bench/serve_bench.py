@@ -1,0 +1,220 @@
+"""Server benchmark: sequential and concurrent load on 127.0.0.1, versus direct generate_batch.
+
+    python -m bench.serve_bench --model tiny                 # CPU smoke run
+    python -m bench.serve_bench --model stabilityai/sd-turbo  # on a GPU machine
+
+Starts `app.py` in a subprocess (and a zero-cost-engine server to measure pure server overhead),
+sends a bounded number of requests from client threads, and prints one Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def post(url: str, body: dict, timeout: float = 300.0) -> tuple[int, dict]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def start_server(port: int, extra: list[str], zero_cost: bool, timeout_s: float = 600.0) -> subprocess.Popen:
+    """Launch a server subprocess on 127.0.0.1:port and wait until /healthz is 200."""
+    target = ["-m", "bench.serve_bench", "--serve-zero-cost"] if zero_cost else ["app.py"]
+    process = subprocess.Popen(
+        [sys.executable, *target, "--port", str(port), *extra],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("server did not become healthy in time")
+
+
+def load(base: str, clients: int, per_client: int, prompt_of) -> dict:
+    """`clients` threads each send `per_client` requests one after another; latency and throughput."""
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        for i in range(per_client):
+            body = {"prompt": prompt_of(index, i), "seed": index * 1000 + i}
+            started = time.perf_counter()
+            status, _ = post(f"{base}/api/generate", body)
+            with lock:
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[status] += 1
+
+    before = get(f"{base}/healthz")[1].get("batch_sizes", {})
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    after = get(f"{base}/healthz")[1].get("batch_sizes", {})
+    batches = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "statuses": dict(statuses),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "images_per_s": statuses[200] / wall,
+        "batch_sizes": batches,
+    }
+
+
+def direct_throughput(model: str, device: str, batch: int, iterations: int) -> float:
+    """Images/s of `generate_batch` called directly, batches of `batch`, after one warm-up call."""
+    from sdturbo.generator import SDTurboGenerator
+
+    generator = SDTurboGenerator(model=model, device=device, max_batch_size=batch).load(warmup=True)
+    prompts = [f"anime fox number {i}" for i in range(batch)]
+    generator.generate_batch(prompts, seed=0)
+    started = time.perf_counter()
+    for i in range(iterations):
+        generator.generate_batch(prompts, seed=i)
+    return batch * iterations / (time.perf_counter() - started)
+
+
+def serve_zero_cost(port: int) -> None:
+    """A server whose engine returns a ready image at once: what is left is the server's own cost."""
+    from PIL import Image
+
+    from sdturbo.config import Settings
+    from sdturbo.schema import GenerationResult
+    from sdturbo.web import create_app
+
+    gradient = Image.linear_gradient("L").resize((512, 512)).convert("RGB")  # smooth, like real pictures
+
+    class ZeroCostEngine:
+        loaded = True
+
+        def load(self): ...
+
+        def warmup(self):
+            return 0.0
+
+        def info(self):
+            return {"model": "zero-cost", "label": "zero-cost", "device": "none", "dtype": "none"}
+
+        def generate(self, requests):
+            return [
+                GenerationResult(
+                    gradient, r.prompt, r.seed, r.steps, r.width, r.height, "zero-cost", 0.0, len(requests)
+                )
+                for r in requests
+            ]
+
+    app = create_app(Settings.from_env(port=port), engine=ZeroCostEngine(), background=False)
+    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+
+
+def row(name: str, r: dict) -> str:
+    hist = ", ".join(f"{k}×{v}" for k, v in sorted(r["batch_sizes"].items(), key=lambda kv: int(kv[0])))
+    return (
+        f"| {name} | {r['requests']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['images_per_s']:.2f} | "
+        f"{hist} | {r['statuses']} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny", help="model for the real server (default tiny)")
+    parser.add_argument("--device", default="auto", help="device for the server and the direct run")
+    parser.add_argument("--port", type=int, default=5077, help="first loopback port to use")
+    parser.add_argument("--sequential", type=int, default=30, help="requests sent one after another")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
+    parser.add_argument("--per-client", type=int, default=4, help="requests per concurrent client")
+    parser.add_argument("--max-batch", type=int, default=8, help="server batch size")
+    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="server batching wait")
+    parser.add_argument("--serve-zero-cost", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_zero_cost:
+        serve_zero_cost(args.port)
+        return 0
+    anime = lambda c, i: f"anime girl {c} with a red umbrella, take {i}"  # noqa: E731  decided by keywords
+    neutral = lambda c, i: f"a lighthouse number {c}-{i} on a cliff in a storm"  # noqa: E731  needs embeddings
+    rows = []
+    zero = start_server(args.port + 1, [], zero_cost=True)
+    try:
+        base = f"http://127.0.0.1:{args.port + 1}"
+        rows.append(row("zero-cost engine, sequential, anime prompts", load(base, 1, args.sequential, anime)))
+        rows.append(row("zero-cost engine, sequential, neutral prompts", load(base, 1, args.sequential, neutral)))
+    finally:
+        zero.terminate()
+    server_flags = [
+        "--model",
+        args.model,
+        "--device",
+        args.device,
+        "--max-batch",
+        str(args.max_batch),
+        "--max-wait-ms",
+        str(args.max_wait_ms),
+    ]
+    real = start_server(args.port, server_flags, zero_cost=False)
+    try:
+        base = f"http://127.0.0.1:{args.port}"
+        sequential = load(base, 1, args.sequential, anime)
+        concurrent = load(base, args.clients, args.per_client, anime)
+    finally:
+        real.terminate()
+        real.wait(30)
+    rows += [
+        row(f"{args.model}, sequential", sequential),
+        row(f"{args.model}, {args.clients} concurrent clients", concurrent),
+    ]
+    direct = direct_throughput(args.model, args.device, args.max_batch, max(3, args.per_client))
+    print(
+        f"# server benchmark: model {args.model}, device {args.device}, max_batch {args.max_batch}, "
+        f"max_wait_ms {args.max_wait_ms}, {time.strftime('%Y-%m-%d')}\n"
+    )
+    print("| run | requests | p50 ms | p95 ms | images/s | batch sizes | HTTP statuses |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(
+        f"\ndirect generate_batch({args.max_batch}): {direct:.2f} images/s; "
+        f"served/direct with {args.clients} clients: {concurrent['images_per_s'] / direct:.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

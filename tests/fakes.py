@@ -1,0 +1,62 @@
+"""A stand-in engine for web-layer unit tests (the real engine is tested on the tiny model)."""
+
+from __future__ import annotations
+
+import threading
+
+from PIL import Image
+
+from sdturbo.schema import GenerationResult
+
+
+def seed_color(seed: int) -> tuple[int, int, int]:
+    """The solid color the fake engine paints for `seed`, so tests can tell images apart."""
+    return (seed * 37 % 256, seed * 91 % 256, seed * 53 % 256)
+
+
+class FakeEngine:
+    """Paints one solid color per seed; can block on a gate or fail, and records batch sizes."""
+
+    def __init__(self, gate: threading.Event | None = None, fail: str | None = None) -> None:
+        self.gate, self.fail = gate, fail
+        self.loaded = False
+        self.batches: list[int] = []
+
+    def load(self) -> None:
+        self.loaded = True
+
+    def warmup(self) -> float:
+        return 0.0
+
+    def info(self) -> dict:
+        return {
+            "model": "fake",
+            "label": "fake",
+            "random_weights": True,
+            "device": "cpu",
+            "dtype": "fp32",
+            "attention": "sdpa",
+            "max_batch_size": 8,
+            "loaded": self.loaded,
+        }
+
+    def generate(self, requests):
+        self.batches.append(len(requests))
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.fail:
+            raise RuntimeError(self.fail)
+        return [
+            GenerationResult(
+                Image.new("RGB", (r.width, r.height), seed_color(r.seed)),
+                r.prompt,
+                r.seed,
+                r.steps,
+                r.width,
+                r.height,
+                "fake",
+                1.0,
+                len(requests),
+            )
+            for r in requests
+        ]

@@ -1,0 +1,270 @@
+import base64
+import io
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sdturbo.config import Settings
+from sdturbo.metadata import read_parameters
+from sdturbo.web import create_app
+from tests.fakes import FakeEngine, seed_color
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_client(engine=None, background=False, **settings):
+    settings = Settings(model="fake", validator_model="none", **settings)
+    app = create_app(settings, engine=engine or FakeEngine(), background=background)
+    return app.test_client(), app.extensions["sdturbo"]
+
+
+@pytest.fixture
+def client():
+    client, studio = make_client()
+    yield client
+    studio.stop()
+
+
+def decode(b64: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+def in_threads(fn, count):
+    results = [None] * count
+
+    def run(i):
+        results[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return results
+
+
+def test_healthz_is_503_until_warm_then_200():
+    gate = threading.Event()
+
+    class SlowLoad(FakeEngine):
+        def load(self):
+            gate.wait(5)
+            super().load()
+
+    client, studio = make_client(SlowLoad(), background=True)
+    loading = client.get("/healthz")
+    assert loading.status_code == 503 and loading.json["status"] == "loading"
+    busy = client.post("/api/generate", json={"prompt": "anime fox"})
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    gate.set()
+    studio.ready.wait(5)
+    ready = client.get("/healthz")
+    assert ready.status_code == 200
+    assert {"model", "device", "dtype", "queue_depth"} <= set(ready.json)
+    studio.stop()
+
+
+def test_failed_load_is_reported():
+    class Broken(FakeEngine):
+        def load(self):
+            raise OSError("no weights here")
+
+    client, _ = make_client(Broken())
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "no weights here" in health.json["error"]
+    assert "failed to load" in client.post("/predict", json={"prompt": "anime fox"}).json["error"]
+
+
+def test_predict_matches_the_truss_contract(client):
+    response = client.post("/predict", json={"prompt": "anime fox", "num_steps": 2})
+    assert response.status_code == 200 and list(response.json) == ["result"]
+    # the Truss README client: base64-decode and open with PIL
+    image = decode(response.json["result"])
+    assert image.format == "PNG" and image.size == (512, 512)
+    assert "Steps: 2" in image.text["parameters"]
+    assert client.post("/predict", json={"prompt": "anime fox"}).status_code == 200  # num_steps defaults to 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "prompt", "prompt: is required"),
+        ({"prompt": ""}, "prompt", "must not be empty"),
+        ({"prompt": 5}, "prompt", "must be a string"),
+        ({"prompt": "fox", "num_steps": 0}, "num_steps", "num_steps: must be an integer from 1 to 4, got 0"),
+        ({"prompt": "fox", "num_steps": "2"}, "num_steps", "got '2'"),
+        (["fox"], "body", "must be a JSON object"),
+    ],
+)
+def test_predict_bad_fields_are_400(client, body, field, message):
+    response = client.post("/predict", json=body)
+    assert response.status_code == 400
+    assert response.json["field"] == field and message in response.json["error"]
+
+
+def test_out_of_domain_is_422_with_verdict(client):
+    response = client.post("/predict", json={"prompt": "a photorealistic portrait of a banker, 85mm lens"})
+    assert response.status_code == 422
+    body = response.json
+    assert body["category"] == "photographic" and body["verdict"]["allowed"] is False
+    assert body["suggestions"] and all("banker" in s for s in body["suggestions"])
+    generate = client.post("/api/generate", json={"prompt": "Taylor Swift on stage"})
+    assert generate.status_code == 422 and generate.json["category"] == "real_person"
+
+
+def test_generate_returns_image_and_parameters(client):
+    body = {"prompt": "a fox", "steps": 3, "seed": 11, "width": 768, "height": 512, "style": "chibi"}
+    data = client.post("/api/generate", json=body).json
+    assert (data["seed"], data["steps"], data["width"], data["height"], data["style"]) == (11, 3, 768, 512, "chibi")
+    assert data["effective_prompt"].startswith("chibi a fox")
+    assert {"elapsed_ms", "queue_ms", "batch_size", "parameters", "mime"} <= set(data)
+    image = decode(data["image"])
+    assert image.size == (768, 512) and image.getpixel((0, 0)) == seed_color(11)
+    assert read_parameters(io.BytesIO(base64.b64decode(data["image"]))) == data["parameters"]
+
+
+def test_generate_draws_a_seed_when_none_given(client):
+    data = client.post("/api/generate", json={"prompt": "a fox", "seed": None}).json
+    assert 0 <= data["seed"] <= 2**32 - 1
+
+
+def test_jpeg_format_for_live_previews(client):
+    data = client.post("/api/generate", json={"prompt": "a fox", "format": "jpeg"}).json
+    assert data["mime"] == "image/jpeg" and decode(data["image"]).format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"prompt": "fox", "steps": 5}, "steps"),
+        ({"prompt": "fox", "width": 500}, "width"),
+        ({"prompt": "fox", "height": 2048}, "height"),
+        ({"prompt": "fox", "seed": -3}, "seed"),
+        ({"prompt": "fox", "style": "vaporwave"}, "style"),
+        ({"prompt": "fox", "format": "gif"}, "format"),
+        ({"prompt": "fox", "live": "yes"}, "live"),
+        ({"prompt": "fox", "client_id": "no spaces!"}, "client_id"),
+        ({"prompt": "fox", "cfg_scale": 7}, "cfg_scale"),
+    ],
+)
+def test_generate_bad_fields_are_400_naming_the_field(client, body, field):
+    response = client.post("/api/generate", json=body)
+    assert response.status_code == 400 and response.json["field"] == field
+    assert response.json["error"].startswith(f"{field}: ")
+
+
+def test_validate_and_config(client):
+    verdict = client.post("/api/validate", json={"prompt": "a bar chart of sales"}).json
+    assert verdict["allowed"] is False and verdict["category"] == "document_or_data"
+    config = client.get("/api/config").json
+    assert config["limits"]["steps"] == [1, 4] and config["defaults"]["style"] == "anime"
+    assert "ghibli_like" in config["styles"] and [512, 512] in config["sizes"]
+
+
+def test_concurrent_requests_share_a_batch_and_get_their_own_images():
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, max_wait_ms=100)
+    blocker = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 99}))
+    blocker.start()
+    time.sleep(0.2)  # the worker is busy; the next requests queue up together
+    threading.Timer(0.3, gate.set).start()
+    responses = in_threads(lambda i: client.post("/api/generate", json={"prompt": f"fox {i}", "seed": i}).json, 6)
+    blocker.join(5)
+    assert max(engine.batches) > 1
+    for i, data in enumerate(responses):
+        assert data["seed"] == i and decode(data["image"]).getpixel((0, 0)) == seed_color(i)
+    studio.stop()
+
+
+def test_errors_fan_out_to_every_request_of_the_batch():
+    client, studio = make_client(FakeEngine(fail="GPU fell off the bus"), max_wait_ms=100)
+    responses = in_threads(lambda i: client.post("/api/generate", json={"prompt": "fox", "seed": i}), 3)
+    assert {r.status_code for r in responses} == {500}
+    assert len({r.json["error"] for r in responses}) == 1
+    assert "GPU fell off the bus" in responses[0].json["error"]
+    studio.stop()
+
+
+def test_full_queue_is_503_with_retry_after():
+    gate = threading.Event()
+    client, studio = make_client(FakeEngine(gate), queue_size=1, max_batch_size=1, max_wait_ms=0)
+    first = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 1}))
+    first.start()
+    time.sleep(0.2)
+    second = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 2}))
+    second.start()
+    time.sleep(0.2)
+    response = client.post("/api/generate", json={"prompt": "fox", "seed": 3})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert "queue is full" in response.json["error"]
+    gate.set()
+    first.join(5), second.join(5)
+    studio.stop()
+
+
+def test_request_waiting_past_timeout_is_504_and_not_run():
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, request_timeout_s=0.2, max_wait_ms=0)
+    first = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 1}))
+    first.start()
+    time.sleep(0.1)
+    threading.Timer(0.5, gate.set).start()
+    response = client.post("/api/generate", json={"prompt": "fox", "seed": 2})
+    first.join(5)
+    assert response.status_code == 504 and "not run" in response.json["error"]
+    assert engine.batches == [1]
+    studio.stop()
+
+
+def test_live_requests_of_one_client_supersede_each_other():
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, max_wait_ms=0)
+    live = {"live": True, "client_id": "tab1"}
+    blocker = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "busy", "seed": 0}))
+    blocker.start()
+    time.sleep(0.1)
+    results = {}
+
+    def post(name, delay):
+        time.sleep(delay)
+        results[name] = client.post("/api/generate", json={"prompt": name, **live})
+
+    threads = [threading.Thread(target=post, args=(n, d)) for n, d in (("fox", 0), ("fox in snow", 0.1))]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    gate.set()
+    for t in [*threads, blocker]:
+        t.join(5)
+    assert results["fox"].status_code == 409 and "superseded" in results["fox"].json["error"]
+    assert results["fox in snow"].status_code == 200
+    studio.stop()
+
+
+def test_page_is_offline_escaped_and_mobile_ready(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    for path in [
+        ROOT / "templates" / "base.html",
+        ROOT / "templates" / "index.html",
+        ROOT / "static" / "app.js",
+        ROOT / "static" / "style.css",
+    ]:
+        text = path.read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text, f"{path.name} loads something from the network"
+    assert "innerHTML" not in (ROOT / "static" / "app.js").read_text(encoding="utf-8")  # prompts via textContent
+    assert client.get("/static/app.js").status_code == 200
+
+
+def test_web_modules_do_not_import_torch():
+    code = "import sys, app, sdturbo.web; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "False"
