@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 import torch
@@ -50,3 +51,21 @@ def pipe_calls(generator, monkeypatch):
 
     monkeypatch.setattr(type(pipe), "__call__", spy)
     return calls
+
+
+@pytest.fixture(scope="module")
+def live_server(tiny_settings):
+    """The app with the tiny model served over HTTP on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    from sdturbo.config import Settings
+    from sdturbo.web import create_app
+
+    settings = Settings(model="tiny", device="cpu", cache_dir=tiny_settings.cache_dir, max_wait_ms=5)
+    app = create_app(settings, background=False)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    app.extensions["sdturbo"].stop()

@@ -6,13 +6,9 @@ Playwright is missing, unless SDTURBO_REQUIRE_BROWSER=1 (CI sets it) turns that 
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-
-from sdturbo.config import Settings
-from sdturbo.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SDTURBO_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
@@ -44,20 +40,6 @@ pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
 
 
 @pytest.fixture(scope="module")
-def server(tiny_settings):
-    from werkzeug.serving import make_server
-
-    settings = Settings(model="tiny", device="cpu", cache_dir=tiny_settings.cache_dir, max_wait_ms=5)
-    app = create_app(settings, background=False)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    app.extensions["sdturbo"].stop()
-
-
-@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -68,12 +50,12 @@ def browser():
 
 
 @pytest.fixture(params=[(375, 812), (1280, 860)], ids=["phone", "desktop"])
-def page(request, browser, server):
+def page(request, browser, live_server):
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
     page = context.new_page()
     page.on("dialog", lambda dialog: pytest.fail(f"unexpected dialog: {dialog.message}"))
-    page.goto(server)
+    page.goto(live_server)
     page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
     page.viewport_name = request.node.callspec.id
     yield page

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import re
 import threading
 
 import numpy as np
@@ -61,3 +62,13 @@ def test_embedding_validator_is_live(served):
     assert verdict["allowed"] and verdict["mode"] == "keywords+embedding"
     health = client.get("/healthz").json
     assert health["validator"] == "keywords+embedding" and health["random_weights"] is True
+
+
+def test_truss_readme_client_works_unchanged(live_server, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    [client_code] = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "requests.post" in b]
+    monkeypatch.chdir(tmp_path)
+    exec(client_code.replace("http://localhost:5000", live_server), {})
+    assert Image.open(tmp_path / "fox.png").size == (512, 512)
