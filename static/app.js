@@ -234,11 +234,22 @@ async function validatePrompt() {
 
 function startSpinner() {
   const started = performance.now();
+  let queued = "", ticks = 0;
   show("spinner");
   clearInterval(state.tick);
-  state.tick = setInterval(() => {
-    $("spinner-text").textContent = `generating… ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  state.tick = setInterval(async () => {
+    $("spinner-text").textContent = `generating… ${((performance.now() - started) / 1000).toFixed(1)} s${queued}`;
+    if (++ticks % 7 === 0) queued = await queueText();   // a slow request: show how busy the server is
   }, 100);
+}
+
+async function queueText() {
+  try {
+    const health = await (await fetch(urls.health)).json();
+    return health.queue_depth ? ` · ${health.queue_depth} waiting in queue` : "";
+  } catch (err) {
+    return "";
+  }
 }
 
 function stopSpinner() {

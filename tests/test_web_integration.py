@@ -72,3 +72,52 @@ def test_truss_readme_client_works_unchanged(live_server, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     exec(client_code.replace("http://localhost:5000", live_server), {})
     assert Image.open(tmp_path / "fox.png").size == (512, 512)
+
+
+def test_gunicorn_serves_the_factory(tiny_settings, tmp_path):
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "SDTURBO_MODEL": "tiny",
+        "SDTURBO_DEVICE": "cpu",
+        "SDTURBO_PORT": str(port),
+        "SDTURBO_CACHE_DIR": str(tiny_settings.cache_dir),
+        "SDTURBO_VALIDATOR_MODEL": "none",
+    }
+    root = Path(__file__).resolve().parent.parent
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    server = subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "app:create_app()"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        health = None
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    health = json.loads(response.read())
+                    break
+            except OSError:
+                time.sleep(0.25)
+        assert health and health["status"] == "ok" and health["device"] == "cpu"
+        body = json.dumps({"prompt": "cel-shaded fox"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert "result" in json.loads(response.read())
+    finally:
+        server.terminate()
+        server.wait(20)
