@@ -89,4 +89,8 @@ class SDTurboGenerator:
         prompts = check_prompts(prompts)
         seed = random_seed(len(prompts)) if seed is None else check_seed(seed, count=len(prompts))
         requests = [GenerationRequest(p, seed + i, num_inference_steps, width, height) for i, p in enumerate(prompts)]
+        return self.run(requests)
+
+    def run(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        """Explicit requests, each with its own seed, as batched pipeline calls (resumable jobs use this)."""
         return self.load().engine.generate(requests)

@@ -124,7 +124,6 @@ function showResult(data) {
   $("download").href = src;
   $("download").download = `sdturbo-${data.seed}.${data.mime === "image/png" ? "png" : "jpg"}`;
   state.lastSeed = data.seed;
-  if ($("seed-lock").getAttribute("aria-pressed") !== "true") $("seed").placeholder = `random (last ${data.seed})`;
   addRecent({...data, src});
 }
 

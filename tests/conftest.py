@@ -38,6 +38,14 @@ def generator(tiny_settings):
     return SDTurboGenerator(settings=tiny_settings).load()
 
 
+@pytest.fixture(scope="session")
+def validator():
+    """The domain validator with its real MiniLM embedding model, loaded once."""
+    from sdturbo.domain import DomainValidator
+
+    return DomainValidator().load()
+
+
 @pytest.fixture
 def pipe_calls(generator, monkeypatch):
     """Record the batch size of every pipeline call the shared generator makes."""

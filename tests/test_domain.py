@@ -13,11 +13,6 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="session")
-def validator():
-    return DomainValidator().load()
-
-
-@pytest.fixture(scope="session")
 def dev_rows():
     return read_tsv(DATA / "domain_dev.tsv")
 

@@ -27,4 +27,4 @@ def test_python_examples_run_with_the_tiny_model(code, monkeypatch, tmp_path):
     monkeypatch.setenv("SDTURBO_DEVICE", "cpu")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
-    assert list(tmp_path.glob("*.png"))
+    assert list(tmp_path.rglob("*.png"))  # images, or an asset library in a subfolder

@@ -1,0 +1,262 @@
+"""Concept-art batches: a curated catalog rendered into folders, a manifest and contact sheets.
+
+Resumable: images already on disk that match the manifest (same run settings, prompt and
+SHA-256) are skipped, so an interrupted run finishes where it stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sdturbo.contact_sheet import Tile, make_sheet
+from sdturbo.domain import DomainValidator
+from sdturbo.domain_rules import DATA_DIR
+from sdturbo.errors import InvalidParameterError
+from sdturbo.params import check_count, check_seed, check_side, check_steps
+from sdturbo.schema import GenerationRequest
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+SHEET = "contact_sheet.png"
+SEED_STRIDE = 1000  # category k's image j uses seed + k * 1000 + j: stable when categories are chosen differently
+
+
+@functools.cache
+def catalog() -> dict[str, dict]:
+    """Categories of sdturbo/data/assets.toml, in file order."""
+    with open(DATA_DIR / "assets.toml", "rb") as handle:
+        return tomllib.load(handle)["categories"]
+
+
+def prompts_of(category: str) -> list[str]:
+    """Every prompt of a category; subjects vary fastest so the first few are already diverse."""
+    spec = catalog()[category]
+    subjects, variations = spec["subjects"], spec["variations"]
+    return [
+        f"{subjects[i % len(subjects)]}, {variations[i // len(subjects)]}"
+        for i in range(len(subjects) * len(variations))
+    ]
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One planned image."""
+
+    category: str
+    index: int
+    prompt: str
+    seed: int
+    file: str  # relative to the output folder
+
+
+def plan(categories: list[str] | None, per_category: int, seed: int) -> list[AssetSpec]:
+    """The images of a run, category by category; raises InvalidParameterError for bad choices."""
+    names = list(catalog())
+    chosen = names if categories is None else list(dict.fromkeys(categories))
+    unknown = [c for c in chosen if c not in catalog()]
+    if unknown or not chosen:
+        raise InvalidParameterError("categories", f"unknown {unknown or 'empty list'}; choose from {', '.join(names)}")
+    most = min(len(prompts_of(c)) for c in chosen)
+    check_count(per_category, "per_category", 1, most)
+    check_seed(seed, count=len(names) * SEED_STRIDE)
+    specs = []
+    for category in chosen:
+        for j, prompt in enumerate(prompts_of(category)[:per_category]):
+            slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:48]
+            seed_j = seed + names.index(category) * SEED_STRIDE + j
+            specs.append(AssetSpec(category, j, prompt, seed_j, f"{category}/{j:03d}-{slug}.png"))
+    return specs
+
+
+def generate_anime_assets(
+    out_dir="anime_assets",
+    categories=None,
+    per_category=4,
+    steps=2,
+    seed=0,
+    width=512,
+    height=512,
+    style="anime",
+    generator=None,
+    force=False,
+    validator=None,
+    progress=True,
+) -> dict:
+    """Render the catalog into `out_dir`; return the manifest (also written to manifest.json)."""
+    # 1. check every argument before any work
+    check_steps(steps, "steps"), check_side(width, "width"), check_side(height, "height")
+    specs = plan(categories, per_category, seed)
+    validator = (validator or DomainValidator()).load()
+    validator.apply_style("x", style)  # raises for an unknown style
+    out = _prepare_folder(Path(out_dir), {s.category for s in specs})
+    # 2. the model, and what identifies this run
+    if generator is None:
+        from sdturbo.generator import SDTurboGenerator
+
+        generator = SDTurboGenerator()
+    generator.load()
+    run = {
+        "seed": seed,
+        "steps": steps,
+        "width": width,
+        "height": height,
+        "style": style,
+        "model": generator.engine.source.label,
+    }
+    manifest = _load_manifest(out, run, force)
+    # 3. generate what is missing, category by category, saving the manifest after every batch
+    started, made = time.perf_counter(), 0
+    for category in dict.fromkeys(s.category for s in specs):
+        todo = [s for s in specs if s.category == category and not _is_done(out, manifest, s)]
+        made += _render(out, manifest, todo, run, generator, validator, category, progress)
+    seconds = time.perf_counter() - started
+    # 4. contact sheets and the summary
+    _write_sheets(out, manifest, run, generator.is_random_model)
+    total = len(specs)
+    manifest["summary"] = {
+        "images": total,
+        "generated": made,
+        "skipped": total - made,
+        "seconds": round(seconds, 2),
+        "images_per_s": round(made / seconds, 2) if made else 0.0,
+    }
+    _save_manifest(out, manifest)
+    log.info(
+        "%d images (%d new, %d already done) in %.1f s, %.2f images/s -> %s",
+        total,
+        made,
+        total - made,
+        seconds,
+        manifest["summary"]["images_per_s"],
+        out,
+    )
+    return manifest
+
+
+def _prepare_folder(out: Path, categories: set[str]) -> Path:
+    try:
+        for category in categories:
+            (out / category).mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise InvalidParameterError("out_dir", f"cannot write to {str(out)!r}: {err.strerror or err}") from None
+    return out
+
+
+def _load_manifest(out: Path, run: dict, force: bool) -> dict:
+    path = out / MANIFEST
+    if force or not path.exists():
+        return {"run": run, "images": []}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InvalidParameterError("out_dir", f"{path} is not a readable manifest ({err}); use --force") from None
+    if manifest.get("run") != run:
+        raise InvalidParameterError(
+            "out_dir",
+            f"{out} holds a run with other settings ({manifest.get('run')}); this run is {run}. "
+            "Use another --out, or --force to replace it",
+        )
+    return manifest
+
+
+def _is_done(out: Path, manifest: dict, spec: AssetSpec) -> bool:
+    entry = _entry(manifest, spec.category, spec.index)
+    path = out / spec.file
+    return (
+        entry is not None
+        and entry["prompt"] == spec.prompt
+        and entry["file"] == spec.file
+        and path.is_file()
+        and _sha256(path.read_bytes()) == entry["sha256"]
+    )
+
+
+def _entry(manifest: dict, category: str, index: int) -> dict | None:
+    return next((e for e in manifest["images"] if (e["category"], e["index"]) == (category, index)), None)
+
+
+def _render(out, manifest, todo, run, generator, validator, category, progress) -> int:
+    """Generate `todo` in batches of the engine's size; returns how many images were written."""
+    from tqdm import tqdm
+
+    size = generator.settings.max_batch_size
+    bar = tqdm(total=len(todo), desc=category, unit="img", disable=not progress or None)
+    for start in range(0, len(todo), size):
+        chunk = todo[start : start + size]
+        requests = [
+            GenerationRequest(
+                _effective(validator, s.prompt, run["style"]), s.seed, run["steps"], run["width"], run["height"]
+            )
+            for s in chunk
+        ]
+        for spec, result in zip(chunk, generator.run(requests), strict=True):
+            data = result.png_bytes()
+            _atomic_write(out / spec.file, data)
+            manifest["images"] = [
+                e for e in manifest["images"] if (e["category"], e["index"]) != (category, spec.index)
+            ]
+            manifest["images"].append(
+                {
+                    **asdict(spec),
+                    "effective_prompt": result.prompt,
+                    "steps": result.steps,
+                    "width": result.width,
+                    "height": result.height,
+                    "sha256": _sha256(data),
+                    "elapsed_ms": round(result.elapsed_ms / result.batch_size, 1),
+                    "model": result.model,
+                }
+            )
+        manifest["images"].sort(key=lambda e: (list(catalog()).index(e["category"]), e["index"]))
+        _save_manifest(out, manifest)  # an interrupted run keeps every finished batch
+        bar.update(len(chunk))
+    bar.close()
+    return len(todo)
+
+
+def _effective(validator: DomainValidator, prompt: str, style: str) -> str:
+    verdict = validator.validate(prompt, style)
+    if not verdict.allowed:  # the catalog is curated data: a rejected entry is a bug in it
+        raise ValueError(f"catalog prompt {prompt!r} fails the domain validator: {verdict.reasons}")
+    return verdict.effective_prompt
+
+
+def _write_sheets(out: Path, manifest: dict, run: dict, random_weights: bool) -> None:
+    images = manifest["images"]
+    subtitle = (
+        f"seed {run['seed']} · {run['steps']} step(s) · {run['width']}x{run['height']} · style {run['style']} "
+        f"· model {run['model']}" + (" · random weights: images are noise" if random_weights else "")
+    )
+    for category in dict.fromkeys(e["category"] for e in images):
+        entries = [e for e in images if e["category"] == category]
+        tiles = [Tile(out / e["file"], f"#{e['index']} seed {e['seed']}: {e['prompt']}") for e in entries]
+        sheet = make_sheet(tiles, catalog()[category]["title"], subtitle, run["width"], run["height"])
+        sheet.save(out / category / SHEET)
+    tiles = [Tile(out / e["file"], f"{catalog()[e['category']]['title']} #{e['index']}: {e['prompt']}") for e in images]
+    make_sheet(tiles, "Concept library", subtitle, run["width"], run["height"]).save(out / SHEET)
+
+
+def _save_manifest(out: Path, manifest: dict) -> None:
+    _atomic_write(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
