@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the worker waits to fill a batch (default $SDTURBO_MAX_WAIT_MS or 5)",
     )
     p.add_argument("--style", help="default style preset (default $SDTURBO_STYLE or anime)")
+    p.add_argument("--optimize", help="speed-ups, e.g. fast or channels_last,uint8_decode (default $SDTURBO_OPTIMIZE)")
     return p
 
 

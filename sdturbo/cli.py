@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"most images per pipeline call, 1-{MAX_BATCH} (default 8)",
     )
     p.add_argument(
+        "--optimize",
+        default=None,
+        help="opt-in speed-ups, comma-separated: channels_last, fuse_qkv, prompt_cache, uint8_decode, compile, "
+        "or fast (all); default $SDTURBO_OPTIMIZE or none",
+    )
+    p.add_argument(
         "--style",
         default=None,
         help="style preset applied to each prompt: anime (default), cel, ghibli_like, chibi, mecha, "
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             attention=args.attention,
             max_batch_size=args.batch_size,
             style=args.style,
+            optimize=args.optimize,
         )
         prompts = [p for p in (args.prompt or SAMPLE_PROMPTS) for _ in range(args.count)]
         seed = args.seed

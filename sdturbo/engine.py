@@ -7,6 +7,7 @@ import time
 
 import torch
 
+from sdturbo import optimize
 from sdturbo.config import Settings
 from sdturbo.device import apply_attention, dtype_name, resolve_attention, resolve_device, resolve_dtype
 from sdturbo.loading import ModelSource, load_pipeline, resolve_source
@@ -27,6 +28,8 @@ class Engine:
         self.device: torch.device | None = None
         self.dtype: torch.dtype | None = None
         self.attention: str | None = None
+        self.optimizations: list[str] = []
+        self.prompt_cache: optimize.PromptCache | None = None
 
     @property
     def loaded(self) -> bool:
@@ -43,6 +46,7 @@ class Engine:
             "device": str(self.device),
             "dtype": dtype_name(self.dtype),
             "attention": self.attention,
+            "optimizations": self.optimizations,
             "max_batch_size": self.settings.max_batch_size,
             "loaded": self.loaded,
         }
@@ -56,6 +60,10 @@ class Engine:
         pipe = load_pipeline(self.source, self.dtype).to(self.device)
         pipe.set_progress_bar_config(disable=True)  # callers show their own progress
         self.attention = apply_attention(pipe, resolve_attention(self.settings.attention, self.device))
+        self.optimizations = optimize.apply(
+            pipe, self.settings.optimize, self.settings.compile_mode, self.settings.cache_dir
+        )
+        self.prompt_cache = optimize.PromptCache(pipe) if "prompt_cache" in self.settings.optimize else None
         self.pipe = pipe
         log.info(
             "loaded %s (%s) on %s, %s, %s attention in %.2f s",
@@ -78,12 +86,24 @@ class Engine:
             )
 
     def warmup(self) -> float:
-        """Run one 1-step 512x512 image so the first user request is not the slow one; return seconds."""
+        """Run 1-step 512x512 images so the first user request is not the slow one; return seconds.
+
+        Compiled models are warmed at every batch-size bucket up to max_batch_size (each is a graph).
+        """
         started = time.perf_counter()
-        self.generate([GenerationRequest("warm-up", seed=0)])
+        sizes = [1]
+        if self._compiled:
+            top = self.settings.max_batch_size
+            sizes = sorted({optimize.bucket_size(n, top) for n in range(1, top + 1)})
+        for size in sizes:
+            self.generate([GenerationRequest("warm-up", seed=i) for i in range(size)])
         seconds = time.perf_counter() - started
-        log.info("warm-up took %.2f s", seconds)
+        log.info("warm-up (batch sizes %s) took %.2f s", sizes, seconds)
         return seconds
+
+    @property
+    def _compiled(self) -> bool:
+        return "compile" in self.settings.optimize
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         """Make one image per request, in order; compatible requests share pipeline calls."""
@@ -107,24 +127,32 @@ class Engine:
     def _run_chunk(self, chunk: list[GenerationRequest]) -> list[GenerationResult]:
         """One pipeline call for requests that share steps and size."""
         first = chunk[0]
+        padded = chunk
+        if self._compiled:  # a compiled graph per batch size: pad with copies up to the next bucket
+            padded = chunk + [chunk[-1]] * (optimize.bucket_size(len(chunk), self.settings.max_batch_size) - len(chunk))
         # one CPU generator per image: image i depends only on its own seed, on any device and batch size
-        generators = [torch.Generator("cpu").manual_seed(r.seed) for r in chunk]
+        generators = [torch.Generator("cpu").manual_seed(r.seed) for r in padded]
+        prompts = [r.prompt for r in padded]
+        text = {"prompt_embeds": self.prompt_cache.embeds(prompts)} if self.prompt_cache else {"prompt": prompts}
+        uint8 = "uint8_decode" in self.settings.optimize
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.pipe(
-                prompt=[r.prompt for r in chunk],
+                **text,
                 num_inference_steps=first.steps,
                 guidance_scale=0.0,  # SD-Turbo is trained without classifier-free guidance
                 width=first.width,
                 height=first.height,
                 generator=generators,
-                output_type="pil",
+                output_type="latent" if uint8 else "pil",
             )
+            images = optimize.decode_uint8(self.pipe, output.images) if uint8 else output.images
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if len(output.images) != len(chunk):
-            raise RuntimeError(f"pipeline returned {len(output.images)} images for {len(chunk)} prompts")
+        if len(images) != len(padded):
+            raise RuntimeError(f"pipeline returned {len(images)} images for {len(padded)} prompts")
+        images = images[: len(chunk)]
         label = self.source.label
         return [
             GenerationResult(image, r.prompt, r.seed, r.steps, r.width, r.height, label, elapsed_ms, len(chunk))
-            for r, image in zip(chunk, output.images, strict=True)
+            for r, image in zip(chunk, images, strict=True)
         ]

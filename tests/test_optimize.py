@@ -1,0 +1,135 @@
+"""Every speed-up against stock diffusers on the same tiny weights and seeds (CPU, fp32).
+
+Tolerance: at most one uint8 level per pixel (float rounding), except where exactness is claimed.
+"""
+
+import numpy as np
+import pytest
+import torch
+from diffusers import StableDiffusionPipeline
+
+from sdturbo import optimize
+from sdturbo.config import Settings
+from sdturbo.engine import Engine, GenerationRequest
+from sdturbo.errors import InvalidParameterError
+from sdturbo.random_models import random_model_dir
+
+PROMPTS = ["a fox in the snow", "a castle on a hill", "a fox in the snow"]
+SEEDS = [3, 4, 5]
+
+
+@pytest.fixture(scope="module")
+def stock(tiny_settings):
+    """What a user of plain diffusers gets: the model card recipe, eager, default attention."""
+    pipe = StableDiffusionPipeline.from_pretrained(random_model_dir("tiny", tiny_settings.cache_dir))
+    pipe.set_progress_bar_config(disable=True)
+    generators = [torch.Generator("cpu").manual_seed(s) for s in SEEDS]
+    images = pipe(
+        PROMPTS, num_inference_steps=2, guidance_scale=0.0, width=256, height=256, generator=generators
+    ).images
+    return [np.asarray(image, dtype=np.float32) for image in images]
+
+
+def ours(tiny_settings, names, **settings):
+    engine = Engine(Settings(model="tiny", device="cpu", cache_dir=tiny_settings.cache_dir, optimize=names, **settings))
+    engine.load()
+    results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
+    return engine, [np.asarray(r.image, dtype=np.float32) for r in results]
+
+
+def max_diff(a, b):
+    return max(float(np.abs(x - y).max()) for x, y in zip(a, b, strict=True))
+
+
+def test_default_engine_is_stock_diffusers(tiny_settings, stock):
+    assert max_diff(ours(tiny_settings, ())[1], stock) == 0.0
+
+
+@pytest.mark.parametrize("name", ["channels_last", "fuse_qkv", "prompt_cache"])
+def test_optimization_matches_stock(tiny_settings, stock, name):
+    engine, images = ours(tiny_settings, name)
+    assert engine.optimizations == [name]
+    assert max_diff(images, stock) <= 1.0
+
+
+def test_uint8_decode_is_exact(tiny_settings, stock):
+    assert max_diff(ours(tiny_settings, "uint8_decode")[1], stock) == 0.0
+
+
+def test_all_but_compile_together(tiny_settings, stock):
+    engine, images = ours(tiny_settings, "channels_last,fuse_qkv,prompt_cache,uint8_decode")
+    assert len(engine.optimizations) == 4 and max_diff(images, stock) <= 1.0
+
+
+def test_prompt_cache_skips_the_text_encoder_for_known_prompts(tiny_settings, monkeypatch):
+    engine, _ = ours(tiny_settings, "prompt_cache")
+    calls = []
+    real = engine.pipe.encode_prompt
+
+    def spy(prompts, *args, **kwargs):
+        if prompts is not None:  # the pipeline also calls it with ready prompt_embeds, which costs nothing
+            calls.append(prompts)
+        return real(prompts, *args, **kwargs)
+
+    monkeypatch.setattr(engine.pipe, "encode_prompt", spy)
+    engine.generate(
+        [GenerationRequest("a fox in the snow", 1, 1, 256, 256), GenerationRequest("a new prompt", 2, 1, 256, 256)]
+    )
+    assert calls == [["a new prompt"]]
+
+
+def test_cache_is_bounded(tiny_settings):
+    engine, _ = ours(tiny_settings, "prompt_cache")
+    engine.prompt_cache.size = 2
+    engine.prompt_cache.embeds(["a", "b", "c"])
+    assert list(engine.prompt_cache._cache) == ["b", "c"]
+
+
+def test_compiled_batches_are_padded_to_a_bucket(tiny_settings, stock, monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)  # padding logic only; real compile below
+    engine, images = ours(tiny_settings, "compile", compile_mode="default", max_batch_size=8)
+    seen = []
+    real_call = type(engine.pipe).__call__
+    monkeypatch.setattr(
+        type(engine.pipe), "__call__", lambda self, **kw: seen.append(len(kw["prompt"])) or real_call(self, **kw)
+    )
+    results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
+    assert seen == [4] and len(results) == 3
+    assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0
+
+
+def test_bucket_sizes():
+    assert [optimize.bucket_size(n, 8) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
+    assert optimize.bucket_size(5, 6) == 6 and optimize.bucket_size(20, 64) == 32
+
+
+def test_torch_compile_matches_stock(tiny_settings, stock):
+    """The real inductor compile (about a minute on two CPU cores), one bucket."""
+    first = Settings(
+        model="tiny",
+        device="cpu",
+        cache_dir=tiny_settings.cache_dir,
+        optimize="compile",
+        compile_mode="default",
+        max_batch_size=4,
+    )
+    engine = Engine(first)
+    engine.load()
+    assert engine.optimizations == ["compile(default)"]
+    results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
+    assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0
+
+
+def test_optimization_names_are_checked():
+    assert Settings(optimize="fast").optimize == (
+        "channels_last",
+        "fuse_qkv",
+        "prompt_cache",
+        "uint8_decode",
+        "compile",
+    )
+    assert Settings(optimize="uint8_decode, channels_last").optimize == ("channels_last", "uint8_decode")
+    with pytest.raises(InvalidParameterError, match="optimize: unknown optimization 'turbo'; choose from"):
+        Settings(optimize="turbo")
+    with pytest.raises(InvalidParameterError, match="compile_mode: must be one of default"):
+        Settings(compile_mode="fastest")
