@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the worker waits to fill a batch (default $SDTURBO_MAX_WAIT_MS or 5)",
     )
     p.add_argument("--style", help="default style preset (default $SDTURBO_STYLE or anime)")
+    p.add_argument("--preview-vae", help="fast decoder for live mode: tiny (madebyollin/taesd), a hub id or folder")
     p.add_argument("--optimize", help="speed-ups, e.g. fast or channels_last,uint8_decode (default $SDTURBO_OPTIMIZE)")
     return p
 
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             max_batch_size=args.max_batch,
             max_wait_ms=args.max_wait_ms,
             style=args.style,
+            optimize=args.optimize,
+            preview_vae=args.preview_vae,
         )
     except InvalidParameterError as err:
         flag = {"max_batch_size": "--max-batch"}.get(err.field, "--" + err.field.replace("_", "-"))

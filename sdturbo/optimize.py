@@ -67,13 +67,12 @@ class PromptCache:
         return embeds
 
 
-def decode_uint8(pipe, latents: torch.Tensor) -> list[Image.Image]:
+def decode_uint8(vae, latents: torch.Tensor) -> list[Image.Image]:
     """VAE-decode latents and convert to uint8 on the device, then copy to the host once.
 
     Same arithmetic as diffusers' postprocess (denormalize in the VAE dtype, then *255 and round
     in fp32), so the pixels equal the stock "pil" output; only the float host copy is gone.
     """
-    vae = pipe.vae
     image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]  # (B, 3, H, W)
     image = (image / 2 + 0.5).clamp(0, 1)
     pixels = (image.float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()  # (B, H, W, 3)

@@ -20,6 +20,7 @@ class GenerationRequest:
     steps: int = 1
     width: int = 512
     height: int = 512
+    preview: bool = False  # decode with the fast preview VAE when the engine has one (live mode)
 
     def __post_init__(self) -> None:
         check_prompt(self.prompt)
@@ -42,11 +43,13 @@ class GenerationResult:
     model: str  # short model label, e.g. "sd-turbo" or "tiny-random"
     elapsed_ms: float  # wall time of the pipeline call that made this image (shared by its batch)
     batch_size: int  # how many images that call made
+    vae: str | None = None  # set when a preview VAE decoded it instead of the model's own
 
     @property
     def parameters(self) -> str:
         """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
-        return metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
+        text = metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
+        return f"{text}, VAE: {self.vae}" if self.vae else text
 
     def png_bytes(self, compress_level: int = 6) -> bytes:
         """The image as PNG bytes with the parameters chunk."""

@@ -133,3 +133,25 @@ def test_optimization_names_are_checked():
         Settings(optimize="turbo")
     with pytest.raises(InvalidParameterError, match="compile_mode: must be one of default"):
         Settings(compile_mode="fastest")
+
+
+def test_preview_vae_swaps_in_autoencoder_tiny(tiny_settings, tmp_path, stock):
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(0)
+    AutoencoderTiny().save_pretrained(tmp_path / "taesd-random")  # same classes as madebyollin/taesd
+    path = str(tmp_path / "taesd-random")
+    engine, images = ours(tiny_settings, (), preview_vae=path)
+    assert type(engine.preview_vae).__name__ == "AutoencoderTiny" and engine.info()["preview_vae"] == path
+    assert max_diff(images, stock) == 0.0  # ordinary requests keep the model's own VAE
+    preview = engine.generate([GenerationRequest(PROMPTS[0], SEEDS[0], 2, 256, 256, preview=True)])[0]
+    assert preview.vae == path and preview.parameters.endswith(f"VAE: {path}")
+    pixels = np.asarray(preview.image, dtype=np.float32)
+    assert pixels.shape == stock[0].shape and np.abs(pixels - stock[0]).max() > 0  # approximate decoder
+
+
+def test_missing_preview_vae_explains(tiny_settings, tmp_path):
+    from sdturbo.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="preview VAE .*hf download madebyollin/taesd"):
+        ours(tiny_settings, (), preview_vae=str(tmp_path / "nope"))

@@ -268,3 +268,31 @@ def test_web_modules_do_not_import_torch():
     code = "import sys, app, sdturbo.web; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "0"], "--port: must be an integer from 1 to 65535, got 0"),
+        (["--max-batch", "0"], "--max-batch: must be an integer from 1 to 64, got 0"),
+        (["--max-wait-ms", "-1"], "--max-wait-ms: must be a number from 0 to 1000"),
+        (["--device", "tpu"], "--device: must be one of auto, cpu"),
+        (["--optimize", "warp"], "--optimize: unknown optimization 'warp'"),
+        (["--style", "retro"], "--style: must be one of anime"),
+    ],
+)
+def test_app_flags_are_checked_before_starting(argv, message, capsys):
+    import app
+
+    assert app.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_live_requests_use_the_preview_flag(client):
+    studio = client.application.extensions["sdturbo"]
+    seen = []
+    real = studio.engine.generate
+    studio.worker.run_batch = lambda requests: seen.extend(requests) or real(requests)
+    client.post("/api/generate", json={"prompt": "a fox", "live": True, "client_id": "tab"})
+    client.post("/api/generate", json={"prompt": "a fox"})
+    assert [r.preview for r in seen] == [True, False]

@@ -80,7 +80,8 @@ def generate():
     verdict = studio().validate(prompt, style)
     if not verdict.allowed:
         return _out_of_domain(verdict)
-    served = studio().generate(verdict.effective_prompt, steps, seed, width, height, client if live else None)
+    # live previews: latest-wins per client, and the fast preview VAE when the server has one
+    served = studio().generate(verdict.effective_prompt, steps, seed, width, height, client if live else None, live)
     _log_served(served)
     r = served.result
     return jsonify(
@@ -98,6 +99,7 @@ def generate():
         elapsed_ms=round(r.elapsed_ms, 1),
         queue_ms=round(served.queue_ms, 1),
         total_ms=round(served.total_ms, 1),
+        vae=r.vae,
         batch_size=served.batch_size,
     )
 

@@ -83,14 +83,21 @@ class Studio:
         return self.validator.validate(prompt, style)
 
     def generate(
-        self, prompt: str, steps: int, seed: int | None, width: int, height: int, client: str | None = None
+        self,
+        prompt: str,
+        steps: int,
+        seed: int | None,
+        width: int,
+        height: int,
+        client: str | None = None,
+        preview: bool = False,
     ) -> Served:
         """Queue one image and wait for it; raises the batcher's errors (QueueFull, JobExpired, ...)."""
         self._require_ready()
         seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
-        request = GenerationRequest(prompt, seed, steps, width, height)
+        request = GenerationRequest(prompt, seed, steps, width, height, preview)
         job = self.worker.submit(
-            Job(request, key=(steps, width, height), client=client, timeout_s=self.settings.request_timeout_s)
+            Job(request, key=(steps, width, height, preview), client=client, timeout_s=self.settings.request_timeout_s)
         )
         result = job.wait(self.settings.request_timeout_s + RUN_GRACE_S)
         now = time.monotonic()
