@@ -152,6 +152,8 @@ def environment(device: torch.device, args: argparse.Namespace) -> dict:
         "model": args.model,
         "optimize": args.optimize,
         "compile_mode": args.compile_mode,
+        "dtype": args.dtype,
+        "attention": args.attention,
     }
 
 
@@ -199,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-full", action="store_true", help="full-size architecture, random weights")
     parser.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
     parser.add_argument("--optimize", default="fast", help="our engine's optimizations (default: fast = all)")
+    parser.add_argument("--dtype", default="auto", help="our engine's precision: auto, fp16, bf16 or fp32")
+    parser.add_argument("--attention", default="auto", help="our engine's attention: auto, sdpa or xformers")
     parser.add_argument("--compile-mode", default="max-autotune", help="torch.compile mode for 'compile'")
     parser.add_argument("--iters", type=int, default=20, help="timed calls per figure (median)")
     parser.add_argument("--quick", action="store_true", help="small sizes and batches, 2 iterations: a smoke run")
@@ -213,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(
         model=args.model,
         device=args.device,
+        dtype=args.dtype,
+        attention=args.attention,
         optimize=args.optimize,
         compile_mode=args.compile_mode,
         max_batch_size=max(batches),
