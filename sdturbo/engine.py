@@ -138,12 +138,12 @@ class Engine:
         # one CPU generator per image: image i depends only on its own seed, on any device and batch size
         generators = [torch.Generator("cpu").manual_seed(r.seed) for r in padded]
         prompts = [r.prompt for r in padded]
-        text = {"prompt_embeds": self.prompt_cache.embeds(prompts)} if self.prompt_cache else {"prompt": prompts}
         preview = first.preview and self.preview_vae is not None
         uint8 = preview or "uint8_decode" in self.settings.optimize
         vae = self.preview_vae if preview else self.pipe.vae
         started = time.perf_counter()
         with torch.inference_mode():
+            text = {"prompt_embeds": self.prompt_cache.embeds(prompts)} if self.prompt_cache else {"prompt": prompts}
             output = self.pipe(
                 **text,
                 num_inference_steps=first.steps,
