@@ -22,7 +22,7 @@ from sdturbo.domain import DomainValidator
 from sdturbo.domain_rules import DATA_DIR
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import check_count, check_seed, check_side, check_steps
-from sdturbo.schema import GenerationRequest
+from sdturbo.schema import GenerationRequest, encode_pngs
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -201,8 +201,8 @@ def _render(out, manifest, todo, run, generator, validator, category, progress) 
             )
             for s in chunk
         ]
-        for spec, result in zip(chunk, generator.run(requests), strict=True):
-            data = result.png_bytes()
+        results = generator.run(requests)
+        for spec, result, data in zip(chunk, results, encode_pngs(results), strict=True):
             _atomic_write(out / spec.file, data)
             manifest["images"] = [
                 e for e in manifest["images"] if (e["category"], e["index"]) != (category, spec.index)

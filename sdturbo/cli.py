@@ -178,6 +178,7 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[tuple[str, 
     from tqdm import tqdm
 
     from sdturbo.generator import SDTurboGenerator, random_seed
+    from sdturbo.schema import encode_pngs
 
     generator = SDTurboGenerator(settings=settings).load()
     engine = generator.engine
@@ -192,8 +193,8 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[tuple[str, 
         results = generator.generate_batch_results(
             [effective for _, effective in chunk], args.steps, seed + offset, args.width, args.height
         )
-        for (prompt, _), result in zip(chunk, results, strict=True):
-            path = _write(result, args.out, prompt)
+        for (prompt, _), result, data in zip(chunk, results, encode_pngs(results), strict=True):
+            path = _write(result, data, args.out, prompt)
             tqdm.write(
                 f"{path}  seed {result.seed}, {result.steps} step(s), {result.width}x{result.height}, "
                 f"{result.elapsed_ms / result.batch_size:.0f} ms/image"
@@ -203,11 +204,10 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[tuple[str, 
     return 0
 
 
-def _write(result, folder: Path, prompt: str) -> Path:
-    """Save under a name made of the user's prompt and settings; never overwrite a different image."""
+def _write(result, data: bytes, folder: Path, prompt: str) -> Path:
+    """Save PNG `data` under a name made of the user's prompt and settings; never overwrite a different image."""
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:60] or "image"
     stem = f"{slug}-{result.seed}-{result.steps}step-{result.width}x{result.height}"
-    data = result.png_bytes()
     path, n = folder / f"{stem}.png", 1
     while path.exists() and path.read_bytes() != data:
         n += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,3 +62,10 @@ class GenerationResult:
         path = Path(path)
         path.write_bytes(self.png_bytes())
         return path
+
+
+def encode_pngs(results: list[GenerationResult], compress_level: int = 6) -> list[bytes]:
+    """PNG bytes of a batch, encoded on a thread pool (zlib releases the GIL): a batch encodes in parallel."""
+    workers = max(1, min(len(results), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda result: result.png_bytes(compress_level), results))

@@ -26,3 +26,13 @@ def test_read_parameters_absent():
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="PNG")
     assert read_parameters(io.BytesIO(buffer.getvalue())) is None
+
+
+def test_batch_encoding_on_a_thread_pool_equals_serial():
+    from sdturbo.schema import GenerationResult, encode_pngs
+
+    results = [
+        GenerationResult(Image.new("RGB", (64, 64), (i, 2 * i, 3 * i)), f"p{i}", i, 1, 64, 64, "m", 1.0, 5)
+        for i in range(5)
+    ]
+    assert encode_pngs(results) == [r.png_bytes() for r in results]
