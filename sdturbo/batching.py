@@ -46,6 +46,7 @@ class Job:
     payload: Any  # handed to the batch function as is
     key: Hashable  # only jobs with equal keys share a batch
     client: str | None = None  # jobs of one client supersede each other when `latest_wins`
+    seq: int = 0  # the client's own order: a job never supersedes one the client sent later
     timeout_s: float = 30.0
     enqueued: float = field(default_factory=time.monotonic)
     started: float | None = None  # when the worker took it into a batch
@@ -53,11 +54,16 @@ class Job:
     error: Exception | None = None
     batch_size: int = 0
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _finish_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def finish(self, result: Any = None, error: Exception | None = None) -> None:
-        if not self._done.is_set():  # first outcome wins
+    def finish(self, result: Any = None, error: Exception | None = None) -> bool:
+        """Record the outcome once; later calls are ignored. True if this call decided it."""
+        with self._finish_lock:
+            if self._done.is_set():
+                return False
             self.result, self.error = result, error
             self._done.set()
+            return True
 
     @property
     def done(self) -> bool:
@@ -86,7 +92,7 @@ def collect(source: queue.Queue, pending: collections.deque, max_batch: int, max
         return [_STOP]
     batch, deadline = [first], time.monotonic() + max_wait_s
     for job in list(pending):  # older jobs waiting from a previous round go first
-        if len(batch) < max_batch and job.key == first.key:
+        if len(batch) < max_batch and job is not _STOP and job.key == first.key:
             pending.remove(job)
             batch.append(job)
     while len(batch) < max_batch:
@@ -95,6 +101,8 @@ def collect(source: queue.Queue, pending: collections.deque, max_batch: int, max
             job = source.get(timeout=remaining) if remaining > 0 else source.get_nowait()
         except queue.Empty:
             break
+        if job is not _STOP and job.done:
+            continue  # superseded while queued: takes no place in a batch
         if job is not _STOP and job.key == first.key:
             batch.append(job)
         else:
@@ -134,30 +142,58 @@ class BatchWorker:
         self._thread.join(timeout)
 
     @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
     def depth(self) -> int:
-        """Jobs waiting (queued or held back for a different batch key)."""
-        return self._queue.qsize() + len(self._pending)
+        """Jobs waiting to run (queued, or held back for a different batch key)."""
+        with self._queue.mutex:  # queue.Queue's own lock: a consistent look at its deque
+            queued = sum(1 for job in self._queue.queue if job is not _STOP and not job.done)
+        return queued + len(self._pending)
 
     def submit(self, job: Job) -> Job:
-        """Queue `job`; raise QueueFull when at capacity. A newer job of the same client supersedes."""
-        if self.latest_wins and job.client:
-            with self._lock:
-                older = self._latest.get(job.client)
-                self._latest[job.client] = job
-            if older is not None and older.started is None:
-                older.finish(error=JobSuperseded("superseded by a newer request from the same client"))
+        """Queue `job`; raise QueueFull when at capacity. In live mode the client's newest job wins."""
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            raise QueueFull(f"queue is full ({self._queue.maxsize} jobs waiting)") from None
+            self._purge_finished()  # superseded jobs must not hold places in the queue
+            try:
+                self._queue.put_nowait(job)
+            except queue.Full:
+                raise QueueFull(f"queue is full ({self._queue.maxsize} jobs waiting)") from None
+        if self.latest_wins and job.client:
+            self._supersede(job)
         return job
+
+    def _supersede(self, job: Job) -> None:
+        """Of this client's newest known job and `job`, cancel the older one if it has not started."""
+        with self._lock:  # the worker marks jobs started under the same lock
+            latest = self._latest.get(job.client)
+            if latest is not None and latest.seq > job.seq:
+                loser = job  # arrived late: the client already sent something newer
+            else:
+                loser, self._latest[job.client] = latest, job
+            if loser is not None and loser.started is None:
+                loser.finish(error=JobSuperseded("superseded by a newer request from the same client"))
+
+    def _purge_finished(self) -> None:
+        with self._queue.mutex:
+            waiting = [job for job in self._queue.queue if job is _STOP or not job.done]
+            self._queue.queue.clear()
+            self._queue.queue.extend(waiting)
 
     def _loop(self) -> None:
         busy = False
         while True:
-            # wait for company only under load: a lone request on an idle server runs at once
-            batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s if busy else 0.0)
+            try:
+                # wait for company only under load: a lone request on an idle server runs at once
+                batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s if busy else 0.0)
+            except Exception:  # never let the worker die: every later request would hang
+                log.exception("collecting a batch failed; carrying on")
+                continue
             if batch[0] is _STOP:
+                self._fail_waiting("the server is shutting down")
                 return
             busy = len(batch) > 1 or self.depth > 0
             self._run(self._runnable(batch))
@@ -165,19 +201,21 @@ class BatchWorker:
     def _runnable(self, batch: list[Job]) -> list[Job]:
         """Drop jobs already finished (superseded) and fail the ones that waited too long."""
         now, runnable = time.monotonic(), []
-        for job in batch:
-            if job.done:
-                continue
-            if job.expired(now):
-                job.finish(
-                    error=JobExpired(
-                        f"waited {now - job.enqueued:.1f} s in the queue, "
-                        f"longer than the {job.timeout_s:g} s timeout; not run"
+        with self._lock:
+            for job in batch:
+                if job.done:
+                    continue
+                if job.expired(now):
+                    waited = now - job.enqueued
+                    job.finish(
+                        error=JobExpired(
+                            f"waited {waited:.1f} s in the queue, longer than the {job.timeout_s:g} s timeout; not run"
+                        )
                     )
-                )
-                continue
-            job.started = now
-            runnable.append(job)
+                    self._forget(job)
+                    continue
+                job.started = now
+                runnable.append(job)
         return runnable
 
     def _run(self, batch: list[Job]) -> None:
@@ -189,15 +227,33 @@ class BatchWorker:
                 raise RuntimeError(f"batch function returned {len(results)} results for {len(batch)} jobs")
         except Exception as err:  # one bad batch must not kill the worker; every job hears why
             log.exception("batch of %d failed", len(batch))
-            failure = BatchFailed(f"generation failed: {type(err).__name__}: {err}")
-            for job in batch:
-                job.finish(error=failure)
-            return
-        self.batch_sizes[len(batch)] += 1
+            first_line = (str(err).strip().splitlines() or [""])[0][:200]
+            failure = BatchFailed(f"generation failed: {type(err).__name__}: {first_line}")
+            results = [None] * len(batch)
+        else:
+            failure = None
+            self.batch_sizes[len(batch)] += 1
         for job, result in zip(batch, results, strict=True):
             job.batch_size = len(batch)
-            job.finish(result)
+            job.finish(result, failure)
         with self._lock:
             for job in batch:
-                if job.client and self._latest.get(job.client) is job:
-                    del self._latest[job.client]
+                self._forget(job)
+
+    def _forget(self, job: Job) -> None:
+        """Drop the client's latest-job entry once that job is finished (call with the lock held)."""
+        if job.client and self._latest.get(job.client) is job:
+            del self._latest[job.client]
+
+    def _fail_waiting(self, reason: str) -> None:
+        """On stop: jobs still waiting get an answer instead of hanging."""
+        leftovers = list(self._pending)
+        self._pending.clear()
+        while True:
+            try:
+                leftovers.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        for job in leftovers:
+            if job is not _STOP:
+                job.finish(error=BatchFailed(reason))

@@ -10,6 +10,8 @@ const state = {
   recent: [],
   liveTimer: null,
   validateTimer: null,
+  seq: 0,            // numbers our requests so the server never lets an older one win
+  validateSeq: 0,
   debounceMs: 150,
   tick: null,
 };
@@ -36,6 +38,8 @@ function bindEvents() {
   $("generate").addEventListener("click", () => generate(false));
   $("prompt").addEventListener("input", onPromptInput);
   $("style").addEventListener("change", onPromptInput);
+  for (const id of ["size", "seed"]) $(id).addEventListener("change", onSettingChange);
+  for (const radio of document.querySelectorAll("input[name=steps]")) radio.addEventListener("change", onSettingChange);
   $("live").addEventListener("change", onLiveToggle);
   $("seed-lock").addEventListener("click", () => setSeedLock($("seed-lock").getAttribute("aria-pressed") !== "true"));
   $("seed-random").addEventListener("click", () => { setSeedLock(false); $("seed").value = ""; });
@@ -70,6 +74,9 @@ function setHealth(text, status) {
 function readSettings(live) {
   const [width, height] = $("size").value.split("×").map(Number);
   const seedText = $("seed").value.trim();
+  if ($("seed").validity.badInput || (seedText !== "" && !$("seed").checkValidity())) {
+    throw new Error("Seed must be a whole number from 0 to 4294967295, or empty for a random one.");
+  }
   return {
     prompt: $("prompt").value,
     style: $("style").value,
@@ -79,15 +86,17 @@ function readSettings(live) {
     format: live ? "jpeg" : "png",
     live,
     client_id: state.clientId,
+    seq: ++state.seq,
   };
 }
 
 async function generate(live) {
   if (!$("prompt").value.trim()) { showError("Type a prompt first."); return; }
+  let settings;
+  try { settings = readSettings(live); } catch (err) { showError(err.message); return; }
   if (state.controller) state.controller.abort();   // the newest request wins
   const controller = new AbortController();
   state.controller = controller;
-  const settings = readSettings(live);
   startSpinner();
   try {
     const response = await fetch(urls.generate, {
@@ -96,9 +105,9 @@ async function generate(live) {
     });
     const data = await response.json();
     if (controller !== state.controller) return;      // superseded meanwhile
-    if (response.ok) showResult(data);
+    if (response.ok) { showResult(data); addRecent(data); }
     else if (response.status === 422) showRejection(data);
-    else if (response.status !== 409) showError(describeError(response, data));
+    else showError(describeError(response, data));
   } catch (err) {
     if (err.name !== "AbortError") showError(`Request failed: ${err.message}`);
   } finally {
@@ -113,7 +122,8 @@ function describeError(response, data) {
 
 function showResult(data) {
   hide("rejection"); hide("error"); hide("placeholder");
-  const src = `data:${data.mime};base64,${data.image}`;
+  const src = data.src || `data:${data.mime};base64,${data.image}`;
+  data.src = src;
   $("image").src = src;
   $("image").alt = data.prompt;
   show("image"); show("meta");
@@ -124,7 +134,6 @@ function showResult(data) {
   $("download").href = src;
   $("download").download = `sdturbo-${data.seed}.${data.mime === "image/png" ? "png" : "jpg"}`;
   state.lastSeed = data.seed;
-  addRecent({...data, src});
 }
 
 function showRejection(data) {
@@ -178,13 +187,14 @@ function addRecent(entry) {
 }
 
 function restore(entry) {
+  if (state.controller) { state.controller.abort(); state.controller = null; stopSpinner(); }
   $("prompt").value = entry.prompt;
   $("style").value = entry.style;
   $("size").value = `${entry.width}×${entry.height}`;
   document.querySelector(`input[name=steps][value="${entry.steps}"]`).checked = true;
   $("seed").value = entry.seed;
   setSeedLock(true, false);
-  showResult({...entry, image: entry.src.split(",")[1]});
+  showResult(entry);   // shown again, not added again
 }
 
 function setSeedLock(locked, fill = true) {
@@ -199,6 +209,11 @@ function setSeedLock(locked, fill = true) {
 function onLiveToggle() {
   // a fixed seed makes the picture follow the words instead of jumping with new noise
   if ($("live").checked) { setSeedLock(true); scheduleLive(); }
+  else clearTimeout(state.liveTimer);
+}
+
+function onSettingChange() {
+  if ($("live").checked) scheduleLive();
 }
 
 function onPromptInput() {
@@ -208,7 +223,9 @@ function onPromptInput() {
 
 function scheduleLive() {
   clearTimeout(state.liveTimer);
-  state.liveTimer = setTimeout(() => { if ($("prompt").value.trim()) generate(true); }, state.debounceMs);
+  state.liveTimer = setTimeout(() => {
+    if ($("live").checked && $("prompt").value.trim()) generate(true);
+  }, state.debounceMs);
 }
 
 function validateSoon() {
@@ -218,12 +235,19 @@ function validateSoon() {
 
 async function validatePrompt() {
   const prompt = $("prompt").value;
+  const seq = ++state.validateSeq;
   if (!prompt.trim()) { $("verdict").textContent = ""; return; }
-  const response = await fetch(urls.validate, {
-    method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({prompt, style: $("style").value}),
-  });
-  const verdict = await response.json();
+  let response, verdict;
+  try {
+    response = await fetch(urls.validate, {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({prompt, style: $("style").value}),
+    });
+    verdict = await response.json();
+  } catch (err) {
+    return;   // the check is a hint while typing; Generate reports real errors
+  }
+  if (seq !== state.validateSeq) return;   // a newer check is on its way
   if (!response.ok) { $("verdict").textContent = verdict.error; $("verdict").dataset.ok = "false"; return; }
   $("verdict").dataset.ok = String(verdict.allowed);
   $("verdict").textContent = verdict.allowed

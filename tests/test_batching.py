@@ -162,3 +162,62 @@ def test_stop_ends_the_thread_after_queued_work(worker_factory):
     worker.stop()
     assert pending.wait(1) == "r1"
     assert not worker._thread.is_alive()
+
+
+def test_stop_with_jobs_of_other_keys_waiting_does_not_kill_the_worker(worker_factory):
+    release, seen = threading.Event(), []
+    worker = BatchWorker(gate(release, seen), max_batch=4, max_wait_s=0).start()
+    a, b = worker.submit(job("a", key=1)), worker.submit(job("b", key=2))
+    release.set()
+    worker.stop()
+    assert (a.wait(5), b.wait(5)) == ("ra", "rb")
+    assert not worker.alive
+
+
+def test_a_late_arriving_older_request_does_not_supersede_a_newer_one(worker_factory):
+    release, seen = threading.Event(), []
+    worker = worker_factory(gate(release, seen), max_batch=4, max_wait_s=0)
+    worker.submit(job("busy"))
+    time.sleep(0.05)
+    newer = worker.submit(job("newer", client="c", seq=2))
+    older = worker.submit(job("older", client="c", seq=1))  # its HTTP thread was slower
+    with pytest.raises(JobSuperseded):
+        older.wait(1)
+    release.set()
+    assert newer.wait(5) == "rnewer"
+
+
+def test_superseded_jobs_free_their_queue_places(worker_factory):
+    release, seen = threading.Event(), []
+    worker = worker_factory(gate(release, seen), max_batch=1, max_wait_s=0, queue_size=2)
+    worker.submit(job("busy"))
+    time.sleep(0.05)
+    for seq in range(1, 6):  # one client typing: each request replaces the last
+        latest = worker.submit(job(f"t{seq}", client="c", seq=seq))
+    assert worker.depth == 1
+    other = worker.submit(job("other client"))  # not refused: superseded jobs hold no place
+    release.set()
+    assert (latest.wait(5), other.wait(5)) == ("rt5", "rother client")
+
+
+def test_a_full_queue_does_not_cancel_the_clients_previous_request(worker_factory):
+    release, seen = threading.Event(), []
+    worker = worker_factory(gate(release, seen), max_batch=1, max_wait_s=0, queue_size=1)
+    worker.submit(job("busy"))
+    time.sleep(0.05)
+    first = worker.submit(job("first", client="c", seq=1))
+    with pytest.raises(QueueFull):
+        worker.submit(job("second", client="c", seq=2))
+    release.set()
+    assert first.wait(5) == "rfirst"
+
+
+def test_latest_entries_are_forgotten_on_every_outcome(worker_factory):
+    worker = worker_factory(lambda payloads: 1 / 0, max_batch=1, max_wait_s=0)
+    failed = worker.submit(job("x", client="c"))
+    with pytest.raises(BatchFailed, match="ZeroDivisionError"):
+        failed.wait(5)
+    deadline = time.monotonic() + 2
+    while worker._latest and time.monotonic() < deadline:  # the worker forgets right after answering
+        time.sleep(0.01)
+    assert worker._latest == {} and worker.alive

@@ -122,6 +122,7 @@ def test_recent_strip_restores_settings(page):
         page.wait_for_function(f"document.getElementById('image').alt === {prompt!r}")
     page.locator("#recent .thumb").nth(1).click()
     assert page.input_value("#prompt") == "a red dragon"
+    assert page.locator("#recent .thumb").count() == 2  # restoring does not add a copy
     assert page.get_attribute("#seed-lock", "aria-pressed") == "true" and page.input_value("#seed") != ""
 
 
@@ -135,3 +136,12 @@ def test_prompts_are_escaped_and_inputs_are_phone_sized(page):
     )
     assert set(sizes) == {"16px"}
     assert no_horizontal_overflow(page)
+
+
+def test_an_invalid_seed_is_reported_not_replaced(page):
+    page.fill("#prompt", "a lighthouse in a storm")
+    page.fill("#seed", "-5")
+    page.click("#generate")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "Seed must be a whole number" in page.text_content("#error")
+    assert page.locator("#image").is_hidden()

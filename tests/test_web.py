@@ -296,3 +296,18 @@ def test_live_requests_use_the_preview_flag(client):
     client.post("/api/generate", json={"prompt": "a fox", "live": True, "client_id": "tab"})
     client.post("/api/generate", json={"prompt": "a fox"})
     assert [r.preview for r in seen] == [True, False]
+
+
+@pytest.mark.parametrize("body", [{"style": [1]}, {"format": {}}, {"seq": -1}, {"seq": "3"}])
+def test_wrongly_typed_fields_are_400_not_500(client, body):
+    response = client.post("/api/generate", json={"prompt": "a fox", **body})
+    assert response.status_code == 400 and response.json["field"] == next(iter(body))
+    if "style" in body:
+        assert client.post("/api/validate", json={"prompt": "a fox", **body}).status_code == 400
+
+
+def test_health_reports_a_dead_worker():
+    client, studio = make_client()
+    studio.worker.stop()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "worker has stopped" in health.json["error"]

@@ -30,7 +30,7 @@ from sdturbo.web.studio import NotReady, Served
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
-GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live")
+GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq")
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
 SIZES = ((512, 512), (768, 512), (512, 768), (768, 768), (1024, 576), (576, 1024), (1024, 1024))
 _CLIENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -77,11 +77,14 @@ def generate():
     fmt = _field(body, "format", _check_format, "png")
     live = _field(body, "live", _check_bool, False)
     client = _field(body, "client_id", _check_client, None)
+    seq = _field(body, "seq", lambda v: check_seed(v, "seq"), 0)  # the page's request counter: 0..2**32-1
     verdict = studio().validate(prompt, style)
     if not verdict.allowed:
         return _out_of_domain(verdict)
     # live previews: latest-wins per client, and the fast preview VAE when the server has one
-    served = studio().generate(verdict.effective_prompt, steps, seed, width, height, client if live else None, live)
+    served = studio().generate(
+        verdict.effective_prompt, steps, seed, width, height, client if live else None, live, seq
+    )
     _log_served(served)
     r = served.result
     return jsonify(
@@ -153,13 +156,13 @@ def _field(body: dict, name: str, check, default=_REQUIRED):
 
 def _check_style(value):
     styles = studio().validator.styles
-    if value not in styles:
+    if not isinstance(value, str) or value not in styles:
         raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {value!r}")
     return value
 
 
 def _check_format(value):
-    if value not in FORMATS:
+    if not isinstance(value, str) or value not in FORMATS:
         raise InvalidParameterError("format", f"must be one of {', '.join(FORMATS)}, got {value!r}")
     return value
 

@@ -91,13 +91,14 @@ class Studio:
         height: int,
         client: str | None = None,
         preview: bool = False,
+        seq: int = 0,
     ) -> Served:
         """Queue one image and wait for it; raises the batcher's errors (QueueFull, JobExpired, ...)."""
         self._require_ready()
         seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
         request = GenerationRequest(prompt, seed, steps, width, height, preview)
         job = self.worker.submit(
-            Job(request, key=(steps, width, height, preview), client=client, timeout_s=self.settings.request_timeout_s)
+            Job(request, (steps, width, height, preview), client, seq, timeout_s=self.settings.request_timeout_s)
         )
         result = job.wait(self.settings.request_timeout_s + RUN_GRACE_S)
         now = time.monotonic()
@@ -107,6 +108,8 @@ class Studio:
         """Status for /healthz: loading, error, or ok with model and queue facts."""
         if self.load_error:
             return {"status": "error", "error": self.load_error}
+        if self.ready.is_set() and not self.worker.alive:
+            return {"status": "error", "error": "the generation worker has stopped"}
         if not self.ready.is_set():
             return {"status": "loading", "model": self.settings.model}
         return {
