@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
         )
     except InvalidParameterError as err:
-        print(f"anime_usecase.py: error: {_FLAGS.get(err.field, '--' + err.field)}: {err.problem}", file=sys.stderr)
+        print(f"anime_usecase.py: error: {err.as_flag(_FLAGS)}", file=sys.stderr)
         return 2
     except ModelLoadError as err:
         print(f"anime_usecase.py: error: {err}", file=sys.stderr)

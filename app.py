@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             preview_vae=args.preview_vae,
         )
     except InvalidParameterError as err:
-        flag = {"max_batch_size": "--max-batch"}.get(err.field, "--" + err.field.replace("_", "-"))
-        print(f"app.py: error: {flag}: {err.problem}", file=sys.stderr)
+        print(f"app.py: error: {err.as_flag({'max_batch_size': '--max-batch'})}", file=sys.stderr)
         return 2
     app = create_app(settings)
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return _run(args, settings, list(zip(prompts, effective, strict=True)), seed)
     except InvalidParameterError as err:
-        return _fail(f"{_FLAGS.get(err.field, '--' + err.field.replace('_', '-'))}: {err.problem}")
+        return _fail(err.as_flag(_FLAGS))
     except ModelLoadError as err:
         print(f"generate_image.py: error: {err}", file=sys.stderr)
         return 1

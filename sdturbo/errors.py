@@ -11,6 +11,11 @@ class InvalidParameterError(ValueError):
         self.field = field  # the library's name for the parameter, e.g. "num_inference_steps"
         self.problem = problem  # what is wrong and what is allowed, without the name
 
+    def as_flag(self, renames: dict[str, str] | None = None) -> str:
+        """The message with the field as a command-line user typed it: "--max-batch: must be ..."."""
+        flag = (renames or {}).get(self.field, "--" + self.field.replace("_", "-"))
+        return f"{flag}: {self.problem}"
+
 
 class ModelLoadError(RuntimeError):
     """The model could not be loaded; the message says what was tried and how to fix it."""
