@@ -103,26 +103,15 @@ class DomainValidator:
         evidence = self.rules.scan(prompt)
         decision = self._decide(evidence, prompt)
         score = 1 / (1 + math.exp(-max(-30.0, min(30.0, decision.logit))))
-        if decision.allowed:
-            return Verdict(
-                True,
-                decision.category,
-                round(score, 3),
-                decision.reasons,
-                [],
-                effective,
-                self.mode,
-                decision.stage,
-                style,
-            )
-        suggestions = self._suggestions(evidence, decision.category) if with_suggestions else []
+        allowed = decision.allowed
+        suggestions = self._suggestions(evidence, decision.category) if with_suggestions and not allowed else []
         return Verdict(
-            False,
+            allowed,
             decision.category,
             round(score, 3),
             decision.reasons,
             suggestions,
-            None,
+            effective if allowed else None,
             self.mode,
             decision.stage,
             style,
