@@ -53,9 +53,9 @@ class GenerationResult:
         text = metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
         return f"{text}, VAE: {self.vae}" if self.vae else text
 
-    def png_bytes(self, compress_level: int = 6) -> bytes:
-        """The image as PNG bytes with the parameters chunk."""
-        return metadata.png_bytes(self.image, self.parameters, compress_level)
+    def png_bytes(self, compress_level: int = 6, rle: bool = False) -> bytes:
+        """The image as PNG bytes with the parameters chunk (`rle`: faster zlib strategy)."""
+        return metadata.png_bytes(self.image, self.parameters, compress_level, rle)
 
     def save(self, path: str | Path) -> Path:
         """Write the PNG with its parameters chunk to `path` and return the path."""

@@ -36,3 +36,12 @@ def test_batch_encoding_on_a_thread_pool_equals_serial():
         for i in range(5)
     ]
     assert encode_pngs(results) == [r.png_bytes() for r in results]
+
+
+def test_fast_rle_png_is_a_valid_png_with_the_same_pixels():
+    import numpy as np
+
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    data = png_bytes(image, "p\nSteps: 1", compress_level=1, rle=True)
+    decoded = Image.open(io.BytesIO(data))
+    assert np.array_equal(np.asarray(decoded), np.asarray(image)) and decoded.text["parameters"] == "p\nSteps: 1"
