@@ -11,16 +11,15 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sdturbo.contact_sheet import Tile, make_sheet
 from sdturbo.domain import DomainValidator
-from sdturbo.domain_rules import DATA_DIR
+from sdturbo.domain_rules import load_data
 from sdturbo.errors import InvalidParameterError
+from sdturbo.metadata import slug
 from sdturbo.params import check_count, check_seed, check_side, check_steps
 from sdturbo.schema import GenerationRequest, encode_pngs
 
@@ -33,8 +32,7 @@ SEED_STRIDE = 1000  # category k's image j uses seed + k * 1000 + j: stable when
 @functools.cache
 def catalog() -> dict[str, dict]:
     """Categories of sdturbo/data/assets.toml, in file order."""
-    with open(DATA_DIR / "assets.toml", "rb") as handle:
-        return tomllib.load(handle)["categories"]
+    return load_data("assets.toml")["categories"]
 
 
 def prompts_of(category: str) -> list[str]:
@@ -71,9 +69,8 @@ def plan(categories: list[str] | None, per_category: int, seed: int) -> list[Ass
     specs = []
     for category in chosen:
         for j, prompt in enumerate(prompts_of(category)[:per_category]):
-            slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:48]
             seed_j = seed + names.index(category) * SEED_STRIDE + j
-            specs.append(AssetSpec(category, j, prompt, seed_j, f"{category}/{j:03d}-{slug}.png"))
+            specs.append(AssetSpec(category, j, prompt, seed_j, f"{category}/{j:03d}-{slug(prompt, 48)}.png"))
     return specs
 
 

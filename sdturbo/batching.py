@@ -18,6 +18,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdturbo.errors import first_line
+
 log = logging.getLogger(__name__)
 
 _STOP = object()  # sentinel: the worker exits when it takes this from the queue
@@ -227,8 +229,7 @@ class BatchWorker:
                 raise RuntimeError(f"batch function returned {len(results)} results for {len(batch)} jobs")
         except Exception as err:  # one bad batch must not kill the worker; every job hears why
             log.exception("batch of %d failed", len(batch))
-            first_line = (str(err).strip().splitlines() or [""])[0][:200]
-            failure = BatchFailed(f"generation failed: {type(err).__name__}: {first_line}")
+            failure = BatchFailed(f"generation failed: {type(err).__name__}: {first_line(err)[:200]}")
             results = [None] * len(batch)
         else:
             failure = None

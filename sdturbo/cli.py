@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Settings
 from sdturbo.errors import InvalidParameterError, ModelLoadError
+from sdturbo.metadata import slug
 from sdturbo.params import MAX_BATCH, check_count, check_prompt, check_seed, check_side, check_steps
 
 SAMPLE_PROMPTS = (
@@ -177,7 +177,8 @@ def _in_domain(prompts: list[str], settings: Settings) -> list[str] | None:
 def _run(args: argparse.Namespace, settings: Settings, prompts: list[tuple[str, str]], seed: int | None) -> int:
     from tqdm import tqdm
 
-    from sdturbo.generator import SDTurboGenerator, random_seed
+    from sdturbo.generator import SDTurboGenerator
+    from sdturbo.params import random_seed
     from sdturbo.schema import encode_pngs
 
     generator = SDTurboGenerator(settings=settings).load()
@@ -206,8 +207,7 @@ def _run(args: argparse.Namespace, settings: Settings, prompts: list[tuple[str, 
 
 def _write(result, data: bytes, folder: Path, prompt: str) -> Path:
     """Save PNG `data` under a name made of the user's prompt and settings; never overwrite a different image."""
-    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:60] or "image"
-    stem = f"{slug}-{result.seed}-{result.steps}step-{result.width}x{result.height}"
+    stem = f"{slug(prompt, 60) or 'image'}-{result.seed}-{result.steps}step-{result.width}x{result.height}"
     path, n = folder / f"{stem}.png", 1
     while path.exists() and path.read_bytes() != data:
         n += 1

@@ -155,7 +155,8 @@ def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] |
     return hits
 
 
-def _load(name: str) -> dict:
+def load_data(name: str) -> dict:
+    """A TOML file of sdturbo/data/, parsed."""
     with open(DATA_DIR / name, "rb") as handle:
         return tomllib.load(handle)
 
@@ -163,10 +164,10 @@ def _load(name: str) -> dict:
 @functools.cache
 def default_rules() -> Rules:
     """The rules shipped in sdturbo/data/ (domain.toml, real_people.toml), parsed once."""
-    return Rules({**_load("domain.toml"), **_load("real_people.toml")})
+    return Rules({**load_data("domain.toml"), **load_data("real_people.toml")})
 
 
 @functools.cache
 def prototypes() -> dict[str, list[str]]:
     """Example prompts per class for the embedding stage (sdturbo/data/prototypes.toml)."""
-    return _load("prototypes.toml")
+    return load_data("prototypes.toml")

@@ -19,3 +19,8 @@ class InvalidParameterError(ValueError):
 
 class ModelLoadError(RuntimeError):
     """The model could not be loaded; the message says what was tried and how to fix it."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message ("" when it has none): long tracebacks stay in the log."""
+    return (str(err).strip().splitlines() or [""])[0]

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from PIL import Image
 
 from sdturbo.config import Settings
 from sdturbo.engine import Engine, GenerationRequest, GenerationResult
-from sdturbo.params import MAX_SEED, check_prompt, check_prompts, check_seed
+from sdturbo.params import check_prompt, check_prompts, check_seed, random_seed
 
 log = logging.getLogger(__name__)
-
-
-def random_seed(count: int = 1) -> int:
-    """A fresh seed such that seed + count - 1 is still a valid seed."""
-    return secrets.randbelow(MAX_SEED - count + 2)
 
 
 class SDTurboGenerator:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdturbo.errors import ModelLoadError
+from sdturbo.errors import ModelLoadError, first_line
 from sdturbo.random_models import RANDOM_MODELS, random_model_dir
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,12 @@ def load_pipeline(source: ModelSource, dtype):
 
 
 def _describe_failure(source: ModelSource, err: Exception) -> str:
-    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    message = first_line(err) or type(err).__name__
     if source.kind == "hub":
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
         where = "the local Hugging Face cache (HF_HUB_OFFLINE is set)" if offline else "the Hugging Face Hub"
-        return f"Could not load {source.location!r} from {where}: {first_line}. {_HOW_TO_GET}"
-    return f"Could not load the model in {source.location!r}: {first_line}. {_HOW_TO_GET}"
+        return f"Could not load {source.location!r} from {where}: {message}. {_HOW_TO_GET}"
+    return f"Could not load the model in {source.location!r}: {message}. {_HOW_TO_GET}"
 
 
 TAESD = "madebyollin/taesd"  # the AutoencoderTiny weights for SD 1.x/2.x latents
@@ -115,10 +115,10 @@ def load_preview_vae(source: str, dtype):
 
     location = TAESD if source == "tiny" else source
     try:
-        return AutoencoderTiny.from_pretrained(location, torch_dtype=dtype)
+        return AutoencoderTiny.from_pretrained(location, dtype=dtype)
     except Exception as err:  # hub, filesystem and format errors all mean "could not load"
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        message = first_line(err) or type(err).__name__
         raise ModelLoadError(
-            f"Could not load the preview VAE {location!r}: {first_line}. Download it once online "
+            f"Could not load the preview VAE {location!r}: {message}. Download it once online "
             f"(`hf download {TAESD} --local-dir DIR`) and pass that folder, or leave the preview VAE off."
         ) from err

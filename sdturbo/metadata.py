@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from PIL import Image, PngImagePlugin
 
@@ -34,3 +35,8 @@ def read_parameters(path_or_file) -> str | None:
     """The `parameters` text of a PNG, or None if it has none."""
     with Image.open(path_or_file) as image:
         return image.text.get("parameters") if hasattr(image, "text") else None
+
+
+def slug(text: str, length: int) -> str:
+    """A file-name-safe form of `text`: lower-case letters and digits joined by "-", at most `length`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:length]

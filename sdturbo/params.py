@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 from sdturbo.errors import InvalidParameterError
@@ -78,3 +79,8 @@ def check_count(value: object, field: str, low: int = 1, high: int = MAX_BATCH) 
     if not low <= count <= high:
         raise InvalidParameterError(field, f"must be an integer {allowed}, got {count}")
     return count
+
+
+def random_seed(count: int = 1) -> int:
+    """A fresh seed such that seed + count - 1 is still a valid seed."""
+    return secrets.randbelow(MAX_SEED - count + 2)

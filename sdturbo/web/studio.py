@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 from sdturbo.batching import BatchWorker, Job
 from sdturbo.config import Settings
 from sdturbo.domain import DomainValidator, Verdict
-from sdturbo.params import MAX_SEED
+from sdturbo.params import random_seed
 from sdturbo.schema import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ class Studio:
     ) -> Served:
         """Queue one image and wait for it; raises the batcher's errors (QueueFull, JobExpired, ...)."""
         self._require_ready()
-        seed = secrets.randbelow(MAX_SEED + 1) if seed is None else seed
+        seed = random_seed() if seed is None else seed
         request = GenerationRequest(prompt, seed, steps, width, height, preview)
         job = self.worker.submit(
             Job(request, (steps, width, height, preview), client, seq, timeout_s=self.settings.request_timeout_s)
