@@ -132,11 +132,12 @@ class DomainValidator:
             return _Decision(True, "anime", anime - photo - document, reasons, "keywords")
         if evidence.explained and not evidence.rejects:  # the only look-alike words were explained away
             return _Decision(True, "anime" if anime else "neutral", 1.0, reasons, "keywords")
-        return self._embedding_decision(evidence, prompt, reasons, evidence.strongest_reject()[0])
+        return self._embedding_decision(evidence, prompt, reasons)
 
-    def _embedding_decision(self, evidence: Evidence, prompt: str, reasons: list[str], category: str | None):
+    def _embedding_decision(self, evidence: Evidence, prompt: str, reasons: list[str]) -> _Decision:
         anime = evidence.anime_weight
-        keyword_logit = KEYWORD_GAIN * (anime - evidence.strongest_reject()[1])
+        category, rejected = evidence.strongest_reject()
+        keyword_logit = KEYWORD_GAIN * (anime - rejected)
         allowed_category = "anime" if anime > 0 else "neutral"
         if self.index is not None and _mostly_non_latin(prompt):
             reasons = [*reasons, "not English: the embedding stage cannot judge it, keyword rules found nothing"]
