@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help="default style preset (default $SDTURBO_STYLE or anime)")
     p.add_argument("--preview-vae", help="fast decoder for live mode: tiny (madebyollin/taesd), a hub id or folder")
     p.add_argument("--optimize", help="speed-ups, e.g. fast or channels_last,uint8_decode (default $SDTURBO_OPTIMIZE)")
+    p.add_argument(
+        "--compile-sizes",
+        help="with compile: sizes warmed at every batch bucket, e.g. 512x512,768x768; others run eager "
+        "(default $SDTURBO_COMPILE_SIZES or 512x512)",
+    )
     return p
 
 
@@ -46,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             max_wait_ms=args.max_wait_ms,
             style=args.style,
             optimize=args.optimize,
+            compile_sizes=args.compile_sizes,
             preview_vae=args.preview_vae,
         )
     except InvalidParameterError as err:

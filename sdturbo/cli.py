@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             max_batch_size=args.batch_size,
             style=args.style,
             optimize=args.optimize,
+            compile_sizes=((args.width, args.height),),  # with compile: the one size this run makes
         )
         prompts = [p for p in (args.prompt or SAMPLE_PROMPTS) for _ in range(args.count)]
         seed = args.seed

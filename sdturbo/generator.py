@@ -40,10 +40,13 @@ class SDTurboGenerator:
         return self.load().engine.source.is_random
 
     def load(self, warmup: bool | None = None) -> SDTurboGenerator:
-        """Load the pipeline once; warm it up (default: on GPUs only, where the first call is slow)."""
+        """Load the pipeline once; warm it up (default: on GPUs, where the first call is slow, and
+        whenever "compile" is chosen: only warmed shapes use the compiled graphs)."""
         if not self.engine.loaded:
             self.engine.load()
-            if warmup if warmup is not None else self.engine.device.type != "cpu":
+            if warmup is None:
+                warmup = self.engine.device.type != "cpu" or "compile" in self.settings.optimize
+            if warmup:
                 self.engine.warmup()
         return self
 

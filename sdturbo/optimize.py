@@ -12,11 +12,21 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch._inductor.config
 from PIL import Image
 
 log = logging.getLogger(__name__)
 
 BUCKETS = (1, 2, 4, 8, 16, 32, 64)  # compiled graphs are specialised per batch size: pad up to one of these
+RECOMPILE_LIMIT = 64  # graphs per compiled function (buckets x compile sizes); torch's default of 8 is too few
+# diffusers' torch.compile recipe for Stable Diffusion UNets (its "Accelerate inference" guide);
+# Triton-only knobs, read when a graph is compiled (unmeasured here: no GPU so far, see docs/BENCHMARKS.md)
+INDUCTOR_TUNING = {
+    "conv_1x1_as_mm": True,
+    "coordinate_descent_tuning": True,
+    "coordinate_descent_check_all_directions": True,
+    "epilogue_fusion": False,
+}
 
 
 def apply(pipe, names: tuple[str, ...], compile_mode: str, cache_dir) -> list[str]:
@@ -31,8 +41,13 @@ def apply(pipe, names: tuple[str, ...], compile_mode: str, cache_dir) -> list[st
         applied.append("fuse_qkv")
     if "compile" in names:  # inductor kernels; graphs kept on disk so a restart does not recompile
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "inductor"))
-        pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True)
-        pipe.vae.decode = torch.compile(pipe.vae.decode, mode=compile_mode, fullgraph=True)
+        for key, value in INDUCTOR_TUNING.items():
+            setattr(torch._inductor.config, key, value)
+        # cache_size_limit: the name torch 2.6 knows; later versions alias it to recompile_limit
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, RECOMPILE_LIMIT)
+        # dynamic=False: one static graph per (batch bucket, size), never a slower shape-generic one
+        pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
+        pipe.vae.decode = torch.compile(pipe.vae.decode, mode=compile_mode, fullgraph=True, dynamic=False)
         applied.append(f"compile({compile_mode})")
     applied += [n for n in ("prompt_cache", "uint8_decode") if n in names]  # used by the engine per call
     if applied:

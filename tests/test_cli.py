@@ -137,6 +137,7 @@ def test_never_overwrites_a_different_image(tmp_path):
         (["--seed", "4294967295", "--prompt", "a", "--count", "2"], "--seed: 4294967295 is too large for 2 images"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--style", "vaporwave"], "--style: must be one of anime, cel, ghibli_like"),
+        (["--device", "cpu", "--attention", "sdpa-cudnn"], "--attention: sdpa-cudnn does not run on cpu; use sdpa,"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys, tmp_path):

@@ -31,7 +31,11 @@ def test_explicit_values_beat_env(monkeypatch):
         ("device", "tpu", "device: must be one of auto, cpu, cuda, cuda:N, mps, got 'tpu'"),
         ("device", "cuda:x", "device: must be one of"),
         ("dtype", "fp8", "dtype: must be one of auto, fp16, bf16, fp32, got 'fp8'"),
-        ("attention", "flash", "attention: must be one of auto, sdpa, xformers, got 'flash'"),
+        ("attention", "flash", "attention: must be one of auto, sdpa, xformers, sdpa-flash, .*got 'flash'"),
+        ("compile_sizes", "512", "compile_sizes: '512' is not a size; write WIDTHxHEIGHT"),
+        ("compile_sizes", "512x500", "compile_sizes height: must be an integer from 256 to 1024 in multiples of 64"),
+        ("compile_sizes", "", "compile_sizes: must name at least one size"),
+        ("compile_sizes", ((512,),), r"compile_sizes: \(512,\) is not a \(width, height\) pair"),
         ("max_batch_size", 0, "max_batch_size: must be an integer from 1 to 64, got 0"),
         ("model", " ", "model: must be a hub id"),
     ],
@@ -54,3 +58,10 @@ def test_style_and_validator_model_from_env(monkeypatch):
     assert (s.style, s.validator_model) == ("chibi", "none")
     with pytest.raises(InvalidParameterError, match="style: must be one of anime, cel, .*got 'retro'"):
         Settings(style="retro")
+
+
+def test_compile_sizes_parse_from_text_and_env(monkeypatch):
+    assert Settings().compile_sizes == ((512, 512),)
+    assert Settings(compile_sizes=" 512x512, 768X512,512x512").compile_sizes == ((512, 512), (768, 512))
+    monkeypatch.setenv("SDTURBO_COMPILE_SIZES", "1024x1024")
+    assert Settings.from_env().compile_sizes == ((1024, 1024),)

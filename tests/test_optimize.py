@@ -52,6 +52,30 @@ def test_optimization_matches_stock(tiny_settings, stock, name):
     assert max_diff(images, stock) <= 1.0
 
 
+@pytest.mark.parametrize(("attention", "flags"), [("sdpa-math", (False, True)), ("sdpa-flash", (True, False))])
+def test_pinned_sdpa_kernel_is_used_and_matches_stock(tiny_settings, stock, monkeypatch, attention, flags):
+    seen = set()
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):  # which SDPA kernels are allowed at each attention call
+        seen.add((torch.backends.cuda.flash_sdp_enabled(), torch.backends.cuda.math_sdp_enabled()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    engine, images = ours(tiny_settings, (), attention=attention)
+    assert engine.attention == attention and engine.info()["attention"] == attention
+    assert seen == {flags}
+    assert max_diff(images, stock) <= 1.0
+
+
+@pytest.mark.parametrize("attention", ["sdpa-efficient", "sdpa-cudnn"])
+def test_cuda_only_sdpa_kernels_are_refused_on_the_cpu(tiny_settings, attention):
+    with pytest.raises(
+        InvalidParameterError, match=f"attention: {attention} does not run on cpu; use sdpa, sdpa-flash"
+    ):
+        ours(tiny_settings, (), attention=attention)
+
+
 def test_uint8_decode_is_exact(tiny_settings, stock):
     assert max_diff(ours(tiny_settings, "uint8_decode")[1], stock) == 0.0
 
@@ -85,17 +109,69 @@ def test_cache_is_bounded(tiny_settings):
     assert list(engine.prompt_cache._cache) == ["b", "c"]
 
 
-def test_compiled_batches_are_padded_to_a_bucket(tiny_settings, stock, monkeypatch):
-    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)  # padding logic only; real compile below
-    engine, images = ours(tiny_settings, "compile", compile_mode="default", max_batch_size=8)
+class CountingBackend:
+    """A torch.compile backend that runs the captured FX graph as is, counting compiles and calls."""
+
+    def __init__(self) -> None:
+        self.compiles, self.calls = 0, 0
+
+    def __call__(self, graph_module, example_inputs):
+        self.compiles += 1
+
+        def run(*args):
+            self.calls += 1
+            return graph_module.forward(*args)
+
+        return run
+
+
+def test_warmed_shapes_use_compiled_graphs_and_other_shapes_run_eager(tiny_settings, stock, monkeypatch):
+    """The dispatch around torch.compile, with a counting backend instead of inductor (fast)."""
+    backend, real_compile = CountingBackend(), torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, mode, **kw: real_compile(fn, backend=backend, **kw))
+    settings = Settings(
+        model="tiny",
+        device="cpu",
+        cache_dir=tiny_settings.cache_dir,
+        optimize="compile",
+        compile_sizes="256x256",
+        max_batch_size=4,
+    )
+    engine = Engine(settings)
+    engine.load()
+    engine.warmup()
+    assert engine.graphs == {(1, 256, 256), (2, 256, 256), (4, 256, 256)}
+    assert backend.compiles == 6  # one static graph per bucket for the UNet and for the VAE decoder
+    assert engine.info()["compiled_shapes"] == [(1, 256, 256), (2, 256, 256), (4, 256, 256)]
     seen = []
     real_call = type(engine.pipe).__call__
     monkeypatch.setattr(
         type(engine.pipe), "__call__", lambda self, **kw: seen.append(len(kw["prompt"])) or real_call(self, **kw)
     )
+    calls = backend.calls
     results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
-    assert seen == [4] and len(results) == 3
+    assert seen == [4] and len(results) == 3  # three requests padded to the 4-bucket: one graph call per stage
+    assert backend.calls - calls == 3 and backend.compiles == 6  # UNet twice (2 steps), VAE once, no recompile
     assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0
+    calls = backend.calls
+    odd = engine.generate([GenerationRequest(PROMPTS[0], SEEDS[0], 1, 320, 256)])
+    assert seen[-1] == 1 and odd[0].image.size == (320, 256)  # unwarmed size: eager, not padded
+    assert backend.calls == calls and backend.compiles == 6
+
+
+def test_generator_warms_a_compiled_engine_even_on_the_cpu(monkeypatch):
+    from sdturbo.generator import SDTurboGenerator
+
+    generator = SDTurboGenerator(settings=Settings(model="tiny", device="cpu", optimize="compile"))
+    engine, warmed = generator.engine, []
+
+    def load():
+        engine.pipe, engine.device = object(), torch.device("cpu")
+
+    monkeypatch.setattr(engine, "load", load)
+    monkeypatch.setattr(engine, "warmup", lambda: warmed.append(True))
+    generator.load()
+    assert warmed == [True]  # only warmed shapes use the compiled graphs
 
 
 def test_bucket_sizes():
@@ -104,18 +180,21 @@ def test_bucket_sizes():
 
 
 def test_torch_compile_matches_stock(tiny_settings, stock):
-    """The real inductor compile (about a minute on two CPU cores), one bucket."""
-    first = Settings(
+    """The real inductor compile (about a minute on two CPU cores), one bucket at one size."""
+    settings = Settings(
         model="tiny",
         device="cpu",
         cache_dir=tiny_settings.cache_dir,
         optimize="compile",
         compile_mode="default",
-        max_batch_size=4,
+        compile_sizes=((256, 256),),
+        max_batch_size=1,
     )
-    engine = Engine(first)
+    engine = Engine(settings)
     engine.load()
     assert engine.optimizations == ["compile(default)"]
+    engine.warmup()
+    assert engine.graphs == {(1, 256, 256)}
     results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
     assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0
 

@@ -74,10 +74,37 @@ def test_failed_load_is_reported():
         def load(self):
             raise OSError("no weights here")
 
-    client, _ = make_client(Broken())
+    client, studio = make_client(Broken())
     health = client.get("/healthz")
     assert health.status_code == 503 and "no weights here" in health.json["error"]
+    studio.worker._thread.join(5)
+    assert not studio.worker.alive  # the worker ends: nothing can be queued behind a failed load
     assert "failed to load" in client.post("/predict", json={"prompt": "anime fox"}).json["error"]
+
+
+def test_engine_loads_warms_and_generates_on_the_worker_thread():
+    """CUDA graphs are recorded per thread: warm-up has to run where the requests will."""
+    threads = {}
+
+    class Recording(FakeEngine):
+        def load(self):
+            threads["load"] = threading.current_thread().name
+            super().load()
+
+        def warmup(self):
+            threads["warmup"] = threading.current_thread().name
+            return 0.0
+
+        def generate(self, requests):
+            threads["generate"] = threading.current_thread().name
+            return super().generate(requests)
+
+    client, studio = make_client(Recording(), background=True)
+    assert studio.ready.wait(5)
+    assert client.post("/api/generate", json={"prompt": "anime fox"}).status_code == 200
+    assert threads == {"load": "batch-worker", "warmup": "batch-worker", "generate": "batch-worker"}
+    studio.stop()
+    assert not studio.worker.alive
 
 
 def test_predict_matches_the_truss_contract(client):
@@ -279,6 +306,7 @@ def test_web_modules_do_not_import_torch():
         (["--device", "tpu"], "--device: must be one of auto, cpu"),
         (["--optimize", "warp"], "--optimize: unknown optimization 'warp'"),
         (["--style", "retro"], "--style: must be one of anime"),
+        (["--compile-sizes", "512x100"], "--compile-sizes height: must be an integer from 256 to 1024"),
     ],
 )
 def test_app_flags_are_checked_before_starting(argv, message, capsys):
