@@ -124,8 +124,11 @@ class BatchWorker:
         max_wait_s: float = 0.005,
         queue_size: int = 64,
         latest_wins: bool = True,
+        prepare: Callable[[], bool] | None = None,
     ) -> None:
         self.run_batch = run_batch
+        # runs once on the worker thread before the first batch; the worker ends if it returns False
+        self.prepare = prepare
         self.max_batch, self.max_wait_s, self.latest_wins = max_batch, max_wait_s, latest_wins
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._pending: collections.deque = collections.deque()
@@ -186,6 +189,9 @@ class BatchWorker:
             self._queue.queue.extend(waiting)
 
     def _loop(self) -> None:
+        if self.prepare is not None and not self.prepare():
+            self._fail_waiting("the worker could not start")
+            return
         busy = False
         while True:
             try:

@@ -39,25 +39,31 @@ class Studio:
         self.settings = settings
         self.engine = engine if engine is not None else _real_engine(settings)
         self.validator = validator or DomainValidator(settings.validator_model)
+        # the worker thread loads and warms the engine itself: CUDA graphs (compile modes
+        # max-autotune, reduce-overhead) are recorded per thread, so warm-up must run where requests do
         self.worker = BatchWorker(
             self.engine.generate,
             max_batch=settings.max_batch_size,
             max_wait_s=settings.max_wait_ms / 1000,
             queue_size=settings.queue_size,
+            prepare=self._load,
         )
         self.ready = threading.Event()
         self.load_error: str | None = None
         self.load_seconds: float | None = None
+        self._load_finished = threading.Event()
 
     def start(self, background: bool = True) -> Studio:
-        """Load and warm everything once; in a thread so the server answers /healthz meanwhile."""
-        if background:
-            threading.Thread(target=self._load, name="studio-load", daemon=True).start()
-        else:
-            self._load()
+        """Load and warm everything once, on the worker thread; /healthz answers meanwhile.
+
+        With background=False, return only when loading has finished (or failed).
+        """
+        self.worker.start()
+        if not background:
+            self._load_finished.wait()
         return self
 
-    def _load(self) -> None:
+    def _load(self) -> bool:
         started = time.perf_counter()
         try:
             if not getattr(self.engine, "loaded", False):
@@ -67,11 +73,14 @@ class Studio:
         except Exception as err:  # the server stays up and reports the failure on /healthz
             self.load_error = f"{type(err).__name__}: {err}"
             log.exception("loading the model failed")
-            return
-        self.worker.start()
-        self.load_seconds = time.perf_counter() - started
-        self.ready.set()
-        log.info("studio ready in %.2f s: %s", self.load_seconds, self.engine.info())
+            return False
+        else:
+            self.load_seconds = time.perf_counter() - started
+            self.ready.set()
+            log.info("studio ready in %.2f s: %s", self.load_seconds, self.engine.info())
+            return True
+        finally:
+            self._load_finished.set()
 
     def stop(self) -> None:
         if self.ready.is_set():
