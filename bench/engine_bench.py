@@ -24,12 +24,18 @@ from pathlib import Path
 import diffusers
 import torch
 
-from sdturbo.config import Settings
-from sdturbo.device import resolve_device, resolve_dtype
+from sdturbo.config import ATTENTIONS, Settings
+from sdturbo.device import dtype_name, resolve_attention, resolve_device, resolve_dtype
 from sdturbo.engine import Engine, GenerationRequest
+from sdturbo.errors import InvalidParameterError
 from sdturbo.loading import load_pipeline, resolve_source
+from sdturbo.params import check_count, check_side, check_steps
 
 FULL_ROWS = [(512, 1), (512, 2), (512, 4), (768, 2), (1024, 4)]  # the seed README's table
+# the seed README's RTX 4070 figures (claimed there, not measured here): ms per image, and 4.2 GB at 512²
+SEED_RTX4070_MS = {(512, 1): 80, (512, 2): 140, (512, 4): 250, (768, 2): 320, (1024, 4): 850}
+# the issue's targets on one H100
+TARGET_MS, TARGET_SPEEDUP, TARGET_IMAGES_S, TARGET_PEAK_GB, TARGET_VS_4070 = 12.0, 3.0, 150.0, 4.2, 4.0
 QUICK_ROWS = [(256, 1), (256, 2)]
 FULL_BATCHES, QUICK_BATCHES = [1, 2, 4, 8, 16], [1, 2]
 
@@ -55,12 +61,18 @@ class Timer:
             times.append((time.perf_counter() - started) * 1000)
         return statistics.median(times)
 
-    def peak_gib(self, fn) -> float | None:
+    def peak_gb(self, fn) -> float | None:
+        """Peak memory torch allocated during one call, in GB (10^9 bytes, as the targets are stated)."""
         if self.device.type != "cuda":
             return None
         torch.cuda.reset_peak_memory_stats(self.device)
         fn()
-        return torch.cuda.max_memory_allocated(self.device) / 2**30
+        return round(torch.cuda.max_memory_allocated(self.device) / 1e9, 3)
+
+
+def progress(message: str) -> None:
+    """One line per figure on stderr, so a run cut short by a time limit still shows what it measured."""
+    print(f"[engine_bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def stock_call(pipe, batch: int, side: int, steps: int):
@@ -82,11 +94,15 @@ def ours_call(engine: Engine, batch: int, side: int, steps: int):
     return lambda: engine.generate(requests)
 
 
-def split(pipe, timer: Timer, side: int) -> dict[str, float]:
-    """Milliseconds per stage for one 1-step image: text encoder, UNet+scheduler, VAE decode, to-PIL."""
+def split(pipe, timer: Timer, side: int, context) -> dict[str, float]:
+    """Milliseconds per stage for one 1-step image: text encoder, UNet+scheduler, VAE decode, to-PIL.
+
+    Stage outputs used later are cloned: with CUDA graphs (compile modes max-autotune and
+    reduce-overhead) a graph's output is overwritten when the graph runs again.
+    """
     device = pipe._execution_device
     stages: dict[str, float] = {}
-    with torch.inference_mode():
+    with context():
         embeds = pipe.encode_prompt(["anime fox"], device, 1, False)[0]
         stages["text_encoder"] = timer.ms(lambda: pipe.encode_prompt(["anime fox"], device, 1, False))
 
@@ -101,34 +117,33 @@ def split(pipe, timer: Timer, side: int) -> dict[str, float]:
                 output_type="latent",
             ).images
 
-        latents = unet()
+        latents = unet().clone()
         stages["unet"] = timer.ms(unet)
         vae = pipe.vae
-        decoded = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+        decoded = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0].clone()
         stages["vae_decode"] = timer.ms(lambda: vae.decode(latents / vae.config.scaling_factor, return_dict=False))
         stages["to_pil"] = timer.ms(lambda: pipe.image_processor.postprocess(decoded, output_type="pil"))
     return {k: round(v, 2) for k, v in stages.items()}
 
 
-def measure(name: str, make_call, pipe, timer: Timer, rows, batches) -> dict:
+def measure(name: str, make_call, pipe, timer: Timer, rows, batches, context) -> dict:
     """The table rows, the batch sweep and the stage split for one implementation."""
     table = []
     for side, steps in rows:
         call = make_call(1, side, steps)
-        table.append(
-            {
-                "size": side,
-                "steps": steps,
-                "ms_per_image": round(timer.ms(call), 2),
-                "peak_vram_gib": timer.peak_gib(call),
-            }
-        )
+        ms = round(timer.ms(call), 2)
+        peak = timer.peak_gb(call)
+        table.append({"size": side, "steps": steps, "ms_per_image": ms, "peak_gb": peak})
+        progress(f"{name} {side}² {steps} step(s): {ms} ms/image, peak {peak} GB")
     side = rows[0][0]
     sweep = []
     for batch in batches:
         ms = timer.ms(make_call(batch, side, 1))
         sweep.append({"batch": batch, "ms_per_batch": round(ms, 2), "images_per_s": round(batch * 1000 / ms, 2)})
-    return {"name": name, "rows": table, "sweep": sweep, "split": split(pipe, timer, side)}
+        progress(f"{name} batch {batch} at {side}² 1 step: {ms:.2f} ms/batch")
+    stages = split(pipe, timer, side, lambda: context(side))
+    progress(f"{name} stage split: {stages}")
+    return {"name": name, "rows": table, "sweep": sweep, "split": stages}
 
 
 def measure_stock(settings: Settings, device: torch.device, timer: Timer, rows, batches) -> tuple[dict, dict]:
@@ -137,7 +152,16 @@ def measure_stock(settings: Settings, device: torch.device, timer: Timer, rows, 
     pipe = load_pipeline(resolve_source(settings.model, settings.cache_dir), resolve_dtype("auto", device)).to(device)
     pipe.set_progress_bar_config(disable=True)
     load = {"stock_s": round(time.perf_counter() - started, 2)}
-    return measure("stock", lambda b, s, n: stock_call(pipe, b, s, n), pipe, timer, rows, batches), load
+    stock = measure(
+        "stock",
+        lambda b, s, n: stock_call(pipe, b, s, n),
+        pipe,
+        timer,
+        rows,
+        batches,
+        lambda side: torch.inference_mode(),
+    )
+    return stock, load
 
 
 def environment(device: torch.device, args: argparse.Namespace) -> dict:
@@ -147,6 +171,7 @@ def environment(device: torch.device, args: argparse.Namespace) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "device": gpu,
         "torch": torch.__version__,
+        "cuda": torch.version.cuda,
         "diffusers": diffusers.__version__,
         "command": "python -m bench.engine_bench " + " ".join(args.argv),
         "model": args.model,
@@ -157,21 +182,61 @@ def environment(device: torch.device, args: argparse.Namespace) -> dict:
     }
 
 
-def markdown(env: dict, stock: dict, ours: dict, load: dict) -> str:
+def targets(stock: dict, ours: dict, on_cuda: bool) -> list[str]:
+    """The issue's H100 targets against this run's figures; on other devices they are not judged."""
+    if not on_cuda:
+        return ["Targets are for one H100 and are not judged on this device."]
+    row = next((r for r in ours["rows"] if (r["size"], r["steps"]) == (512, 1)), None)
+    stock_row = next((r for r in stock["rows"] if (r["size"], r["steps"]) == (512, 1)), None)
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    if row and stock_row:
+        ms, ratio = row["ms_per_image"], stock_row["ms_per_image"] / row["ms_per_image"]
+        lines.append(
+            f"- 512² 1 step batch 1: {ms} ms (≤ {TARGET_MS:g}: {verdict(ms <= TARGET_MS)}), "
+            f"{ratio:.2f}× stock (≥ {TARGET_SPEEDUP:g}×: {verdict(ratio >= TARGET_SPEEDUP)})"
+        )
+        peak = row["peak_gb"]
+        lines.append(
+            f"- peak memory at 512² batch 1: {peak} GB (≤ {TARGET_PEAK_GB:g}: {verdict(peak <= TARGET_PEAK_GB)})"
+        )
+    best = max(ours["sweep"], key=lambda r: r["images_per_s"])
+    lines.append(
+        f"- batched: {best['images_per_s']} images/s at batch {best['batch']} "
+        f"(≥ {TARGET_IMAGES_S:g}: {verdict(best['images_per_s'] >= TARGET_IMAGES_S)})"
+    )
+    for r in ours["rows"]:
+        seed = SEED_RTX4070_MS.get((r["size"], r["steps"]))
+        if seed:
+            ratio = seed / r["ms_per_image"]
+            lines.append(
+                f"- {r['size']}² {r['steps']} step(s): {ratio:.1f}× the seed's RTX 4070 {seed} ms "
+                f"(≥ {TARGET_VS_4070:g}×: {verdict(ratio >= TARGET_VS_4070)})"
+            )
+    return lines
+
+
+def markdown(env: dict, stock: dict, ours: dict, load: dict, judged: list[str]) -> str:
     lines = [
         f"# Engine benchmark, {env['date']}",
         "",
-        f"Device: {env['device']} · torch {env['torch']} · diffusers {env['diffusers']} · model {env['model']}",
-        f"Command: `{env['command']}` · our optimizations: `{env['optimize'] or 'none'}`",
+        f"Device: {env['device']} · torch {env['torch']} (CUDA {env['cuda']}) · diffusers {env['diffusers']} · "
+        f"model {env['model']}",
+        f"Command: `{env['command']}`",
+        f"Ours: {', '.join(env['applied']) or 'no optimizations'}; {env['ours_dtype']}, {env['ours_attention']} "
+        "attention. Stock: the model card recipe (fp16 on CUDA), default attention, eager.",
         "",
-        "| size | steps | stock ms/image | ours ms/image | speed-up | stock peak GiB | ours peak GiB |",
-        "|---|---|---|---|---|---|---|",
+        "| size | steps | stock ms/image | ours ms/image | speed-up | stock peak GB | ours peak GB | seed 4070 ms |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s, o in zip(stock["rows"], ours["rows"], strict=True):
         lines.append(
             f"| {s['size']}² | {s['steps']} | {s['ms_per_image']} | {o['ms_per_image']} | "
-            f"{s['ms_per_image'] / o['ms_per_image']:.2f}× | {s['peak_vram_gib'] or 'n/a'} | "
-            f"{o['peak_vram_gib'] or 'n/a'} |"
+            f"{s['ms_per_image'] / o['ms_per_image']:.2f}× | {s['peak_gb'] or 'n/a'} | {o['peak_gb'] or 'n/a'} | "
+            f"{SEED_RTX4070_MS.get((s['size'], s['steps']), '')} |"
         )
     lines += [
         "",
@@ -190,9 +255,56 @@ def markdown(env: dict, stock: dict, ours: dict, load: dict) -> str:
     lines += [
         "",
         f"Load: stock {load['stock_s']} s; ours {load['ours_s']} s, of which warm-up/compile "
-        f"{load['ours_warmup_s']} s.",
+        f"{load['ours_warmup_s']} s ({load['ours_shapes']} shape(s) as batch, width, height).",
+        "",
+        "Targets:",
+        "",
+        *judged,
     ]
     return "\n".join(lines) + "\n"
+
+
+def parse_rows(text: str) -> list[tuple[int, int]]:
+    """ "512:1,768:2" -> [(512, 1), (768, 2)]: square side and steps per row."""
+    try:
+        rows = [tuple(int(part) for part in item.split(":")) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be SIDE:STEPS pairs like 512:1,768:2, got {text!r}") from None
+    if any(len(row) != 2 for row in rows):
+        raise argparse.ArgumentTypeError(f"must be SIDE:STEPS pairs like 512:1,768:2, got {text!r}")
+    for side, steps in rows:
+        check_side(side, "rows side")
+        check_steps(steps, "rows steps")
+    return rows  # type: ignore[return-value]  # pairs, checked above
+
+
+def parse_batches(text: str) -> list[int]:
+    """ "1,2,16" -> [1, 2, 16]."""
+    try:
+        batches = [int(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be batch sizes like 1,2,4,8,16, got {text!r}") from None
+    return [check_count(batch, "batches") for batch in batches]
+
+
+def _checked(parse):
+    """argparse type: our InvalidParameterError becomes a usage error naming the flag."""
+
+    def run(text: str):
+        try:
+            return parse(text)
+        except InvalidParameterError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return run
+
+
+def warm_shapes(rows, batches) -> list[tuple[int, int, int]]:
+    """What our engine warms (and compiles): every sweep batch at the first row's size, batch 1 at the others."""
+    first = rows[0][0]
+    shapes = [(b, first, first) for b in batches]
+    shapes += [(1, side, side) for side, _ in rows if (1, side, side) not in shapes]
+    return list(dict.fromkeys(shapes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,9 +314,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
     parser.add_argument("--optimize", default="fast", help="our engine's optimizations (default: fast = all)")
     parser.add_argument("--dtype", default="auto", help="our engine's precision: auto, fp16, bf16 or fp32")
-    parser.add_argument("--attention", default="auto", help="our engine's attention: auto, sdpa or xformers")
+    parser.add_argument("--attention", default="auto", help=f"our engine's attention: {', '.join(ATTENTIONS)}")
     parser.add_argument("--compile-mode", default="max-autotune", help="torch.compile mode for 'compile'")
-    parser.add_argument("--iters", type=int, default=20, help="timed calls per figure (median)")
+    parser.add_argument(
+        "--iters",
+        type=_checked(lambda t: check_count(int(t), "iters", 1, 1000)),
+        default=20,
+        help="timed calls per figure (median; default 20)",
+    )
+    parser.add_argument(
+        "--rows",
+        type=_checked(parse_rows),
+        default=None,
+        help="table rows as SIDE:STEPS, e.g. 512:1,768:2 (default: the seed table)",
+    )
+    parser.add_argument(
+        "--batches",
+        type=_checked(parse_batches),
+        default=None,
+        help="batch sweep at the first row's size (default 1,2,4,8,16)",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes and batches, 2 iterations: a smoke run")
     parser.add_argument("--out", type=Path, default=Path("docs/bench"), help="folder for engine_bench.md/.json")
     args = parser.parse_args(argv)
@@ -213,41 +342,67 @@ def main(argv: list[str] | None = None) -> int:
         args.model = "random-full"
     if args.quick:
         args.iters = min(args.iters, 2)
-    rows, batches = (QUICK_ROWS, QUICK_BATCHES) if args.quick else (FULL_ROWS, FULL_BATCHES)
-    settings = Settings.from_env(
-        model=args.model,
-        device=args.device,
-        dtype=args.dtype,
-        attention=args.attention,
-        optimize=args.optimize,
-        compile_mode=args.compile_mode,
-        max_batch_size=max(batches),
-    )
-    engine = Engine(settings)
-    # 1. stock diffusers alone on the device (its peak memory is its own)
-    device = resolve_device(settings.device)
+    rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)
+    batches = args.batches or (QUICK_BATCHES if args.quick else FULL_BATCHES)
+    try:
+        settings = Settings.from_env(
+            model=args.model,
+            device=args.device,
+            dtype=args.dtype,
+            attention=args.attention,
+            optimize=args.optimize,
+            compile_mode=args.compile_mode,
+            max_batch_size=max(batches),
+        )
+        device = resolve_device(settings.device)
+        resolve_attention(settings.attention, device, resolve_dtype(settings.dtype, device))
+    except InvalidParameterError as err:
+        parser.error(err.as_flag({"max_batch_size": "--batches"}))
+    env = environment(device, args)
     timer = Timer(device, args.iters)
+    args.out.mkdir(parents=True, exist_ok=True)
+    # 1. stock diffusers alone on the device (its peak memory is its own)
+    progress(f"stock diffusers on {env['device']}")
     stock, load = measure_stock(settings, device, timer, rows, batches)
+    _write_json(args.out, {"environment": env, "load": load, "stock": stock})  # kept if a time limit cuts the run
     gc.collect()  # the stock pipeline is unreferenced now: free its memory before ours loads
     if device.type == "cuda":
         torch.cuda.empty_cache()
     # 2. our engine, with its warm-up (and compile) timed
     started = time.perf_counter()
+    engine = Engine(settings)
     engine.load()
     warm = time.perf_counter()
-    engine.warmup()
-    load.update(ours_s=round(time.perf_counter() - started, 2), ours_warmup_s=round(time.perf_counter() - warm, 2))
-    ours = measure("ours", lambda b, s, n: ours_call(engine, b, s, n), engine.pipe, timer, rows, batches)
-    # 3. report
-    env = environment(device, args)
-    report = markdown(env, stock, ours, load)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "engine_bench.md").write_text(report, encoding="utf-8")
-    (args.out / "engine_bench.json").write_text(
-        json.dumps({"environment": env, "load": load, "stock": stock, "ours": ours}, indent=2), encoding="utf-8"
+    shapes = warm_shapes(rows, batches)
+    progress(f"our engine ({', '.join(engine.optimizations) or 'no optimizations'}): warming {shapes}")
+    engine.warmup(shapes)
+    load.update(
+        ours_s=round(time.perf_counter() - started, 2),
+        ours_warmup_s=round(time.perf_counter() - warm, 2),
+        ours_shapes=len(shapes),
     )
+    progress(f"our engine ready in {load['ours_s']} s (warm-up {load['ours_warmup_s']} s)")
+    ours = measure(
+        "ours",
+        lambda b, s, n: ours_call(engine, b, s, n),
+        engine.pipe,
+        timer,
+        rows,
+        batches,
+        lambda side: engine.context(1, side, side),
+    )
+    # 3. report
+    env.update(applied=engine.optimizations, ours_dtype=dtype_name(engine.dtype), ours_attention=engine.attention)
+    judged = targets(stock, ours, device.type == "cuda")
+    report = markdown(env, stock, ours, load, judged)
+    (args.out / "engine_bench.md").write_text(report, encoding="utf-8")
+    _write_json(args.out, {"environment": env, "load": load, "stock": stock, "ours": ours, "targets": judged})
     print(report)
     return 0
+
+
+def _write_json(out: Path, data: dict) -> None:
+    (out / "engine_bench.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

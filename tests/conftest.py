@@ -14,12 +14,17 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session", autouse=True)
 def _hermetic_env(tmp_path_factory):
-    """No hub downloads, no user SDTURBO_* settings, random models cached in a session folder."""
+    """No hub downloads, no user SDTURBO_* settings, random models cached in a session folder.
+
+    SDTURBO_TEST_CACHE_DIR names a folder to keep them in instead (the GPU session script shares the
+    full-size random model between the tests and the benchmarks that way).
+    """
+    cache = os.environ.get("SDTURBO_TEST_CACHE_DIR") or str(tmp_path_factory.mktemp("sdturbo-cache"))
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("SDTURBO_")]:
             mp.delenv(name)
         mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("SDTURBO_CACHE_DIR", str(tmp_path_factory.mktemp("sdturbo-cache")))
+        mp.setenv("SDTURBO_CACHE_DIR", cache)
         yield
 
 

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from bench import engine_bench
 
 
@@ -27,3 +29,51 @@ def test_engine_bench_quick_writes_markdown_and_json(tmp_path, capsys):
         assert [r["batch"] for r in data[side]["sweep"]] == [1, 2]
         assert all(r["ms_per_image"] > 0 for r in data[side]["rows"])
         assert set(data[side]["split"]) == {"text_encoder", "unet", "vae_decode", "to_pil"}
+
+
+def _figures(ms_512, stock_512, peak, images_per_s):
+    rows = [{"size": 512, "steps": 1, "ms_per_image": ms_512, "peak_gb": peak}]
+    rows.append({"size": 1024, "steps": 4, "ms_per_image": 200.0, "peak_gb": peak})
+    ours = {
+        "rows": rows,
+        "sweep": [{"batch": 1, "images_per_s": 1000 / ms_512}, {"batch": 16, "images_per_s": images_per_s}],
+    }
+    stock = {"rows": [{"size": 512, "steps": 1, "ms_per_image": stock_512}]}
+    return stock, ours
+
+
+def test_targets_are_judged_only_on_cuda():
+    stock, ours = _figures(10.0, 31.0, 3.9, 160.0)
+    assert engine_bench.targets(stock, ours, on_cuda=False) == [
+        "Targets are for one H100 and are not judged on this device."
+    ]
+    judged = engine_bench.targets(stock, ours, on_cuda=True)
+    assert judged[0] == "- 512² 1 step batch 1: 10.0 ms (≤ 12: met), 3.10× stock (≥ 3×: met)"
+    assert judged[1] == "- peak memory at 512² batch 1: 3.9 GB (≤ 4.2: met)"
+    assert judged[2] == "- batched: 160.0 images/s at batch 16 (≥ 150: met)"
+    assert judged[3] == "- 512² 1 step(s): 8.0× the seed's RTX 4070 80 ms (≥ 4×: met)"
+    assert judged[4] == "- 1024² 4 step(s): 4.2× the seed's RTX 4070 850 ms (≥ 4×: met)"
+    stock, ours = _figures(13.0, 26.0, 4.5, 100.0)
+    assert [line.count("NOT met") for line in engine_bench.targets(stock, ours, on_cuda=True)] == [2, 1, 1, 0, 0]
+
+
+def test_rows_batches_and_warm_shapes(capsys):
+    assert engine_bench.parse_rows("512:1,768:2") == [(512, 1), (768, 2)]
+    assert engine_bench.warm_shapes([(512, 1), (512, 2), (768, 2)], [1, 2, 16]) == [
+        (1, 512, 512),
+        (2, 512, 512),
+        (16, 512, 512),
+        (1, 768, 768),
+    ]
+    for bad, message in [
+        ("512", "must be SIDE:STEPS pairs like 512:1,768:2, got '512'"),
+        ("500:1", "rows side: must be an integer from 256 to 1024 in multiples of 64, got 500"),
+        ("512:5", "rows steps: must be an integer from 1 to 4, got 5"),
+        ("512:x", "must be SIDE:STEPS pairs"),
+    ]:
+        with pytest.raises(SystemExit):
+            engine_bench.main(["--model", "tiny", "--rows", bad])
+        assert f"argument --rows: {message}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        engine_bench.main(["--model", "tiny", "--batches", "0"])
+    assert "argument --batches: batches: must be an integer from 1 to 64, got 0" in capsys.readouterr().err
