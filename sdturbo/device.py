@@ -56,7 +56,7 @@ def dtype_name(dtype: torch.dtype) -> str:
     return next(name for name, value in _DTYPES.items() if value == dtype)
 
 
-# the SDPA kernels a user can pin, and the devices each runs on (flash needs fp16/bf16 on CUDA)
+# the SDPA kernels a user can prefer, and the devices each runs on (flash and cuDNN need fp16/bf16 on CUDA)
 SDPA_KERNELS = {
     "sdpa-flash": ("FLASH_ATTENTION", ("cuda", "cpu")),
     "sdpa-efficient": ("EFFICIENT_ATTENTION", ("cuda",)),
@@ -65,17 +65,25 @@ SDPA_KERNELS = {
 }
 
 
-def resolve_attention(requested: str, device: torch.device, dtype: torch.dtype = torch.float32) -> str:
-    """ "xformers" when asked (or auto) and usable on this device, else "sdpa" or the pinned SDPA kernel."""
+def resolve_attention(
+    requested: str, device: torch.device, dtype: torch.dtype = torch.float32, compiled: bool = False
+) -> str:
+    """ "xformers" when asked (or auto) and usable on this device, else "sdpa" or the pinned SDPA kernel.
+
+    With torch.compile, "auto" means SDPA: inductor traces and fuses around SDPA, whereas an
+    xFormers kernel is opaque to it and may break the full graph.
+    """
     if requested in SDPA_KERNELS:
         _, devices = SDPA_KERNELS[requested]
         if device.type not in devices:
             usable = ", ".join(["sdpa"] + [k for k, (_, on) in SDPA_KERNELS.items() if device.type in on])
             raise InvalidParameterError("attention", f"{requested} does not run on {device.type}; use {usable}")
-        if requested == "sdpa-flash" and device.type == "cuda" and dtype == torch.float32:
-            raise InvalidParameterError("attention", "sdpa-flash on CUDA needs fp16 or bf16; use sdpa for fp32")
+        if requested in ("sdpa-flash", "sdpa-cudnn") and device.type == "cuda" and dtype == torch.float32:
+            raise InvalidParameterError("attention", f"{requested} on CUDA needs fp16 or bf16; use sdpa for fp32")
         return requested
     if requested == "sdpa":
+        return "sdpa"
+    if requested == "auto" and compiled:
         return "sdpa"
     usable = device.type == "cuda" and importlib.util.find_spec("xformers") is not None
     if usable:
@@ -89,15 +97,20 @@ def resolve_attention(requested: str, device: torch.device, dtype: torch.dtype =
 
 
 def attention_context(backend: str):
-    """The context that pins SDPA to one kernel for "sdpa-<kernel>" backends; a no-op otherwise.
+    """For "sdpa-<kernel>": SDPA tries that kernel first, then the memory-efficient one, then math.
 
-    Entered around every pipeline call, so compiled graphs are traced with the same kernel.
+    A preference, not a pin: the VAE's attention has one 512-wide head, over the head-size limits
+    of the flash and cuDNN kernels on CUDA, and these flags are process-wide, so math has to stay
+    available to other threads (the validator's CPU model). No-op for other backends. Entered
+    around every pipeline call, so compiled graphs are traced with the same choice.
     """
     if backend not in SDPA_KERNELS:
         return contextlib.nullcontext()
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    return sdpa_kernel(getattr(SDPBackend, SDPA_KERNELS[backend][0]))
+    chosen = getattr(SDPBackend, SDPA_KERNELS[backend][0])
+    order = list(dict.fromkeys([chosen, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]))
+    return sdpa_kernel(order, set_priority=True)
 
 
 def apply_attention(pipe, backend: str) -> str:

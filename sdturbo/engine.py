@@ -68,7 +68,8 @@ class Engine:
         started = time.perf_counter()
         self.device = resolve_device(self.settings.device)
         self.dtype = resolve_dtype(self.settings.dtype, self.device)
-        attention = resolve_attention(self.settings.attention, self.device, self.dtype)  # refused before loading
+        # checked before the weights load, so a bad choice fails fast
+        attention = resolve_attention(self.settings.attention, self.device, self.dtype, self._compiled)
         self.source = resolve_source(self.settings.model, self.settings.cache_dir)
         pipe = load_pipeline(self.source, self.dtype).to(self.device)
         if self.settings.preview_vae:  # far less decoder work than the full VAE, softer images: previews only
@@ -115,10 +116,14 @@ class Engine:
                 top = self.settings.max_batch_size
                 buckets = sorted({optimize.bucket_size(n, top) for n in range(1, top + 1)})
                 shapes = [(b, w, h) for w, h in self.settings.compile_sizes for b in buckets]
+        # CUDA graph trees run a compiled function eagerly on its first call and record the graph
+        # on the second: two passes, so no user request pays for a recording
+        passes = 2 if self._compiled and self.device.type == "cuda" else 1
         for batch, width, height in shapes:
             requests = [GenerationRequest("warm-up", i, 1, width, height) for i in range(batch)]
-            for indices in self._chunks(requests):
-                self._run_chunk([requests[i] for i in indices], warming=True)
+            for _ in range(passes):
+                for indices in self._chunks(requests):
+                    self._run_chunk([requests[i] for i in indices], warming=True)
         seconds = time.perf_counter() - started
         log.info("warm-up of %d shape(s) (batch, width, height) %s took %.2f s", len(shapes), shapes, seconds)
         return seconds

@@ -1,6 +1,7 @@
 import shutil
 
 import pytest
+import torch
 
 from sdturbo.config import Settings
 from sdturbo.errors import InvalidParameterError, ModelLoadError
@@ -92,3 +93,19 @@ def test_loading_is_logged_with_duration(tiny_settings, caplog):
     _load("tiny", tiny_settings)
     assert any("loaded" in r.message and r.message.endswith(" s") for r in caplog.records)
     assert "random weights: its images are noise" in caplog.text
+
+
+def test_attention_choices_per_device_dtype_and_compile(monkeypatch):
+    from sdturbo import device as dev
+
+    monkeypatch.setattr(dev.importlib.util, "find_spec", lambda name: object())  # "xformers is installed"
+    cuda = torch.device("cuda")  # a device object only: nothing runs on it
+    assert dev.resolve_attention("auto", cuda, torch.float16) == "xformers"
+    assert dev.resolve_attention("auto", cuda, torch.float16, compiled=True) == "sdpa"  # inductor fuses SDPA
+    assert dev.resolve_attention("xformers", cuda, torch.float16, compiled=True) == "xformers"  # asked for
+    assert dev.resolve_attention("sdpa-cudnn", cuda, torch.bfloat16) == "sdpa-cudnn"
+    for kernel in ("sdpa-flash", "sdpa-cudnn"):
+        with pytest.raises(InvalidParameterError, match=f"attention: {kernel} on CUDA needs fp16 or bf16"):
+            dev.resolve_attention(kernel, cuda, torch.float32)
+    with pytest.raises(InvalidParameterError, match="attention: sdpa-cudnn does not run on mps; use sdpa, sdpa-math"):
+        dev.resolve_attention("sdpa-cudnn", torch.device("mps"))

@@ -52,19 +52,26 @@ def test_optimization_matches_stock(tiny_settings, stock, name):
     assert max_diff(images, stock) <= 1.0
 
 
-@pytest.mark.parametrize(("attention", "flags"), [("sdpa-math", (False, True)), ("sdpa-flash", (True, False))])
-def test_pinned_sdpa_kernel_is_used_and_matches_stock(tiny_settings, stock, monkeypatch, attention, flags):
+@pytest.mark.parametrize(
+    ("attention", "first", "flash"), [("sdpa-math", "MATH", False), ("sdpa-flash", "FLASH_ATTENTION", True)]
+)
+def test_preferred_sdpa_kernel_is_tried_first_and_matches_stock(
+    tiny_settings, stock, monkeypatch, attention, first, flash
+):
+    from torch.nn.attention import SDPBackend
+
     seen = set()
     real = torch.nn.functional.scaled_dot_product_attention
 
-    def spy(*args, **kwargs):  # which SDPA kernels are allowed at each attention call
-        seen.add((torch.backends.cuda.flash_sdp_enabled(), torch.backends.cuda.math_sdp_enabled()))
+    def spy(*args, **kwargs):  # the kernel SDPA tries first, and whether flash is allowed, at each call
+        seen.add((torch._C._get_sdp_priority_order()[0], torch.backends.cuda.flash_sdp_enabled()))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
     engine, images = ours(tiny_settings, (), attention=attention)
     assert engine.attention == attention and engine.info()["attention"] == attention
-    assert seen == {flags}
+    assert seen == {(int(getattr(SDPBackend, first)), flash)}
+    assert torch.backends.cuda.math_sdp_enabled()  # restored after each call; math never switched off
     assert max_diff(images, stock) <= 1.0
 
 

@@ -107,6 +107,22 @@ def test_engine_loads_warms_and_generates_on_the_worker_thread():
     assert not studio.worker.alive
 
 
+def test_stop_during_loading_ends_the_worker_once_loaded():
+    gate = threading.Event()
+
+    class SlowLoad(FakeEngine):
+        def load(self):
+            gate.wait(5)
+            super().load()
+
+    _, studio = make_client(SlowLoad(), background=True)
+    stopper = threading.Thread(target=studio.stop)
+    stopper.start()
+    gate.set()
+    stopper.join(10)
+    assert not studio.worker.alive
+
+
 def test_predict_matches_the_truss_contract(client):
     response = client.post("/predict", json={"prompt": "anime fox", "num_steps": 2})
     assert response.status_code == 200 and list(response.json) == ["result"]

@@ -83,7 +83,8 @@ class Studio:
             self._load_finished.set()
 
     def stop(self) -> None:
-        if self.ready.is_set():
+        """Finish queued work and end the worker; during loading, it ends as soon as loading does."""
+        if self.worker.alive:
             self.worker.stop()
 
     def validate(self, prompt: str, style: str) -> Verdict:
