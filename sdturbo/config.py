@@ -19,6 +19,7 @@ ATTENTIONS = ("auto", "sdpa", "xformers", "sdpa-flash", "sdpa-efficient", "sdpa-
 OPTIMIZATIONS = ("channels_last", "fuse_qkv", "prompt_cache", "uint8_decode", "compile")
 OPTIMIZATION_ALIASES = {"fast": OPTIMIZATIONS, "none": ()}
 COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
+MAX_COMPILE_SIZES = 8
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -39,7 +40,7 @@ class Settings:
     # "auto" is fp16 on CUDA/MPS and fp32 on CPU
     dtype: str = "auto"
     # "auto" uses xFormers on CUDA when installed, else PyTorch SDPA (which picks its kernel itself);
-    # "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math" pin one SDPA kernel
+    # "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math": SDPA tries that kernel first
     attention: str = "auto"
     # most images in one pipeline call; bounds memory, bigger batches are split
     max_batch_size: int = 8
@@ -151,6 +152,8 @@ def parse_sizes(sizes: str | tuple | list, field: str = "compile_sizes") -> tupl
             pairs.append(pair)
     if not pairs:
         raise InvalidParameterError(field, "must name at least one size, e.g. 512x512")
+    if len(pairs) > MAX_COMPILE_SIZES:  # each size is up to len(BUCKETS) graphs; torch's recompile limit is 64
+        raise InvalidParameterError(field, f"at most {MAX_COMPILE_SIZES} sizes, got {len(pairs)}")
     return tuple(pairs)
 
 

@@ -68,7 +68,7 @@ SDPA_KERNELS = {
 def resolve_attention(
     requested: str, device: torch.device, dtype: torch.dtype = torch.float32, compiled: bool = False
 ) -> str:
-    """ "xformers" when asked (or auto) and usable on this device, else "sdpa" or the pinned SDPA kernel.
+    """ "xformers" when asked (or auto) and usable on this device, else "sdpa" or the preferred SDPA kernel.
 
     With torch.compile, "auto" means SDPA: inductor traces and fuses around SDPA, whereas an
     xFormers kernel is opaque to it and may break the full graph.
@@ -116,7 +116,7 @@ def attention_context(backend: str):
 def apply_attention(pipe, backend: str) -> str:
     """Switch the pipeline to `backend`; fall back to SDPA with one log line if xFormers fails."""
     if backend != "xformers":
-        return backend  # diffusers' default processors already use torch SDPA; a pinned kernel is a context
+        return backend  # diffusers' default processors already use torch SDPA; a preferred kernel is a context
     try:
         pipe.enable_xformers_memory_efficient_attention()
     except Exception as err:  # xformers wheels break in many ways (ABI, arch); SDPA always works

@@ -97,8 +97,8 @@ class Engine:
             )
         elif self.device.type == "cpu":
             log.warning(
-                "running SD-Turbo on the CPU in %s: this will be slow (tens of seconds per image); "
-                "a CUDA GPU makes it milliseconds",
+                "running SD-Turbo on the CPU in %s: this will be slow (about 12 s per 512x512 image in fp32 "
+                "on two cores; bf16 about half that); a CUDA GPU makes it milliseconds",
                 dtype_name(self.dtype),
             )
 

@@ -43,7 +43,7 @@ def apply(pipe, names: tuple[str, ...], compile_mode: str, cache_dir) -> list[st
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "inductor"))
         for key, value in INDUCTOR_TUNING.items():
             setattr(torch._inductor.config, key, value)
-        # cache_size_limit: the name torch 2.6 knows; later versions alias it to recompile_limit
+        # cache_size_limit: the name torch 2.7 knows; later versions alias it to recompile_limit
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, RECOMPILE_LIMIT)
         # dynamic=False: one static graph per (batch bucket, size), never a slower shape-generic one
         pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)

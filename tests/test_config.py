@@ -35,6 +35,7 @@ def test_explicit_values_beat_env(monkeypatch):
         ("compile_sizes", "512", "compile_sizes: '512' is not a size; write WIDTHxHEIGHT"),
         ("compile_sizes", "512x500", "compile_sizes height: must be an integer from 256 to 1024 in multiples of 64"),
         ("compile_sizes", "", "compile_sizes: must name at least one size"),
+        ("compile_sizes", ",".join(f"{w}x512" for w in range(256, 1025, 64)), "compile_sizes: at most 8 sizes, got 13"),
         ("compile_sizes", ((512,),), r"compile_sizes: \(512,\) is not a \(width, height\) pair"),
         ("max_batch_size", 0, "max_batch_size: must be an integer from 1 to 64, got 0"),
         ("model", " ", "model: must be a hub id"),

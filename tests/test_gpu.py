@@ -52,7 +52,7 @@ def test_xformers_matches_sdpa(sdpa):
 
 
 @pytest.mark.parametrize("kernel", ["sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math"])
-def test_pinned_sdpa_kernels_match_default_sdpa(sdpa, kernel, monkeypatch):
+def test_preferred_sdpa_kernels_match_default_sdpa(sdpa, kernel, monkeypatch):
     expected = np.asarray(sdpa.generate("anime fox", seed=5), np.float32)
     monkeypatch.setattr(sdpa.engine, "attention", kernel)  # the kernel is a context around each call
     got = np.asarray(sdpa.generate("anime fox", seed=5), np.float32)

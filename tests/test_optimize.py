@@ -116,6 +116,23 @@ def test_cache_is_bounded(tiny_settings):
     assert list(engine.prompt_cache._cache) == ["b", "c"]
 
 
+def warmed_engine(tiny_settings, **settings) -> Engine:
+    """A compiled tiny engine, loaded and warmed at 256x256 (only warmed shapes use the graphs)."""
+    engine = Engine(
+        Settings(
+            model="tiny",
+            device="cpu",
+            cache_dir=tiny_settings.cache_dir,
+            optimize="compile",
+            compile_sizes="256x256",
+            **settings,
+        )
+    )
+    engine.load()
+    engine.warmup()
+    return engine
+
+
 class CountingBackend:
     """A torch.compile backend that runs the captured FX graph as is, counting compiles and calls."""
 
@@ -136,17 +153,7 @@ def test_warmed_shapes_use_compiled_graphs_and_other_shapes_run_eager(tiny_setti
     """The dispatch around torch.compile, with a counting backend instead of inductor (fast)."""
     backend, real_compile = CountingBackend(), torch.compile
     monkeypatch.setattr(torch, "compile", lambda fn, mode, **kw: real_compile(fn, backend=backend, **kw))
-    settings = Settings(
-        model="tiny",
-        device="cpu",
-        cache_dir=tiny_settings.cache_dir,
-        optimize="compile",
-        compile_sizes="256x256",
-        max_batch_size=4,
-    )
-    engine = Engine(settings)
-    engine.load()
-    engine.warmup()
+    engine = warmed_engine(tiny_settings, max_batch_size=4)
     assert engine.graphs == {(1, 256, 256), (2, 256, 256), (4, 256, 256)}
     assert backend.compiles == 6  # one static graph per bucket for the UNet and for the VAE decoder
     assert engine.info()["compiled_shapes"] == [(1, 256, 256), (2, 256, 256), (4, 256, 256)]
@@ -188,19 +195,8 @@ def test_bucket_sizes():
 
 def test_torch_compile_matches_stock(tiny_settings, stock):
     """The real inductor compile (about a minute on two CPU cores), one bucket at one size."""
-    settings = Settings(
-        model="tiny",
-        device="cpu",
-        cache_dir=tiny_settings.cache_dir,
-        optimize="compile",
-        compile_mode="default",
-        compile_sizes=((256, 256),),
-        max_batch_size=1,
-    )
-    engine = Engine(settings)
-    engine.load()
+    engine = warmed_engine(tiny_settings, compile_mode="default", max_batch_size=1)
     assert engine.optimizations == ["compile(default)"]
-    engine.warmup()
     assert engine.graphs == {(1, 256, 256)}
     results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
     assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0

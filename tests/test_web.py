@@ -48,15 +48,21 @@ def in_threads(fn, count):
     return results
 
 
+class SlowLoad(FakeEngine):
+    """Loading waits for `load_gate`."""
+
+    def __init__(self, load_gate: threading.Event) -> None:
+        super().__init__()
+        self.load_gate = load_gate
+
+    def load(self):
+        self.load_gate.wait(5)
+        super().load()
+
+
 def test_healthz_is_503_until_warm_then_200():
     gate = threading.Event()
-
-    class SlowLoad(FakeEngine):
-        def load(self):
-            gate.wait(5)
-            super().load()
-
-    client, studio = make_client(SlowLoad(), background=True)
+    client, studio = make_client(SlowLoad(gate), background=True)
     loading = client.get("/healthz")
     assert loading.status_code == 503 and loading.json["status"] == "loading"
     busy = client.post("/api/generate", json={"prompt": "anime fox"})
@@ -109,13 +115,7 @@ def test_engine_loads_warms_and_generates_on_the_worker_thread():
 
 def test_stop_during_loading_ends_the_worker_once_loaded():
     gate = threading.Event()
-
-    class SlowLoad(FakeEngine):
-        def load(self):
-            gate.wait(5)
-            super().load()
-
-    _, studio = make_client(SlowLoad(), background=True)
+    _, studio = make_client(SlowLoad(gate), background=True)
     stopper = threading.Thread(target=studio.stop)
     stopper.start()
     gate.set()
