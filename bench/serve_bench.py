@@ -14,6 +14,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -45,19 +46,22 @@ def get(url: str) -> tuple[int, dict]:
         return err.code, json.loads(err.read() or b"{}")
 
 
-def start_server(port: int, extra: list[str], zero_cost: bool, timeout_s: float = 600.0) -> subprocess.Popen:
-    """Launch a server subprocess on 127.0.0.1:port and wait until /healthz is 200."""
+def start_server(
+    port: int, extra: list[str], zero_cost: bool, log_path: Path, timeout_s: float = 600.0
+) -> subprocess.Popen:
+    """Launch a server subprocess on 127.0.0.1:port (its output to `log_path`) and wait until /healthz is 200."""
     target = ["-m", "bench.serve_bench", "--serve-zero-cost"] if zero_cost else ["app.py"]
-    process = subprocess.Popen(
-        [sys.executable, *target, "--port", str(port), *extra],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log_path.open("wb") as log:  # the child keeps its own handle
+        process = subprocess.Popen(
+            [sys.executable, *target, "--port", str(port), *extra], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError(
+                f"server exited with {process.returncode}; last lines of {log_path}:\n" + "\n".join(tail)
+            )
         try:
             if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
                 return process
@@ -165,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-client", type=int, default=4, help="requests per concurrent client")
     parser.add_argument("--max-batch", type=int, default=8, help="server batch size")
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="server batching wait")
+    parser.add_argument("--optimize", default="", help="speed-ups for the server and the direct run (as app.py)")
+    parser.add_argument(
+        "--logs", type=Path, default=None, help="folder for the servers' output (default: a temp folder)"
+    )
     parser.add_argument("--serve-zero-cost", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_zero_cost:
@@ -172,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     anime = lambda c, i: f"anime girl {c} with a red umbrella, take {i}"  # noqa: E731  decided by keywords
     neutral = lambda c, i: f"a lighthouse number {c}-{i} on a cliff in a storm"  # noqa: E731  needs embeddings
+    logs = args.logs or Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    logs.mkdir(parents=True, exist_ok=True)
     rows = []
-    zero = start_server(args.port + 1, [], zero_cost=True)
+    zero = start_server(args.port + 1, [], zero_cost=True, log_path=logs / "zero-cost-server.log")
     try:
         base = f"http://127.0.0.1:{args.port + 1}"
         rows.append(row("zero-cost engine, sequential, anime prompts", load(base, 1, args.sequential, anime)))
@@ -189,16 +199,23 @@ def main(argv: list[str] | None = None) -> int:
         str(args.max_batch),
         "--max-wait-ms",
         str(args.max_wait_ms),
+        "--optimize",
+        args.optimize,
     ]
+    from sdturbo.config import Settings
     from sdturbo.generator import SDTurboGenerator
 
     # direct throughput right before and right after the served runs: a busy machine shifts both alike
-    direct_engine = SDTurboGenerator(model=args.model, device=args.device, max_batch_size=args.max_batch).load(True)
+    settings = Settings.from_env(
+        model=args.model, device=args.device, max_batch_size=args.max_batch, optimize=args.optimize
+    )
+    direct_engine = SDTurboGenerator(settings=settings).load(True)
     iterations = max(3, args.per_client)
     direct_before = direct_throughput(direct_engine, args.max_batch, iterations)
-    real = start_server(args.port, server_flags, zero_cost=False)
+    real = start_server(args.port, server_flags, zero_cost=False, log_path=logs / "server.log")
     try:
         base = f"http://127.0.0.1:{args.port}"
+        health = get(f"{base}/healthz")[1]
         sequential = load(base, 1, args.sequential, anime)
         concurrent = load(base, args.clients, args.per_client, anime)
     finally:
@@ -212,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(
         f"# server benchmark: model {args.model}, device {args.device}, max_batch {args.max_batch}, "
-        f"max_wait_ms {args.max_wait_ms}, {time.strftime('%Y-%m-%d')}\n"
+        f"max_wait_ms {args.max_wait_ms}, optimize {health.get('optimizations') or 'none'}, "
+        f"validator {health.get('validator')}, {time.strftime('%Y-%m-%d')}; server logs in {logs}\n"
     )
     print("| run | requests | p50 ms | p95 ms | images/s | batch sizes | HTTP statuses |")
     print("|---|---|---|---|---|---|---|")

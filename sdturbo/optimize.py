@@ -83,12 +83,16 @@ class PromptCache:
 
 
 def decode_uint8(vae, latents: torch.Tensor) -> list[Image.Image]:
-    """VAE-decode latents and convert to uint8 on the device, then copy to the host once.
+    """VAE-decode latents and convert to uint8 on the device, then copy to the host once."""
+    return to_pil_uint8(vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0])
+
+
+def to_pil_uint8(image: torch.Tensor) -> list[Image.Image]:
+    """Decoded (B, 3, H, W) images in [-1, 1] to PIL, converted to uint8 on their device.
 
     Same arithmetic as diffusers' postprocess (denormalize in the VAE dtype, then *255 and round
     in fp32), so the pixels equal the stock "pil" output; only the float host copy is gone.
     """
-    image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]  # (B, 3, H, W)
     image = (image / 2 + 0.5).clamp(0, 1)
     pixels = (image.float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()  # (B, H, W, 3)
     return [Image.fromarray(a) for a in np.asarray(pixels.cpu())]

@@ -1,10 +1,11 @@
 """The benchmark harnesses run end to end on the tiny model, so they never rot."""
 
 import json
+import socket
 
 import pytest
 
-from bench import engine_bench
+from bench import engine_bench, serve_bench
 
 
 def test_engine_bench_quick_writes_markdown_and_json(tmp_path, capsys):
@@ -54,6 +55,8 @@ def test_targets_are_judged_only_on_cuda():
     assert judged[2] == "- batched: 160.0 images/s at batch 16 (≥ 150: met)"
     assert judged[3] == "- 512² 1 step(s): 8.0× the seed's RTX 4070 80 ms (≥ 4×: met)"
     assert judged[4] == "- 1024² 4 step(s): 4.2× the seed's RTX 4070 850 ms (≥ 4×: met)"
+    compiled = engine_bench.targets(stock, ours, on_cuda=True, graph_batches=16)
+    assert "not judged: this run also holds compiled graphs for batches up to 16" in compiled[1]
     stock, ours = _figures(13.0, 26.0, 4.5, 100.0)
     assert [line.count("NOT met") for line in engine_bench.targets(stock, ours, on_cuda=True)] == [2, 1, 1, 0, 0]
 
@@ -78,3 +81,44 @@ def test_rows_batches_and_warm_shapes(capsys):
     with pytest.raises(SystemExit):
         engine_bench.main(["--model", "tiny", "--batches", "0"])
     assert "argument --batches: batches: must be an integer from 1 to 64, got 0" in capsys.readouterr().err
+
+
+def _two_free_ports() -> int:
+    """A port p such that p and p + 1 are both free on 127.0.0.1 (serve_bench uses both)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port < 65535:
+            with socket.socket() as a, socket.socket() as b:
+                try:
+                    a.bind(("127.0.0.1", port))
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+def test_serve_bench_runs_end_to_end(tmp_path, capsys):
+    """Both servers on the loopback, a few requests each, and the direct comparison (~30 s)."""
+    argv = ["--model", "tiny", "--device", "cpu", "--port", str(_two_free_ports()), "--logs", str(tmp_path)]
+    argv += [
+        "--sequential",
+        "3",
+        "--clients",
+        "2",
+        "--per-client",
+        "2",
+        "--max-batch",
+        "2",
+        "--optimize",
+        "uint8_decode",
+    ]
+    assert serve_bench.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "optimize ['uint8_decode']" in out
+    assert "| zero-cost engine, sequential, anime prompts | 3 |" in out
+    assert "| tiny, 2 concurrent clients | 4 |" in out and "{200: 4}" in out
+    assert "served/direct with 2 clients:" in out
+    assert (tmp_path / "server.log").stat().st_size > 0
