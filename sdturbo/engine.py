@@ -151,6 +151,10 @@ class Engine:
         size = self.settings.max_batch_size
         return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
+    def _warmed(self, count: int, width: int, height: int) -> bool:
+        """Whether warm-up compiled the graph a call of `count` images at this size would use."""
+        return (optimize.bucket_size(count, self.settings.max_batch_size), width, height) in self.graphs
+
     def _batch_size(self, count: int, width: int, height: int, warming: bool = False) -> int:
         """Images one pipeline call makes for `count` requests of this size.
 
@@ -158,10 +162,9 @@ class Engine:
         warmed shape are padded to its bucket to use that graph. Other shapes run eager, unpadded:
         a fresh compile would stall every queued request for minutes.
         """
-        if not self._compiled:
-            return count
-        bucket = optimize.bucket_size(count, self.settings.max_batch_size)
-        return bucket if warming or (bucket, width, height) in self.graphs else count
+        if self._compiled and (warming or self._warmed(count, width, height)):
+            return optimize.bucket_size(count, self.settings.max_batch_size)
+        return count
 
     @contextlib.contextmanager
     def context(self, count: int, width: int, height: int, warming: bool = False):
@@ -169,8 +172,7 @@ class Engine:
         the compile stance. Public so benchmarks time single stages the way requests run."""
         stance = "default"
         if self._compiled and not warming:  # outside warm-up never compile: unwarmed shapes run eager
-            warmed = (self._batch_size(count, width, height), width, height) in self.graphs
-            stance = "eager_on_recompile" if warmed else "force_eager"
+            stance = "eager_on_recompile" if self._warmed(count, width, height) else "force_eager"
         # set_stance takes effect when constructed, so it is built here, on entry
         with torch.inference_mode(), attention_context(self.attention), torch.compiler.set_stance(stance):
             yield

@@ -1,11 +1,11 @@
 """The benchmark harnesses run end to end on the tiny model, so they never rot."""
 
 import json
-import socket
 
 import pytest
 
 from bench import engine_bench, serve_bench
+from tests.net import free_port
 
 
 def test_engine_bench_quick_writes_markdown_and_json(tmp_path, capsys):
@@ -83,26 +83,9 @@ def test_rows_batches_and_warm_shapes(capsys):
     assert "argument --batches: batches: must be an integer from 1 to 64, got 0" in capsys.readouterr().err
 
 
-def _two_free_ports() -> int:
-    """A port p such that p and p + 1 are both free on 127.0.0.1 (serve_bench uses both)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port < 65535:
-            with socket.socket() as a, socket.socket() as b:
-                try:
-                    a.bind(("127.0.0.1", port))
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no two consecutive free ports")
-
-
 def test_serve_bench_runs_end_to_end(tmp_path, capsys):
     """Both servers on the loopback, a few requests each, and the direct comparison (~30 s)."""
-    argv = ["--model", "tiny", "--device", "cpu", "--port", str(_two_free_ports()), "--logs", str(tmp_path)]
+    argv = ["--model", "tiny", "--device", "cpu", "--port", str(free_port(consecutive=2)), "--logs", str(tmp_path)]
     argv += [
         "--sequential",
         "3",

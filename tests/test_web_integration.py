@@ -12,6 +12,7 @@ from PIL import Image
 from sdturbo.config import Settings
 from sdturbo.schema import GenerationRequest
 from sdturbo.web import create_app
+from tests.net import free_port
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +78,13 @@ def test_truss_readme_client_works_unchanged(live_server, tmp_path, monkeypatch)
 def test_gunicorn_serves_the_factory(tiny_settings, tmp_path):
     import json
     import os
-    import socket
     import subprocess
     import sys
     import time
     import urllib.request
     from pathlib import Path
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "SDTURBO_MODEL": "tiny",
