@@ -8,7 +8,7 @@ Run `python generate_image.py --help` for the command line.
 
 import sys
 
-from sdturbo.cli import main
+from sdturbo.cli.generate import main
 from sdturbo.engine import GenerationResult
 from sdturbo.errors import InvalidParameterError, ModelLoadError
 from sdturbo.generator import SDTurboGenerator

@@ -25,12 +25,11 @@ from pathlib import Path
 import diffusers
 import torch
 
-from sdturbo import optimize
 from sdturbo.config import ATTENTIONS, Settings
-from sdturbo.device import dtype_name, resolve_attention, resolve_device, resolve_dtype
-from sdturbo.engine import Engine, GenerationRequest
+from sdturbo.engine import Engine, GenerationRequest, fastpath
+from sdturbo.engine.device import dtype_name, resolve_attention, resolve_device, resolve_dtype
+from sdturbo.engine.loading import load_pipeline, resolve_source
 from sdturbo.errors import InvalidParameterError
-from sdturbo.loading import load_pipeline, resolve_source
 from sdturbo.params import check_count, check_side, check_steps
 
 FULL_ROWS = [(512, 1), (512, 2), (512, 4), (768, 2), (1024, 4)]  # the seed README's table
@@ -445,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         rows,
         batches,
         lambda side: engine.context(1, side, side),
-        optimize.to_pil_uint8
+        fastpath.to_pil_uint8
         if "uint8_decode" in engine.optimizations
         else lambda decoded: engine.pipe.image_processor.postprocess(decoded, output_type="pil"),
     )

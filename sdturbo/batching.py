@@ -135,6 +135,7 @@ class BatchWorker:
         self._latest: dict[str, Job] = {}
         self._lock = threading.Lock()
         self.batch_sizes: collections.Counter = collections.Counter()  # size -> how many batches ran
+        self._busy = False  # the last batch had company or jobs were waiting: wait max_wait_s to fill the next
         self._thread = threading.Thread(target=self._loop, name="batch-worker", daemon=True)
 
     def start(self) -> BatchWorker:
@@ -142,9 +143,10 @@ class BatchWorker:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the batches already queued, then end the worker thread."""
+        """Finish the batches already queued, then end the worker thread (or the caller's `step` loop)."""
         self._queue.put(_STOP)
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     @property
     def alive(self) -> bool:
@@ -192,19 +194,26 @@ class BatchWorker:
         if self.prepare is not None and not self.prepare():
             self._fail_waiting("the worker could not start")
             return
-        busy = False
-        while True:
-            try:
-                # wait for company only under load: a lone request on an idle server runs at once
-                batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s if busy else 0.0)
-            except Exception:  # never let the worker die: every later request would hang
-                log.exception("collecting a batch failed; carrying on")
-                continue
-            if batch[0] is _STOP:
-                self._fail_waiting("the server is shutting down")
-                return
-            busy = len(batch) > 1 or self.depth > 0
-            self._run(self._runnable(batch))
+        while self.step():
+            pass
+
+    def step(self) -> bool:
+        """Collect one batch and run it; False once the stop sentinel is taken (jobs left get an answer).
+
+        The worker thread calls this in a loop; tests drive it on their own thread, one batch at a time.
+        """
+        try:
+            # wait for company only under load: a lone request on an idle server runs at once
+            batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s if self._busy else 0.0)
+        except Exception:  # never let the worker die: every later request would hang
+            log.exception("collecting a batch failed; carrying on")
+            return True
+        if batch[0] is _STOP:
+            self._fail_waiting("the server is shutting down")
+            return False
+        self._busy = len(batch) > 1 or self.depth > 0
+        self._run(self._runnable(batch))
+        return True
 
     def _runnable(self, batch: list[Job]) -> list[Job]:
         """Drop jobs already finished (superseded) and fail the ones that waited too long."""

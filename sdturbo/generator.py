@@ -8,6 +8,7 @@ from PIL import Image
 
 from sdturbo.config import Settings
 from sdturbo.engine import Engine, GenerationRequest, GenerationResult
+from sdturbo.errors import field_names
 from sdturbo.params import check_prompt, check_prompts, check_seed, random_seed
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class SDTurboGenerator:
         if not self.engine.loaded:
             self.engine.load()
             if warmup is None:
-                warmup = self.engine.device.type != "cpu" or "compile" in self.settings.optimize
+                warmup = self.engine.warms_by_default
             if warmup:
                 self.engine.warmup()
         return self
@@ -85,7 +86,10 @@ class SDTurboGenerator:
         """Like `generate_batch`, returning results; runs as one pipeline call per max_batch_size chunk."""
         prompts = check_prompts(prompts)
         seed = random_seed(len(prompts)) if seed is None else check_seed(seed, count=len(prompts))
-        requests = [GenerationRequest(p, seed + i, num_inference_steps, width, height) for i, p in enumerate(prompts)]
+        with field_names({"steps": "num_inference_steps"}):
+            requests = [
+                GenerationRequest(p, seed + i, num_inference_steps, width, height) for i, p in enumerate(prompts)
+            ]
         return self.run(requests)
 
     def run(self, requests: list[GenerationRequest]) -> list[GenerationResult]:

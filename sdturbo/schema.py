@@ -6,30 +6,55 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image
 
 from sdturbo import metadata
-from sdturbo.params import check_prompt, check_seed, check_side, check_steps
+from sdturbo.errors import InvalidParameterError
+from sdturbo.params import check_seed, check_side, check_steps
+
+
+class Shape(NamedTuple):
+    """What requests must share to run in one pipeline call: the batcher's key and the engine's grouping."""
+
+    steps: int
+    width: int
+    height: int
+    preview: bool
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One image to make; every field is checked on creation."""
+    """One image to make, built once at a front end's edge; every layer below trusts it.
 
-    prompt: str
+    The user's prompt is checked (1-1000 characters) before the style template wraps it, by
+    `Studio.prepare`; here `prompt` is what the model renders, so only its type is checked:
+    a long styled prompt is CLIP's to truncate (diffusers logs what it cuts), never an error.
+    """
+
+    prompt: str  # the text the model renders: the user's prompt inside the style template
     seed: int
     steps: int = 1
     width: int = 512
     height: int = 512
     preview: bool = False  # decode with the fast preview VAE when the engine has one (live mode)
+    style: str = field(default="none", kw_only=True)  # the style preset that made `prompt`
+    user_prompt: str = field(default="", kw_only=True)  # as the user typed it ("" = `prompt` itself)
 
     def __post_init__(self) -> None:
-        check_prompt(self.prompt)
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise InvalidParameterError("prompt", f"must be a non-empty string, got {self.prompt!r}")
         check_seed(self.seed)
-        check_steps(self.steps)
+        check_steps(self.steps, "steps")
         check_side(self.width, "width")
         check_side(self.height, "height")
+        if not isinstance(self.preview, bool):
+            raise InvalidParameterError("preview", f"must be true or false, got {self.preview!r}")
+
+    @property
+    def shape(self) -> Shape:
+        return Shape(self.steps, self.width, self.height, self.preview)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Shared fixtures: one thread, no hub access, a tiny random model built once per session."""
+"""Shared fixtures: one thread, no hub access, a tiny random model built once per session.
+
+No torch import here: web, batching and params tests never load it (tests/test_web.py checks).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,10 @@ import os
 import threading
 
 import pytest
-import torch
 
-# measured: one thread makes the tiny-model tests ~20x faster on 2 cores (no oversubscription)
-torch.set_num_threads(1)
+# measured: one torch thread makes the tiny-model tests ~20x faster on 2 cores (no oversubscription);
+# torch reads this when (and if) a test imports it
+os.environ["OMP_NUM_THREADS"] = "1"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,6 +44,14 @@ def generator(tiny_settings):
     from sdturbo.generator import SDTurboGenerator
 
     return SDTurboGenerator(settings=tiny_settings).load()
+
+
+@pytest.fixture(scope="session")
+def studio(generator, validator):
+    """A direct-mode Studio over the shared tiny engine and validator (the CLI's and batches' path)."""
+    from sdturbo.studio import Studio
+
+    return Studio(generator.settings, engine=generator.engine, validator=validator)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from PIL import Image
 import anime_usecase
 from sdturbo import assets
 from sdturbo.assets import catalog, generate_anime_assets, prompts_of
-from sdturbo.contact_sheet import sheet_size
+from sdturbo.assets.contact_sheet import sheet_size
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import read_parameters
 
@@ -16,10 +16,8 @@ SMALL = dict(per_category=2, steps=1, width=256, height=256, progress=False)
 TWO = ["creature_designs", "props_items"]
 
 
-def run(out, generator, validator, **kwargs):
-    return generate_anime_assets(
-        out, **{"categories": TWO, **SMALL, **kwargs}, generator=generator, validator=validator
-    )
+def run(out, studio, **kwargs):
+    return generate_anime_assets(out, **{"categories": TWO, **SMALL, **kwargs}, studio=studio)
 
 
 def test_catalog_has_the_promised_categories_and_every_prompt_passes(validator):
@@ -41,8 +39,8 @@ def test_catalog_has_the_promised_categories_and_every_prompt_passes(validator):
             assert verdict.allowed, (category, prompt, verdict.reasons)
 
 
-def test_layout_manifest_and_hashes(tmp_path, generator, validator, pipe_calls):
-    manifest = run(tmp_path, generator, validator)
+def test_layout_manifest_and_hashes(tmp_path, studio, pipe_calls):
+    manifest = run(tmp_path, studio)
     assert max(pipe_calls) > 1  # batches, not one call per image
     assert manifest["run"] == {
         "seed": 0,
@@ -65,8 +63,8 @@ def test_layout_manifest_and_hashes(tmp_path, generator, validator, pipe_calls):
     assert manifest["summary"]["images"] == 4 and manifest["summary"]["generated"] == 4
 
 
-def test_contact_sheets_have_the_grid_size(tmp_path, generator, validator):
-    run(tmp_path, generator, validator)
+def test_contact_sheets_have_the_grid_size(tmp_path, studio):
+    run(tmp_path, studio)
     with Image.open(tmp_path / "contact_sheet.png") as sheet:
         assert sheet.size == sheet_size(4, 256, 256)
     for category in TWO:
@@ -74,23 +72,23 @@ def test_contact_sheets_have_the_grid_size(tmp_path, generator, validator):
             assert sheet.size == sheet_size(2, 256, 256)
 
 
-def test_rerun_skips_finished_images_and_redoes_damaged_ones(tmp_path, generator, validator, pipe_calls):
-    first = run(tmp_path, generator, validator)
+def test_rerun_skips_finished_images_and_redoes_damaged_ones(tmp_path, studio, pipe_calls):
+    first = run(tmp_path, studio)
     pipe_calls.clear()
-    again = run(tmp_path, generator, validator)
+    again = run(tmp_path, studio)
     assert pipe_calls == [] and again["summary"]["generated"] == 0 and again["summary"]["skipped"] == 4
     damaged = tmp_path / first["images"][1]["file"]
     original = np.asarray(Image.open(damaged), dtype=np.float32)
     damaged.write_bytes(b"damaged")
-    repaired = run(tmp_path, generator, validator)
+    repaired = run(tmp_path, studio)
     assert pipe_calls == [1] and repaired["summary"]["generated"] == 1
     # made alone instead of in a batch of two: the same image up to float rounding (one uint8 level)
     assert np.abs(np.asarray(Image.open(damaged), dtype=np.float32) - original).max() <= 1.0
     assert repaired["images"][1]["sha256"] == hashlib.sha256(damaged.read_bytes()).hexdigest()
 
 
-def test_interrupted_run_finishes_on_rerun(tmp_path, generator, validator, monkeypatch):
-    real_run, calls = generator.run, []
+def test_interrupted_run_finishes_on_rerun(tmp_path, studio, monkeypatch):
+    real_run, calls = studio.run, []
 
     def crash_after_first_batch(requests):
         calls.append(len(requests))
@@ -98,36 +96,36 @@ def test_interrupted_run_finishes_on_rerun(tmp_path, generator, validator, monke
             raise KeyboardInterrupt
         return real_run(requests)
 
-    monkeypatch.setattr(generator, "run", crash_after_first_batch)
+    monkeypatch.setattr(studio, "run", crash_after_first_batch)
     with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, generator, validator)
+        run(tmp_path, studio)
     saved = json.loads((tmp_path / "manifest.json").read_text())
     assert len(saved["images"]) == 2  # the first category's batch was kept
-    monkeypatch.setattr(generator, "run", real_run)
-    finished = run(tmp_path, generator, validator)
+    monkeypatch.setattr(studio, "run", real_run)
+    finished = run(tmp_path, studio)
     assert finished["summary"]["generated"] == 2 and len(finished["images"]) == 4
 
 
-def test_same_seed_same_images_other_seed_other_images(tmp_path, generator, validator):
-    a = run(tmp_path / "a", generator, validator)
-    b = run(tmp_path / "b", generator, validator)
-    c = run(tmp_path / "c", generator, validator, seed=5)
+def test_same_seed_same_images_other_seed_other_images(tmp_path, studio):
+    a = run(tmp_path / "a", studio)
+    b = run(tmp_path / "b", studio)
+    c = run(tmp_path / "c", studio, seed=5)
     assert [e["sha256"] for e in a["images"]] == [e["sha256"] for e in b["images"]]
     assert [e["sha256"] for e in a["images"]] != [e["sha256"] for e in c["images"]]
 
 
-def test_more_images_per_category_extends_a_run(tmp_path, generator, validator, pipe_calls):
-    run(tmp_path, generator, validator)
+def test_more_images_per_category_extends_a_run(tmp_path, studio, pipe_calls):
+    run(tmp_path, studio)
     pipe_calls.clear()
-    bigger = run(tmp_path, generator, validator, per_category=3)
+    bigger = run(tmp_path, studio, per_category=3)
     assert bigger["summary"]["generated"] == 2 and sum(pipe_calls) == 2
 
 
-def test_other_settings_in_the_same_folder_need_force(tmp_path, generator, validator):
-    run(tmp_path, generator, validator)
+def test_other_settings_in_the_same_folder_need_force(tmp_path, studio):
+    run(tmp_path, studio)
     with pytest.raises(InvalidParameterError, match="out_dir: .* holds a run with other settings"):
-        run(tmp_path, generator, validator, steps=2)
-    replaced = run(tmp_path, generator, validator, steps=2, force=True)
+        run(tmp_path, studio, steps=2)
+    replaced = run(tmp_path, studio, steps=2, force=True)
     assert replaced["run"]["steps"] == 2 and replaced["summary"]["generated"] == 4
 
 
@@ -144,17 +142,17 @@ def test_other_settings_in_the_same_folder_need_force(tmp_path, generator, valid
         ({"style": "vaporwave"}, "style: must be one of"),
     ],
 )
-def test_bad_arguments_raise_before_any_work(tmp_path, generator, validator, pipe_calls, kwargs, message):
+def test_bad_arguments_raise_before_any_work(tmp_path, studio, pipe_calls, kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
-        run(tmp_path / "out", generator, validator, **kwargs)
+        run(tmp_path / "out", studio, **kwargs)
     assert pipe_calls == [] and not (tmp_path / "out").exists()
 
 
-def test_unwritable_folder(tmp_path, generator, validator):
+def test_unwritable_folder(tmp_path, studio):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InvalidParameterError, match="out_dir: cannot write to"):
-        run(blocker / "sub", generator, validator)
+        run(blocker / "sub", studio)
 
 
 def test_cli_list_and_errors(capsys):

@@ -75,17 +75,43 @@ def gate(release: threading.Event, seen: list):
     return run
 
 
-def test_each_job_gets_its_own_result_and_batches_form(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=4, max_wait_s=0.05)
+def stepped(run_batch, **kwargs):
+    """A worker whose loop the test drives with step(): no thread, no clock, batches decided by the queue."""
+    return BatchWorker(run_batch, **kwargs)
+
+
+def recording(seen: list):
+    def run(payloads):
+        seen.append(list(payloads))
+        return echo(payloads)
+
+    return run
+
+
+def test_each_job_gets_its_own_result_and_batches_form():
+    seen = []
+    worker = stepped(recording(seen), max_batch=4, max_wait_s=0.05)
     first = worker.submit(job(0))
-    time.sleep(0.1)  # the worker is now busy with job 0; the next four queue up together
-    jobs = [worker.submit(job(i)) for i in range(1, 5)]
-    release.set()
-    assert first.wait(5) == "r0"
-    assert [j.wait(5) for j in jobs] == ["r1", "r2", "r3", "r4"]
+    assert worker.step() and first.wait(0) == "r0"  # idle: a lone request runs at once
+    jobs = [worker.submit(job(i)) for i in range(1, 5)]  # queued while "busy": they run together
+    assert worker.step()
+    assert [j.wait(0) for j in jobs] == ["r1", "r2", "r3", "r4"]
     assert seen == [[0], [1, 2, 3, 4]] and jobs[0].batch_size == 4
     assert worker.batch_sizes == {1: 1, 4: 1}
+
+
+def test_the_loop_runs_on_its_own_thread_until_the_sentinel():
+    """LitServe's test_batched_loop pattern: fill the queue, queue the sentinel, run the loop to its end."""
+    seen = []
+    worker = stepped(recording(seen), max_batch=2, max_wait_s=0)
+    jobs = [worker.submit(job(i, key=i % 2)) for i in range(5)]
+    worker.stop()  # queues the sentinel; no worker thread was started
+    loop = threading.Thread(target=lambda: [None for _ in iter(worker.step, False)])
+    loop.start()
+    loop.join(5)
+    assert not loop.is_alive()
+    assert [j.wait(0) for j in jobs] == ["r0", "r1", "r2", "r3", "r4"]
+    assert seen == [[0, 2], [1, 3], [4]]  # one key per batch, at most max_batch, oldest first
 
 
 def test_error_fails_the_whole_batch_with_one_message_and_worker_survives(worker_factory):
@@ -116,44 +142,39 @@ def test_length_contract_is_enforced(worker_factory):
             j.wait(5)
 
 
-def test_expired_jobs_are_rejected_not_run(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=4, max_wait_s=0)
-    blocker = worker.submit(job(0))
-    time.sleep(0.05)
+def test_expired_jobs_are_rejected_not_run():
+    seen = []
+    worker = stepped(recording(seen), max_batch=4, max_wait_s=0)
+    fresh = worker.submit(job(0))
     late = worker.submit(job(1, timeout_s=0.01))
-    time.sleep(0.05)
-    release.set()
-    blocker.wait(5)
+    late.enqueued -= 1.0  # it has waited a second
+    worker.step()
+    assert fresh.wait(0) == "r0"
     with pytest.raises(JobExpired, match="longer than the 0.01 s timeout; not run"):
-        late.wait(5)
+        late.wait(0)
     assert seen == [[0]]
 
 
-def test_latest_wins_for_one_client(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=4, max_wait_s=0)
-    blocker = worker.submit(job("busy"))
-    time.sleep(0.05)
+def test_latest_wins_for_one_client():
+    seen = []
+    worker = stepped(recording(seen), max_batch=4, max_wait_s=0)
     stale = worker.submit(job("typing", client="c1"))
     other = worker.submit(job("other client", client="c2"))
     latest = worker.submit(job("typing more", client="c1"))
     with pytest.raises(JobSuperseded):
-        stale.wait(1)
-    release.set()
-    assert (blocker.wait(5), other.wait(5), latest.wait(5)) == ("rbusy", "rother client", "rtyping more")
-    assert "typing" not in [p for batch in seen for p in batch]
+        stale.wait(0)
+    worker.step()
+    assert (other.wait(0), latest.wait(0)) == ("rother client", "rtyping more")
+    assert seen == [["other client", "typing more"]]
 
 
-def test_full_queue_raises(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=1, max_wait_s=0, queue_size=1)
+def test_full_queue_raises():
+    worker = stepped(echo, max_batch=1, max_wait_s=0, queue_size=1)
     worker.submit(job(0))
-    time.sleep(0.05)  # job 0 is running, the queue is empty again
+    worker.step()  # job 0 ran, the queue is empty again
     worker.submit(job(1))
     with pytest.raises(QueueFull, match="queue is full"):
         worker.submit(job(2))
-    release.set()
 
 
 def test_stop_ends_the_thread_after_queued_work(worker_factory):
@@ -174,50 +195,39 @@ def test_stop_with_jobs_of_other_keys_waiting_does_not_kill_the_worker(worker_fa
     assert not worker.alive
 
 
-def test_a_late_arriving_older_request_does_not_supersede_a_newer_one(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=4, max_wait_s=0)
-    worker.submit(job("busy"))
-    time.sleep(0.05)
+def test_a_late_arriving_older_request_does_not_supersede_a_newer_one():
+    worker = stepped(echo, max_batch=4, max_wait_s=0)
     newer = worker.submit(job("newer", client="c", seq=2))
     older = worker.submit(job("older", client="c", seq=1))  # its HTTP thread was slower
     with pytest.raises(JobSuperseded):
-        older.wait(1)
-    release.set()
-    assert newer.wait(5) == "rnewer"
+        older.wait(0)
+    worker.step()
+    assert newer.wait(0) == "rnewer"
 
 
-def test_superseded_jobs_free_their_queue_places(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=1, max_wait_s=0, queue_size=2)
-    worker.submit(job("busy"))
-    time.sleep(0.05)
+def test_superseded_jobs_free_their_queue_places():
+    worker = stepped(echo, max_batch=1, max_wait_s=0, queue_size=2)
     for seq in range(1, 6):  # one client typing: each request replaces the last
         latest = worker.submit(job(f"t{seq}", client="c", seq=seq))
     assert worker.depth == 1
     other = worker.submit(job("other client"))  # not refused: superseded jobs hold no place
-    release.set()
-    assert (latest.wait(5), other.wait(5)) == ("rt5", "rother client")
+    worker.step(), worker.step()
+    assert (latest.wait(0), other.wait(0)) == ("rt5", "rother client")
 
 
-def test_a_full_queue_does_not_cancel_the_clients_previous_request(worker_factory):
-    release, seen = threading.Event(), []
-    worker = worker_factory(gate(release, seen), max_batch=1, max_wait_s=0, queue_size=1)
-    worker.submit(job("busy"))
-    time.sleep(0.05)
+def test_a_full_queue_does_not_cancel_the_clients_previous_request():
+    worker = stepped(echo, max_batch=1, max_wait_s=0, queue_size=1)
     first = worker.submit(job("first", client="c", seq=1))
     with pytest.raises(QueueFull):
         worker.submit(job("second", client="c", seq=2))
-    release.set()
-    assert first.wait(5) == "rfirst"
+    worker.step()
+    assert first.wait(0) == "rfirst"
 
 
-def test_latest_entries_are_forgotten_on_every_outcome(worker_factory):
-    worker = worker_factory(lambda payloads: 1 / 0, max_batch=1, max_wait_s=0)
+def test_latest_entries_are_forgotten_on_every_outcome():
+    worker = stepped(lambda payloads: 1 / 0, max_batch=1, max_wait_s=0)
     failed = worker.submit(job("x", client="c"))
+    assert worker.step()  # the batch failed; the loop carries on
     with pytest.raises(BatchFailed, match="ZeroDivisionError"):
-        failed.wait(5)
-    deadline = time.monotonic() + 2
-    while worker._latest and time.monotonic() < deadline:  # the worker forgets right after answering
-        time.sleep(0.01)
-    assert worker._latest == {} and worker.alive
+        failed.wait(0)
+    assert worker._latest == {}

@@ -1,6 +1,6 @@
 import pytest
 
-from sdturbo.cli import SAMPLE_PROMPTS, main
+from sdturbo.cli.generate import SAMPLE_PROMPTS, main
 from sdturbo.metadata import read_parameters
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sdturbo.domain import DomainValidator
-from sdturbo.domain_eval import evaluate, main, read_tsv, summary_line
+from sdturbo.domain.evaluate import evaluate, main, read_tsv, summary_line
 from sdturbo.errors import InvalidParameterError
 
 DATA = Path(__file__).parent / "data"
@@ -103,18 +103,18 @@ def test_every_suggestion_passes_over_the_dev_set(validator, dev_rows):
 def test_presets_apply_and_stay_in_domain(validator, dev_rows):
     assert {"anime", "cel", "ghibli_like", "chibi", "mecha", "manga_ink", "watercolor", "none"} <= set(validator.styles)
     assert all("{prompt}" in template for template in validator.styles.values())
-    assert validator.apply_style("  a fox ", "none") == "a fox"
-    assert validator.apply_style("a fox", "chibi").startswith("chibi a fox, super deformed")
+    assert validator.rules.apply_style("  a fox ", "none") == "a fox"
+    assert validator.rules.apply_style("a fox", "chibi").startswith("chibi a fox, super deformed")
     verdict = validator.validate("a lighthouse in a storm", style="manga_ink")
-    assert verdict.effective_prompt == validator.apply_style("a lighthouse in a storm", "manga_ink")
+    assert verdict.effective_prompt == validator.rules.apply_style("a lighthouse in a storm", "manga_ink")
     accepted = [p for label, p in dev_rows if label == "accept"][:15]
     for style in validator.styles:
         for prompt in accepted:
-            assert validator.validate(validator.apply_style(prompt, style), "none").allowed, (style, prompt)
+            assert validator.validate(validator.rules.apply_style(prompt, style), "none").allowed, (style, prompt)
 
 
 def test_preset_text_names_no_artist(validator):
-    from sdturbo.domain_rules import default_rules
+    from sdturbo.domain.rules import default_rules
 
     people = [h.found for t in validator.styles.values() for h in default_rules().scan(t).people]
     assert people == []
@@ -175,7 +175,7 @@ def test_style_reference_is_not_a_depiction(validator):
 
 
 def test_no_substring_false_hits(validator):
-    from sdturbo.domain_rules import default_rules
+    from sdturbo.domain.rules import default_rules
 
     evidence = default_rules().scan("photonic graphics, a photographer, a telegraph, paragraphs of a chartreuse sky")
     assert evidence.rejects == {} and evidence.people == []

@@ -13,7 +13,7 @@ from diffusers import StableDiffusionPipeline
 from bench import engine_bench
 from sdturbo.config import Settings
 from sdturbo.engine import Engine, GenerationRequest
-from sdturbo.random_models import random_model_dir
+from sdturbo.engine.random_models import random_model_dir
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from sdturbo.config import Settings
+from sdturbo.engine.loading import resolve_source
+from sdturbo.engine.random_models import random_model_dir
 from sdturbo.errors import InvalidParameterError, ModelLoadError
 from sdturbo.generator import SDTurboGenerator
-from sdturbo.loading import resolve_source
-from sdturbo.random_models import random_model_dir
 
 
 def _load(model, tiny_settings):
@@ -96,7 +96,7 @@ def test_loading_is_logged_with_duration(tiny_settings, caplog):
 
 
 def test_attention_choices_per_device_dtype_and_compile(monkeypatch):
-    from sdturbo import device as dev
+    from sdturbo.engine import device as dev
 
     monkeypatch.setattr(dev.importlib.util, "find_spec", lambda name: object())  # "xformers is installed"
     cuda = torch.device("cuda")  # a device object only: nothing runs on it

@@ -8,11 +8,10 @@ import pytest
 import torch
 from diffusers import StableDiffusionPipeline
 
-from sdturbo import optimize
 from sdturbo.config import Settings
-from sdturbo.engine import Engine, GenerationRequest
+from sdturbo.engine import Engine, GenerationRequest, fastpath
+from sdturbo.engine.random_models import random_model_dir
 from sdturbo.errors import InvalidParameterError
-from sdturbo.random_models import random_model_dir
 
 PROMPTS = ["a fox in the snow", "a castle on a hill", "a fox in the snow"]
 SEEDS = [3, 4, 5]
@@ -149,6 +148,7 @@ class CountingBackend:
         return run
 
 
+@pytest.mark.slow  # traces 6 graphs with dynamo: ~10-25 s
 def test_warmed_shapes_use_compiled_graphs_and_other_shapes_run_eager(tiny_settings, stock, monkeypatch):
     """The dispatch around torch.compile, with a counting backend instead of inductor (fast)."""
     backend, real_compile = CountingBackend(), torch.compile
@@ -189,10 +189,11 @@ def test_generator_warms_a_compiled_engine_even_on_the_cpu(monkeypatch):
 
 
 def test_bucket_sizes():
-    assert [optimize.bucket_size(n, 8) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
-    assert optimize.bucket_size(5, 6) == 6 and optimize.bucket_size(20, 64) == 32
+    assert [fastpath.bucket_size(n, 8) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
+    assert fastpath.bucket_size(5, 6) == 6 and fastpath.bucket_size(20, 64) == 32
 
 
+@pytest.mark.slow  # real inductor compile: ~1-2 min
 def test_torch_compile_matches_stock(tiny_settings, stock):
     """The real inductor compile (about a minute on two CPU cores), one bucket at one size."""
     engine = warmed_engine(tiny_settings, compile_mode="default", max_batch_size=1)
@@ -203,14 +204,14 @@ def test_torch_compile_matches_stock(tiny_settings, stock):
 
 
 def test_optimization_names_are_checked():
-    assert Settings(optimize="fast").optimize == (
+    assert Settings(optimize="fast").optimize.labels == [
         "channels_last",
         "fuse_qkv",
         "prompt_cache",
         "uint8_decode",
         "compile",
-    )
-    assert Settings(optimize="uint8_decode, channels_last").optimize == ("channels_last", "uint8_decode")
+    ]
+    assert Settings(optimize="uint8_decode, channels_last").optimize.labels == ["channels_last", "uint8_decode"]
     with pytest.raises(InvalidParameterError, match="optimize: unknown optimization 'turbo'; choose from"):
         Settings(optimize="turbo")
     with pytest.raises(InvalidParameterError, match="compile_mode: must be one of default"):

@@ -3,8 +3,8 @@ import torch
 from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from sdturbo import random_models
-from sdturbo.random_models import build_random_pipeline, random_model_dir
+from sdturbo.engine import random_models
+from sdturbo.engine.random_models import build_random_pipeline, random_model_dir
 
 
 def test_tiny_is_real_classes_loaded_back_with_from_pretrained(tiny_settings):

@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from sdturbo.config import Settings
+from sdturbo.studio import Studio
 from sdturbo.web import api, pages
-from sdturbo.web.studio import Studio
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
 

@@ -6,39 +6,45 @@ import base64
 import io
 import logging
 import re
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
 
 from sdturbo.batching import BatchFailed, JobExpired, JobSuperseded, QueueFull
-from sdturbo.domain import Verdict
-from sdturbo.errors import InvalidParameterError
-from sdturbo.params import (
-    MAX_PROMPT_CHARS,
-    MAX_SEED,
-    MAX_SIDE,
-    MAX_STEPS,
-    MIN_SIDE,
-    MIN_STEPS,
-    SIDE_MULTIPLE,
-    check_prompt,
-    check_seed,
-    check_side,
-    check_steps,
-)
-from sdturbo.web.studio import NotReady, Served
+from sdturbo.errors import InvalidParameterError, field_names
+from sdturbo.params import check_seed
+from sdturbo.studio import NotReady, OutOfDomain, Served
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
 GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq")
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
-SIZES = ((512, 512), (768, 512), (512, 768), (768, 768), (1024, 576), (576, 1024), (1024, 1024))
+LIVE_DEBOUNCE_MS = 150  # how long the page waits after a keystroke before a live request
 _CLIENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _REQUIRED = object()
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How /api/generate answers, beside the image request itself."""
+
+    format: str = "png"
+    client: str | None = None  # live mode: this client's newest request wins
+    seq: int = 0  # the page's request counter, 0..2**32-1
+
+
 def studio():
     return current_app.extensions["sdturbo"]
+
+
+def client_options() -> dict:
+    """What the page and API clients may ask for (/api/config, and the page's template context)."""
+    return {
+        **studio().options(),
+        "formats": list(FORMATS),
+        "live_debounce_ms": LIVE_DEBOUNCE_MS,
+    }
 
 
 @bp.get("/healthz")
@@ -51,12 +57,9 @@ def healthz():
 def predict():
     """Baseten Truss sd-turbo contract: {"prompt", "num_steps"} -> {"result": base64 PNG, 512x512}."""
     body = _json_body()
-    prompt = _field(body, "prompt", check_prompt)
-    steps = _field(body, "num_steps", lambda v: check_steps(v, "num_steps"), 1)
-    verdict = studio().validate(prompt, studio().settings.style)
-    if not verdict.allowed:
-        return _out_of_domain(verdict)
-    served = studio().generate(verdict.effective_prompt, steps, None, 512, 512)
+    with field_names({"steps": "num_steps"}):
+        request = studio().prepare(_field(body, "prompt"), steps=_field(body, "num_steps", 1))
+    served = studio().submit(request)
     _log_served(served)
     return jsonify(result=_encode(served, "png"))
 
@@ -68,34 +71,35 @@ def generate():
     unknown = sorted(set(body) - set(GENERATE_FIELDS))
     if unknown:
         raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(GENERATE_FIELDS)}")
-    prompt = _field(body, "prompt", check_prompt)
-    steps = _field(body, "steps", lambda v: check_steps(v, "steps"), 1)
-    seed = _field(body, "seed", check_seed, None)
-    width = _field(body, "width", lambda v: check_side(v, "width"), 512)
-    height = _field(body, "height", lambda v: check_side(v, "height"), 512)
-    style = _field(body, "style", _check_style, studio().settings.style)
-    fmt = _field(body, "format", _check_format, "png")
-    live = _field(body, "live", _check_bool, False)
-    client = _field(body, "client_id", _check_client, None)
-    seq = _field(body, "seq", lambda v: check_seed(v, "seq"), 0)  # the page's request counter: 0..2**32-1
-    verdict = studio().validate(prompt, style)
-    if not verdict.allowed:
-        return _out_of_domain(verdict)
-    # live previews: latest-wins per client, and the fast preview VAE when the server has one
-    served = studio().generate(
-        verdict.effective_prompt, steps, seed, width, height, client if live else None, live, seq
+    live = _field(body, "live", False, _check_bool)
+    client = _field(body, "client_id", None, _check_client)
+    delivery = Delivery(
+        format=_field(body, "format", "png", _check_format),
+        client=client if live else None,
+        seq=_field(body, "seq", 0, lambda v: check_seed(v, "seq")),
     )
+    # live previews decode with the fast preview VAE when the server has one
+    request = studio().prepare(
+        _field(body, "prompt"),
+        style=_field(body, "style", None),
+        steps=_field(body, "steps", 1),
+        seed=_field(body, "seed", None),
+        width=_field(body, "width", 512),
+        height=_field(body, "height", 512),
+        preview=live,
+    )
+    served = studio().submit(request, client=delivery.client, seq=delivery.seq)
     _log_served(served)
     r = served.result
     return jsonify(
-        image=_encode(served, fmt),
-        mime=FORMATS[fmt],
-        prompt=prompt,
+        image=_encode(served, delivery.format),
+        mime=FORMATS[delivery.format],
+        prompt=request.user_prompt,
         seed=r.seed,
         steps=r.steps,
         width=r.width,
         height=r.height,
-        style=style,
+        style=request.style,
         effective_prompt=r.prompt,
         parameters=r.parameters,
         model=r.model,
@@ -109,31 +113,15 @@ def generate():
 
 @bp.post("/api/validate")
 def validate():
-    """The validator's verdict alone (the page calls it while the user types)."""
+    """The validator's verdict alone (the page calls it while the user types); the same check as generate."""
     body = _json_body()
-    prompt = _field(body, "prompt", check_prompt)
-    style = _field(body, "style", _check_style, studio().settings.style)
-    return jsonify(studio().validate(prompt, style).to_dict())
+    return jsonify(studio().check(_field(body, "prompt"), _field(body, "style", None)).to_dict())
 
 
 @bp.get("/api/config")
 def config():
     """Limits, defaults, presets and model facts for clients."""
-    s = studio()
-    return jsonify(
-        limits={
-            "steps": [MIN_STEPS, MAX_STEPS],
-            "side": {"min": MIN_SIDE, "max": MAX_SIDE, "multiple": SIDE_MULTIPLE},
-            "seed": [0, MAX_SEED],
-            "prompt_chars": MAX_PROMPT_CHARS,
-        },
-        defaults={"steps": 1, "width": 512, "height": 512, "style": s.settings.style, "format": "png"},
-        sizes=[list(size) for size in SIZES],
-        styles=s.validator.styles,
-        formats=list(FORMATS),
-        model=s.health(),
-        live_debounce_ms=150,
-    )
+    return jsonify(**client_options(), model=studio().health())
 
 
 def _json_body() -> dict:
@@ -143,22 +131,14 @@ def _json_body() -> dict:
     return body
 
 
-def _field(body: dict, name: str, check, default=_REQUIRED):
-    if name not in body or body[name] is None and default is not _REQUIRED:
+def _field(body: dict, name: str, default=_REQUIRED, check=None):
+    """The value of one JSON field (null means the default); `check` only for fields the studio does not take."""
+    value = body.get(name)
+    if value is None:
         if default is _REQUIRED:
             raise InvalidParameterError(name, "is required")
         return default
-    try:
-        return check(body[name])
-    except InvalidParameterError as err:
-        raise InvalidParameterError(name, err.problem) from None
-
-
-def _check_style(value):
-    styles = studio().validator.styles
-    if not isinstance(value, str) or value not in styles:
-        raise InvalidParameterError("style", f"must be one of {', '.join(styles)}, got {value!r}")
-    return value
+    return check(value) if check else value
 
 
 def _check_format(value):
@@ -190,9 +170,11 @@ def _encode(served: Served, fmt: str) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _out_of_domain(verdict: Verdict):
+@bp.errorhandler(OutOfDomain)
+def _out_of_domain(err: OutOfDomain):
+    verdict = err.verdict
     return jsonify(
-        error=f"prompt is outside this tool's anime domain ({verdict.category})",
+        error=str(err),
         field="prompt",
         category=verdict.category,
         reasons=verdict.reasons,

@@ -9,7 +9,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+from sdturbo.errors import InvalidParameterError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
 _STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
@@ -108,6 +110,16 @@ class Rules:
         )
         self.styles: dict[str, str] = data["styles"]
         self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
+
+    def check_style(self, style: object, field: str = "style") -> str:
+        """Return `style` if it names a preset of the data file; the one check of a style name."""
+        if not isinstance(style, str) or style not in self.styles:
+            raise InvalidParameterError(field, f"must be one of {', '.join(self.styles)}, got {style!r}")
+        return style
+
+    def apply_style(self, prompt: str, style: str) -> str:
+        """The prompt inside the style preset's template (`style` already checked)."""
+        return self.styles[style].replace("{prompt}", prompt.strip())
 
     @staticmethod
     def _terms(texts: list[str], weight: float) -> list[Term]:

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sdturbo.engine.random_models import RANDOM_MODELS, random_model_dir
 from sdturbo.errors import ModelLoadError, first_line
-from sdturbo.random_models import RANDOM_MODELS, random_model_dir
 
 log = logging.getLogger(__name__)
 

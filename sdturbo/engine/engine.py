@@ -8,9 +8,9 @@ import time
 
 import torch
 
-from sdturbo import optimize
-from sdturbo.config import Settings
-from sdturbo.device import (
+from sdturbo.config import Optimization, Settings
+from sdturbo.engine import fastpath, optimize
+from sdturbo.engine.device import (
     apply_attention,
     attention_context,
     dtype_name,
@@ -18,10 +18,8 @@ from sdturbo.device import (
     resolve_device,
     resolve_dtype,
 )
-from sdturbo.loading import ModelSource, load_pipeline, load_preview_vae, resolve_source
-from sdturbo.schema import GenerationRequest, GenerationResult
-
-__all__ = ["Engine", "GenerationRequest", "GenerationResult"]
+from sdturbo.engine.loading import ModelSource, load_pipeline, load_preview_vae, resolve_source
+from sdturbo.schema import GenerationRequest, GenerationResult, Shape
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +35,7 @@ class Engine:
         self.dtype: torch.dtype | None = None
         self.attention: str | None = None
         self.optimizations: list[str] = []
-        self.prompt_cache: optimize.PromptCache | None = None
+        self.prompt_cache: fastpath.PromptCache | None = None
         self.preview_vae = None  # AutoencoderTiny for requests with preview=True, when configured
         self.graphs: set[tuple[int, int, int]] = set()  # (batch bucket, width, height) compiled and warmed
 
@@ -80,7 +78,7 @@ class Engine:
         self.optimizations = optimize.apply(
             pipe, self.settings.optimize, self.settings.compile_mode, self.settings.cache_dir
         )
-        self.prompt_cache = optimize.PromptCache(pipe) if "prompt_cache" in self.settings.optimize else None
+        self.prompt_cache = fastpath.PromptCache(pipe) if self._uses(Optimization.PROMPT_CACHE) else None
         self.pipe = pipe
         log.info(
             "loaded %s (%s) on %s, %s, %s attention in %.2f s",
@@ -114,7 +112,7 @@ class Engine:
             shapes = [(1, 512, 512)]
             if self._compiled:
                 top = self.settings.max_batch_size
-                buckets = sorted({optimize.bucket_size(n, top) for n in range(1, top + 1)})
+                buckets = sorted({fastpath.bucket_size(n, top) for n in range(1, top + 1)})
                 shapes = [(b, w, h) for w, h in self.settings.compile_sizes for b in buckets]
         # CUDA graph trees run a compiled function eagerly on its first call and record the graph
         # on the second: two passes, so no user request pays for a recording
@@ -128,9 +126,18 @@ class Engine:
         log.info("warm-up of %d shape(s) (batch, width, height) %s took %.2f s", len(shapes), shapes, seconds)
         return seconds
 
+    def _uses(self, speedup: Optimization) -> bool:
+        return speedup in self.settings.optimize
+
     @property
     def _compiled(self) -> bool:
-        return "compile" in self.settings.optimize
+        return self._uses(Optimization.COMPILE)
+
+    @property
+    def warms_by_default(self) -> bool:
+        """Whether a direct caller should warm up: on GPUs the first call is slow, and when compiled
+        only warmed shapes use the compiled graphs. (Call after load().)"""
+        return self.device.type != "cpu" or self._compiled
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         """Make one image per request, in order; compatible requests share pipeline calls."""
@@ -144,16 +151,16 @@ class Engine:
         return results  # type: ignore[return-value]  # every slot was filled above
 
     def _chunks(self, requests: list[GenerationRequest]) -> list[list[int]]:
-        """Indices grouped by (steps, width, height, preview), each group cut to max_batch_size."""
-        groups: dict[tuple[int, int, int, bool], list[int]] = {}
+        """Indices grouped by request shape (the batcher's key too), each group cut to max_batch_size."""
+        groups: dict[Shape, list[int]] = {}
         for i, r in enumerate(requests):
-            groups.setdefault((r.steps, r.width, r.height, r.preview), []).append(i)
+            groups.setdefault(r.shape, []).append(i)
         size = self.settings.max_batch_size
         return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
 
     def _warmed(self, count: int, width: int, height: int) -> bool:
         """Whether warm-up compiled the graph a call of `count` images at this size would use."""
-        return (optimize.bucket_size(count, self.settings.max_batch_size), width, height) in self.graphs
+        return (fastpath.bucket_size(count, self.settings.max_batch_size), width, height) in self.graphs
 
     def _batch_size(self, count: int, width: int, height: int, warming: bool = False) -> int:
         """Images one pipeline call makes for `count` requests of this size.
@@ -163,7 +170,7 @@ class Engine:
         a fresh compile would stall every queued request for minutes.
         """
         if self._compiled and (warming or self._warmed(count, width, height)):
-            return optimize.bucket_size(count, self.settings.max_batch_size)
+            return fastpath.bucket_size(count, self.settings.max_batch_size)
         return count
 
     @contextlib.contextmanager
@@ -186,7 +193,7 @@ class Engine:
         generators = [torch.Generator("cpu").manual_seed(r.seed) for r in padded]
         prompts = [r.prompt for r in padded]
         preview = first.preview and self.preview_vae is not None
-        uint8 = preview or "uint8_decode" in self.settings.optimize
+        uint8 = preview or self._uses(Optimization.UINT8_DECODE)
         vae = self.preview_vae if preview else self.pipe.vae
         started = time.perf_counter()
         with self.context(len(chunk), first.width, first.height, warming):
@@ -200,7 +207,7 @@ class Engine:
                 generator=generators,
                 output_type="latent" if uint8 else "pil",
             )
-            images = optimize.decode_uint8(vae, output.images) if uint8 else output.images
+            images = fastpath.decode_uint8(vae, output.images) if uint8 else output.images
         elapsed_ms = (time.perf_counter() - started) * 1000
         if len(images) != len(padded):
             raise RuntimeError(f"pipeline returned {len(images)} images for {len(padded)} prompts")

@@ -15,13 +15,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sdturbo.contact_sheet import Tile, make_sheet
-from sdturbo.domain import DomainValidator
-from sdturbo.domain_rules import load_data
+from sdturbo.assets.contact_sheet import Tile, make_sheet
+from sdturbo.config import Settings
+from sdturbo.domain.rules import load_data
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import slug
 from sdturbo.params import check_count, check_seed, check_side, check_steps
-from sdturbo.schema import GenerationRequest, encode_pngs
+from sdturbo.schema import encode_pngs
+from sdturbo.studio import OutOfDomain, Studio
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -75,49 +76,49 @@ def plan(categories: list[str] | None, per_category: int, seed: int) -> list[Ass
 
 
 def generate_anime_assets(
-    out_dir="anime_assets",
-    categories=None,
-    per_category=4,
-    steps=2,
-    seed=0,
-    width=512,
-    height=512,
-    style="anime",
-    generator=None,
-    force=False,
-    validator=None,
-    progress=True,
+    out_dir: str | Path = "anime_assets",
+    *,
+    categories: list[str] | None = None,
+    per_category: int = 4,
+    steps: int = 2,
+    seed: int = 0,
+    width: int = 512,
+    height: int = 512,
+    style: str = "anime",
+    studio: Studio | None = None,
+    force: bool = False,
+    progress: bool = True,
 ) -> dict:
-    """Render the catalog into `out_dir`; return the manifest (also written to manifest.json)."""
+    """Render the catalog into `out_dir`; return the manifest (also written to manifest.json).
+
+    `studio`: the service that validates and renders (default: one on Settings.from_env()).
+    """
     # 1. check every argument before any work
     check_steps(steps, "steps"), check_side(width, "width"), check_side(height, "height")
     specs = plan(categories, per_category, seed)
-    validator = (validator or DomainValidator()).load()
-    validator.apply_style("x", style)  # raises for an unknown style
+    studio = studio or Studio(Settings.from_env())
+    studio.validator.rules.check_style(style)
     out = _prepare_folder(Path(out_dir), {s.category for s in specs})
     # 2. the model, and what identifies this run
-    if generator is None:
-        from sdturbo.generator import SDTurboGenerator
-
-        generator = SDTurboGenerator()
-    generator.load()
+    studio.load()
+    engine = studio.engine
     run = {
         "seed": seed,
         "steps": steps,
         "width": width,
         "height": height,
         "style": style,
-        "model": generator.engine.source.label,
+        "model": engine.source.label,
     }
     manifest = _load_manifest(out, run, force)
     # 3. generate what is missing, category by category, saving the manifest after every batch
     started, made = time.perf_counter(), 0
     for category in dict.fromkeys(s.category for s in specs):
         todo = [s for s in specs if s.category == category and not _is_done(out, manifest, s)]
-        made += _render(out, manifest, todo, run, generator, validator, category, progress)
+        made += _render(out, manifest, todo, run, studio, category, progress)
     seconds = time.perf_counter() - started
     # 4. contact sheets and the summary
-    _write_sheets(out, manifest, run, generator.is_random_model)
+    _write_sheets(out, manifest, run, engine.source.is_random)
     total = len(specs)
     manifest["summary"] = {
         "images": total,
@@ -184,21 +185,16 @@ def _entry(manifest: dict, category: str, index: int) -> dict | None:
     return next((e for e in manifest["images"] if (e["category"], e["index"]) == (category, index)), None)
 
 
-def _render(out, manifest, todo, run, generator, validator, category, progress) -> int:
+def _render(out, manifest, todo, run, studio: Studio, category, progress) -> int:
     """Generate `todo` in batches of the engine's size; returns how many images were written."""
     from tqdm import tqdm
 
-    size = generator.settings.max_batch_size
+    size = studio.settings.max_batch_size
     bar = tqdm(total=len(todo), desc=category, unit="img", disable=not progress or None)
     for start in range(0, len(todo), size):
         chunk = todo[start : start + size]
-        requests = [
-            GenerationRequest(
-                _effective(validator, s.prompt, run["style"]), s.seed, run["steps"], run["width"], run["height"]
-            )
-            for s in chunk
-        ]
-        results = generator.run(requests)
+        requests = [_request(studio, s, run) for s in chunk]
+        results = studio.run(requests)
         for spec, result, data in zip(chunk, results, encode_pngs(results), strict=True):
             _atomic_write(out / spec.file, data)
             manifest["images"] = [
@@ -223,11 +219,12 @@ def _render(out, manifest, todo, run, generator, validator, category, progress) 
     return len(todo)
 
 
-def _effective(validator: DomainValidator, prompt: str, style: str) -> str:
-    verdict = validator.validate(prompt, style)
-    if not verdict.allowed:  # the catalog is curated data: a rejected entry is a bug in it
-        raise ValueError(f"catalog prompt {prompt!r} fails the domain validator: {verdict.reasons}")
-    return verdict.effective_prompt
+def _request(studio: Studio, spec: AssetSpec, run: dict):
+    try:
+        settings = {name: run[name] for name in ("style", "steps", "width", "height")}
+        return studio.prepare(spec.prompt, seed=spec.seed, **settings)
+    except OutOfDomain as err:  # the catalog is curated data: a rejected entry is a bug in it
+        raise ValueError(f"catalog prompt {spec.prompt!r} fails the domain validator: {err.verdict.reasons}") from None
 
 
 def _write_sheets(out: Path, manifest: dict, run: dict, random_weights: bool) -> None:

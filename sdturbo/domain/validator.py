@@ -1,8 +1,4 @@
-"""Is a prompt anime-domain? Keyword rules decide clear cases, embeddings the rest. No Flask, no diffusers.
-
-python -m sdturbo.domain "a photo of a cat"         # prints the verdict as JSON
-python -m sdturbo.domain --eval tests/data/domain_dev.tsv
-"""
+"""Is a prompt anime-domain? Keyword rules decide clear cases, embeddings the rest. No Flask, no diffusers."""
 
 from __future__ import annotations
 
@@ -10,11 +6,10 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 
-from sdturbo.domain_rules import Evidence, Rules, default_rules, prototypes
-from sdturbo.embedding import PACKAGED_MODEL, PrototypeIndex
-from sdturbo.errors import InvalidParameterError
+from sdturbo.domain.embedding import PACKAGED_MODEL, PrototypeIndex
+from sdturbo.domain.rewrite import suggest
+from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
 from sdturbo.params import check_prompt
-from sdturbo.rewrite import suggest
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +84,14 @@ class DomainValidator:
             )
         return self
 
-    def apply_style(self, prompt: str, style: str = DEFAULT_STYLE) -> str:
-        """The prompt inside the style preset's template."""
-        if style not in self.rules.styles:
-            raise InvalidParameterError("style", f"must be one of {', '.join(self.rules.styles)}, got {style!r}")
-        return self.rules.styles[style].replace("{prompt}", prompt.strip())
-
     def validate(self, prompt: str, style: str = DEFAULT_STYLE, with_suggestions: bool = True) -> Verdict:
-        """Decide whether `prompt` is in the anime domain; raise InvalidParameterError for bad input."""
+        """Decide whether `prompt` is in the anime domain; raise InvalidParameterError for bad input.
+
+        The one check of a user's prompt (1-1000 characters) and style name; the style template is
+        applied after, so a styled prompt longer than the limit is fine (CLIP truncates, diffusers logs it).
+        """
         check_prompt(prompt)
-        effective = self.apply_style(prompt, style)  # also checks the style name
+        effective = self.rules.apply_style(prompt, self.rules.check_style(style))
         self.load()
         evidence = self.rules.scan(prompt)
         decision = self._decide(evidence, prompt)
@@ -196,11 +189,3 @@ def _mostly_non_latin(text: str) -> bool:
     """True when most letters are outside Latin script (CJK, Cyrillic, ...): all-MiniLM reads English."""
     letters = [c for c in text if c.isalpha()]
     return sum(not c.isascii() and not "\u00c0" <= c <= "\u024f" for c in letters) > len(letters) / 2
-
-
-if __name__ == "__main__":
-    import sys
-
-    from sdturbo.domain_eval import main
-
-    sys.exit(main())

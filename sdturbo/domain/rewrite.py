@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sdturbo.domain_rules import Evidence, Rules
+from sdturbo.domain.rules import Evidence, Rules
 
 _PORTRAIT_WORDS = ("portrait", "headshot", "selfie", "mugshot", "passport", "close up", "closeup")
 _EDGE_WORDS = r"(?:of|with|in|on|at|by|and|from|for|using|as|the)"

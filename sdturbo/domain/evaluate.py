@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -10,8 +9,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdturbo.domain import DEFAULT_STYLE, DomainValidator, Verdict
-from sdturbo.embedding import PACKAGED_MODEL
+from sdturbo.cli.args import Parser, run
+from sdturbo.domain.embedding import PACKAGED_MODEL
+from sdturbo.domain.validator import DEFAULT_STYLE, DomainValidator, Verdict
 from sdturbo.errors import InvalidParameterError
 
 LABELS = ("accept", "reject")
@@ -35,9 +35,9 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise InvalidParameterError("--eval", f"cannot read {str(path)!r}: {err}") from None
+        raise InvalidParameterError("eval", f"cannot read {str(path)!r}: {err}") from None
     if not lines or lines[0].strip() != "label\tprompt":
-        raise InvalidParameterError("--eval", f"{path}: the first line must be the header 'label<TAB>prompt'")
+        raise InvalidParameterError("eval", f"{path}: the first line must be the header 'label<TAB>prompt'")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -49,7 +49,7 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
             )
         rows.append((label, prompt))
     if not rows:
-        raise InvalidParameterError("--eval", f"{path} has no labeled prompts")
+        raise InvalidParameterError("eval", f"{path} has no labeled prompts")
     return rows
 
 
@@ -102,9 +102,9 @@ def report(scored: list[Scored], out=None) -> None:
     print(summary_line(scored), file=out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m sdturbo.domain PROMPT` or `--eval FILE.tsv`; exit 2 on bad input."""
-    parser = argparse.ArgumentParser(prog="python -m sdturbo.domain", description=__doc__)
+def build_parser() -> Parser:
+    """The CLI's arguments, each with help."""
+    parser = Parser(prog="python -m sdturbo.domain", description=__doc__)
     parser.add_argument("prompt", nargs="?", help="prompt to validate (prints the verdict as JSON)")
     parser.add_argument("--eval", type=Path, metavar="FILE.tsv", help="labeled TSV (header label<TAB>prompt)")
     parser.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
@@ -113,18 +113,20 @@ def main(argv: list[str] | None = None) -> int:
         default=PACKAGED_MODEL,
         help="sentence-transformers model: package name, hub id, folder, or 'none' for keywords only",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sdturbo.domain PROMPT` or `--eval FILE.tsv`; exit 2 on bad input."""
+    return run(build_parser(), _main, argv, {"prompt": "PROMPT"})
+
+
+def _main(args) -> int:
     if (args.prompt is None) == (args.eval is None):
-        parser.print_usage(sys.stderr)
-        print("error: give either a prompt or --eval FILE.tsv", file=sys.stderr)
-        return 2
+        raise InvalidParameterError("eval", "give either a PROMPT or --eval FILE.tsv, not both or neither")
     validator = DomainValidator(args.embedding_model)
-    try:
-        if args.eval is not None:
-            report(evaluate(validator, read_tsv(args.eval), args.style))
-        else:
-            print(json.dumps(validator.validate(args.prompt, args.style).to_dict(), indent=2, ensure_ascii=False))
-    except InvalidParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.eval is not None:
+        report(evaluate(validator, read_tsv(args.eval), args.style))
+    else:
+        print(json.dumps(validator.validate(args.prompt, args.style).to_dict(), indent=2, ensure_ascii=False))
     return 0

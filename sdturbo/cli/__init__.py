@@ -1,0 +1,1 @@
+"""Command lines: `generate_image.py`, `anime_usecase.py` and `python -m sdturbo.domain`."""

@@ -1,0 +1,74 @@
+"""One convention for every command line: bad input exits 2 with one line naming the flag.
+
+    generate_image.py: error: argument --steps: must be an integer from 1 to 4, got 9 (see --help)
+
+A model that cannot load exits 1 with the loader's explanation; --help exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable
+
+from sdturbo.errors import InvalidParameterError, ModelLoadError
+
+
+class UsageError(Exception):
+    """Raised instead of argparse's print-usage-and-exit, so `run` can print one line and return 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with errors raised as UsageError (no usage dump, no SystemExit)."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def checked(check: Callable[[object], object], *, integer: bool = True) -> Callable[[str], object]:
+    """An argparse type that runs one of the library's checks, reusing its message."""
+
+    def convert(text: str) -> object:
+        value: object = text
+        if integer:
+            # a non-number stays a string, which the check rejects with the allowed range
+            with contextlib.suppress(ValueError):
+                value = int(text)
+        try:
+            return check(value)
+        except InvalidParameterError as err:
+            raise argparse.ArgumentTypeError(err.problem) from None
+
+    return convert
+
+
+def run(
+    parser: Parser,
+    body: Callable[[argparse.Namespace], int],
+    argv: list[str] | None = None,
+    flags: dict[str, str] | None = None,
+) -> int:
+    """Parse `argv` and call `body`; bad input is one stderr line and exit 2, a model load error exit 1.
+
+    `flags` maps library field names to the flag a user typed ({"num_inference_steps": "--steps"}).
+    """
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        return fail(parser.prog, str(err))
+    except SystemExit as exit_:  # --help, --version
+        return int(exit_.code or 0)
+    try:
+        return body(args)
+    except InvalidParameterError as err:
+        return fail(parser.prog, err.as_flag(flags))
+    except ModelLoadError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
+
+
+def fail(prog: str, message: str) -> int:
+    """Print the one error line and return exit status 2."""
+    print(f"{prog}: error: {message} (see --help)", file=sys.stderr)
+    return 2

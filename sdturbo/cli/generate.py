@@ -1,0 +1,198 @@
+"""`python generate_image.py`: prompts in, PNGs with A1111 parameters out."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from sdturbo.cli.args import Parser, checked, run
+from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Optimization, Settings
+from sdturbo.errors import InvalidParameterError
+from sdturbo.metadata import slug
+from sdturbo.params import MAX_BATCH, check_count, check_prompt, check_seed, check_side, check_steps, random_seed
+from sdturbo.schema import GenerationRequest
+from sdturbo.studio import OutOfDomain, Studio
+
+SAMPLE_PROMPTS = (
+    "A serene mountain landscape at sunset",
+    "A futuristic cityscape",
+    "A cozy coffee shop interior",
+    "A magical forest with glowing mushrooms",
+)
+# library parameter names -> the flag a CLI user typed
+_FLAGS = {
+    "num_inference_steps": "--steps",
+    "steps": "--steps",
+    "prompts": "--prompt",
+    "prompt": "--prompt",
+    "max_batch_size": "--batch-size",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's flags, each with help."""
+    p = Parser(prog="generate_image.py", description="Generate images with SD-Turbo (1-4 steps, no guidance).")
+    p.add_argument(
+        "--prompt",
+        action="append",
+        type=checked(check_prompt, integer=False),
+        help="prompt to render; repeat for several (default: four sample prompts)",
+    )
+    p.add_argument("--steps", type=checked(check_steps), default=1, help="denoising steps, 1-4 (default 1)")
+    p.add_argument(
+        "--seed",
+        type=checked(check_seed),
+        default=None,
+        help="seed of the first image, 0-4294967295; image i uses seed+i (default: random, printed)",
+    )
+    p.add_argument(
+        "--width",
+        type=checked(lambda v: check_side(v, "width")),
+        default=512,
+        help="image width, 256-1024 in multiples of 64 (default 512)",
+    )
+    p.add_argument(
+        "--height",
+        type=checked(lambda v: check_side(v, "height")),
+        default=512,
+        help="image height, 256-1024 in multiples of 64 (default 512)",
+    )
+    p.add_argument(
+        "--count",
+        type=checked(lambda v: check_count(v, "count")),
+        default=1,
+        help=f"images per prompt, 1-{MAX_BATCH} (default 1)",
+    )
+    p.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default outputs/)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="hub id, local diffusers folder, or 'tiny' (random test model, images are noise); "
+        "default $SDTURBO_MODEL or stabilityai/sd-turbo",
+    )
+    p.add_argument("--device", default=None, help=f"one of {DEVICES} (default $SDTURBO_DEVICE or auto)")
+    p.add_argument("--dtype", default=None, help=f"one of {', '.join(DTYPES)} (default auto: fp16 on GPU, fp32 on CPU)")
+    p.add_argument("--attention", default=None, help=f"one of {', '.join(ATTENTIONS)} (default auto)")
+    p.add_argument(
+        "--batch-size",
+        type=checked(lambda v: check_count(v, "batch-size")),
+        default=None,
+        help=f"most images per pipeline call, 1-{MAX_BATCH} (default 8)",
+    )
+    p.add_argument(
+        "--optimize",
+        default=None,
+        help=f"opt-in speed-ups, comma-separated: {', '.join(Optimization.FAST.labels)}, "
+        "or fast (all); default $SDTURBO_OPTIMIZE or none",
+    )
+    p.add_argument(
+        "--style",
+        default=None,
+        help="style preset applied to each prompt: anime (default), cel, ghibli_like, chibi, mecha, "
+        "manga_ink, watercolor, none",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return 0 on success, 2 on bad input or an out-of-domain prompt, 1 when the model cannot load."""
+    return run(build_parser(), _generate, argv, _FLAGS)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    settings = Settings.from_env(
+        model=args.model,
+        device=args.device,
+        dtype=args.dtype,
+        attention=args.attention,
+        max_batch_size=args.batch_size,
+        style=args.style,
+        optimize=args.optimize,
+        compile_sizes=((args.width, args.height),),  # with compile: the one size this run makes
+    )
+    prompts = [p for p in (args.prompt or SAMPLE_PROMPTS) for _ in range(args.count)]
+    seed = random_seed(len(prompts)) if args.seed is None else check_seed(args.seed, count=len(prompts))
+    _ensure_folder(args.out)
+    studio = Studio(settings)
+    requests = _prepare(studio, args, prompts, seed)
+    if requests is None:
+        return 2
+    return _render(studio, requests, args.out)
+
+
+def _prepare(studio: Studio, args: argparse.Namespace, prompts: list[str], seed: int) -> list | None:
+    """Image i of the run as a checked request with seed + i; None after explaining each out-of-domain prompt."""
+    requests, rejected = [], {}
+    for i, prompt in enumerate(prompts):
+        try:
+            requests.append(
+                studio.prepare(prompt, steps=args.steps, seed=seed + i, width=args.width, height=args.height)
+            )
+        except OutOfDomain as err:
+            rejected[prompt] = err.verdict
+    for prompt, verdict in rejected.items():
+        message = f"--prompt {prompt!r} is out of this tool's domain ({verdict.category}): {'; '.join(verdict.reasons)}"
+        print(f"generate_image.py: error: {message}", file=sys.stderr)
+        for suggestion in verdict.suggestions:
+            print(f"    try: --prompt {suggestion!r}", file=sys.stderr)
+    return None if rejected else requests
+
+
+def _render(studio: Studio, requests: list[GenerationRequest], out: Path) -> int:
+    from tqdm import tqdm
+
+    from sdturbo.schema import encode_pngs
+
+    engine = studio.load().engine
+    print(
+        f"model: {engine.source.location} on {engine.device}"
+        + (" (random weights: images are noise, for testing only)" if engine.source.is_random else "")
+    )
+    size, started = studio.settings.max_batch_size, time.perf_counter()
+    for offset in tqdm(range(0, len(requests), size), desc="batches", unit="batch", disable=None):
+        chunk = requests[offset : offset + size]
+        results = studio.run(chunk)
+        for request, result, data in zip(chunk, results, encode_pngs(results), strict=True):
+            path = _write(result, data, out, request.user_prompt)
+            tqdm.write(
+                f"{path}  seed {result.seed}, {result.steps} step(s), {result.width}x{result.height}, "
+                f"{result.elapsed_ms / result.batch_size:.0f} ms/image"
+            )
+    seconds = time.perf_counter() - started
+    print(f"{len(requests)} image(s) in {seconds:.2f} s ({len(requests) / seconds:.1f} images/s) -> {out}")
+    return 0
+
+
+def _write(result, data: bytes, folder: Path, prompt: str) -> Path:
+    """Save PNG `data` under a name made of the user's prompt and settings; never overwrite a different image."""
+    stem = f"{slug(prompt, 60) or 'image'}-{result.seed}-{result.steps}step-{result.width}x{result.height}"
+    path, n = folder / f"{stem}.png", 1
+    while path.exists() and path.read_bytes() != data:
+        n += 1
+        path = folder / f"{stem}-{n}.png"
+    path.write_bytes(data)
+    return path
+
+
+def _ensure_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidParameterError("out", f"cannot create folder {str(folder)!r}: {err.strerror}") from None
+    if not folder.is_dir():
+        raise InvalidParameterError("out", f"{str(folder)!r} is not a folder")
+
+
+def _quiet_libraries() -> None:
+    """Our own progress bar and log lines replace diffusers'/transformers' per-load bars."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()

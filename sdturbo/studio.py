@@ -1,0 +1,225 @@
+"""The studio: the one service every front end calls (CLI, asset batches, the web app, later Ray Serve).
+
+No Flask, no HTTP, no torch at import time. A request takes one path:
+
+    prepare(prompt, style, ...)  -> GenerationRequest   user prompt checked once, style applied after
+    submit(request)              -> Served              served mode: the batch worker thread runs it
+    run(requests)                -> [GenerationResult]  direct mode: the caller's thread runs them
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from sdturbo import params
+from sdturbo.batching import BatchWorker, Job
+from sdturbo.config import Settings
+from sdturbo.domain import DomainValidator, Verdict
+from sdturbo.schema import GenerationRequest, GenerationResult
+
+log = logging.getLogger(__name__)
+
+RUN_GRACE_S = 120.0  # how long a request waits for a batch that already started, beyond its queue timeout
+
+
+class NotReady(Exception):
+    """The model is still loading (or failed to load)."""
+
+
+class OutOfDomain(ValueError):
+    """The prompt is outside the anime domain; `verdict` has the reasons and anime rewrites."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(f"prompt is outside this tool's anime domain ({verdict.category})")
+        self.verdict = verdict
+
+
+@dataclass(frozen=True)
+class Served:
+    """A finished request: the result and how long it waited."""
+
+    result: GenerationResult
+    queue_ms: float  # from submission until the worker took it into a batch
+    total_ms: float  # from submission until the result was back
+    batch_size: int
+
+
+class Studio:
+    """One engine and one domain validator behind the request spine.
+
+    Served mode (`start()`): a batch worker thread loads and warms the engine, then runs queued
+    requests; `submit` is safe from any thread. Direct mode (`load()`): `run` calls the engine on
+    the caller's thread, in order, one pipeline call per `max_batch_size` requests of one shape.
+    """
+
+    def __init__(self, settings: Settings, engine=None, validator: DomainValidator | None = None) -> None:
+        self.settings = settings
+        self.engine = engine if engine is not None else _real_engine(settings)
+        self.validator = validator or DomainValidator(settings.validator_model)
+        # the worker thread loads and warms the engine itself: CUDA graphs (compile modes
+        # max-autotune, reduce-overhead) are recorded per thread, so warm-up must run where requests do
+        self.worker = BatchWorker(
+            self.engine.generate,
+            max_batch=settings.max_batch_size,
+            max_wait_s=settings.max_wait_ms / 1000,
+            queue_size=settings.queue_size,
+            prepare=self._load_served,
+        )
+        self.served = False
+        self.ready = threading.Event()
+        self.load_error: str | None = None
+        self.load_seconds: float | None = None
+        self._load_finished = threading.Event()
+
+    # lifecycle
+
+    def load(self, warmup: bool | None = None) -> Studio:
+        """Load the engine and the validator on this thread, once; warm the engine up (by default when
+        served, and in direct mode where it pays: on GPUs, and when compiled)."""
+        if not self.ready.is_set():
+            started = time.perf_counter()
+            if not self.engine.loaded:
+                self.engine.load()
+            if warmup is None:
+                warmup = self.served or self.engine.warms_by_default
+            if warmup:
+                self.engine.warmup()
+            self.validator.load()
+            self.load_seconds = time.perf_counter() - started
+            self.ready.set()
+        return self
+
+    def start(self, background: bool = True) -> Studio:
+        """Served mode: load and warm everything once on the worker thread; /healthz answers meanwhile.
+
+        With background=False, return only when loading has finished (or failed).
+        """
+        self.served = True
+        self.worker.start()
+        if not background:
+            self._load_finished.wait()
+        return self
+
+    def _load_served(self) -> bool:
+        try:
+            self.load()
+        except Exception as err:  # the server stays up and reports the failure on /healthz
+            self.load_error = f"{type(err).__name__}: {err}"
+            log.exception("loading the model failed")
+            return False
+        else:
+            log.info("studio ready in %.2f s: %s", self.load_seconds, self.engine.info())
+            return True
+        finally:
+            self._load_finished.set()
+
+    def stop(self) -> None:
+        """Finish queued work and end the worker; during loading, it ends as soon as loading does."""
+        if self.worker.alive:
+            self.worker.stop()
+
+    # the request spine
+
+    def check(self, prompt: object, style: object = None) -> Verdict:
+        """The validator's verdict: the user's prompt and the style name checked once, here."""
+        self._require_ready()
+        return self.validator.validate(prompt, self.settings.style if style is None else style)
+
+    def prepare(
+        self,
+        prompt: object,
+        *,
+        style: object = None,
+        steps: object = 1,
+        seed: object = None,
+        width: object = 512,
+        height: object = 512,
+        preview: object = False,
+    ) -> GenerationRequest:
+        """A checked request for an in-domain prompt; raises OutOfDomain or InvalidParameterError.
+
+        Values come as the front end decoded them; errors name the field as written here
+        (prompt, style, steps, seed, width, height, preview).
+        """
+        verdict = self.check(prompt, style)
+        if not verdict.allowed:
+            raise OutOfDomain(verdict)
+        return GenerationRequest(
+            verdict.effective_prompt,
+            params.random_seed() if seed is None else seed,
+            steps,
+            width,
+            height,
+            preview,
+            style=verdict.style,
+            user_prompt=prompt,
+        )
+
+    def submit(self, request: GenerationRequest, *, client: str | None = None, seq: int = 0) -> Served:
+        """Served mode: queue one request and wait for it; raises the batcher's errors (QueueFull, ...).
+
+        With a `client`, that client's newest request wins (live mode): older ones not yet started
+        end with JobSuperseded; `seq` is the client's own order.
+        """
+        self._require_ready()
+        timeout = self.settings.request_timeout_s
+        job = self.worker.submit(Job(request, request.shape, client, seq, timeout_s=timeout))
+        result = job.wait(timeout + RUN_GRACE_S)
+        now = time.monotonic()
+        return Served(result, ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000, job.batch_size)
+
+    def run(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        """Direct mode: the images of `requests`, in order, made on this thread."""
+        if self.served:
+            raise RuntimeError("Studio.run is for direct mode; a started studio takes requests through submit()")
+        return self.load().engine.generate(requests)
+
+    # facts for front ends
+
+    def health(self) -> dict:
+        """Status for /healthz: loading, error, or ok with model and queue facts."""
+        if self.load_error:
+            return {"status": "error", "error": self.load_error}
+        if self.ready.is_set() and self.served and not self.worker.alive:
+            return {"status": "error", "error": "the generation worker has stopped"}
+        if not self.ready.is_set():
+            return {"status": "loading", "model": self.settings.model}
+        return {
+            "status": "ok",
+            **self.engine.info(),
+            "validator": self.validator.mode,
+            "queue_depth": self.worker.depth,
+            "batch_sizes": {str(k): v for k, v in sorted(self.worker.batch_sizes.items())},
+            "load_seconds": round(self.load_seconds or 0.0, 2),
+        }
+
+    def options(self) -> dict:
+        """What a front end may ask for: limits, defaults, preset sizes and styles (the page renders these)."""
+        return {
+            "limits": {
+                "steps": [params.MIN_STEPS, params.MAX_STEPS],
+                "side": {"min": params.MIN_SIDE, "max": params.MAX_SIDE, "multiple": params.SIDE_MULTIPLE},
+                "seed": [0, params.MAX_SEED],
+                "prompt_chars": params.MAX_PROMPT_CHARS,
+            },
+            "defaults": {"steps": 1, "width": 512, "height": 512, "style": self.settings.style},
+            "sizes": [list(size) for size in params.PRESET_SIZES],
+            "styles": self.validator.styles,
+        }
+
+    def _require_ready(self) -> None:
+        if not self.served:
+            return  # direct mode loads on first use
+        if self.load_error:
+            raise NotReady(f"the model failed to load: {self.load_error}")
+        if not self.ready.is_set():
+            raise NotReady("the model is still loading")
+
+
+def _real_engine(settings: Settings):
+    from sdturbo.engine import Engine  # torch is imported here, not when the web modules load
+
+    return Engine(settings)
