@@ -8,15 +8,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sdturbo.cli.args import Parser, run
 from sdturbo.config import Settings
-from sdturbo.errors import InvalidParameterError
 from sdturbo.web import create_app
 
 __all__ = ["create_app", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="app.py", description="SD-Turbo anime studio web server")
+def build_parser() -> Parser:
+    """The server's flags, each with help; every default comes from Settings.from_env()."""
+    p = Parser(prog="app.py", description="SD-Turbo anime studio web server")
     p.add_argument("--host", help="address to listen on (default $SDTURBO_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default $SDTURBO_PORT or 5000)")
     p.add_argument("--model", help="hub id, local folder or 'tiny' (default $SDTURBO_MODEL or stabilityai/sd-turbo)")
@@ -39,24 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse flags, build the app and serve it with Flask's threaded server."""
-    args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.from_env(
-            host=args.host,
-            port=args.port,
-            model=args.model,
-            device=args.device,
-            max_batch_size=args.max_batch,
-            max_wait_ms=args.max_wait_ms,
-            style=args.style,
-            optimize=args.optimize,
-            compile_sizes=args.compile_sizes,
-            preview_vae=args.preview_vae,
-        )
-    except InvalidParameterError as err:
-        print(f"app.py: error: {err.as_flag({'max_batch_size': '--max-batch'})}", file=sys.stderr)
-        return 2
+    """Parse flags, build the app and serve it with Flask's threaded server; exit 2 on a bad flag."""
+    return run(build_parser(), _serve, argv, {"max_batch_size": "--max-batch"})
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        model=args.model,
+        device=args.device,
+        max_batch_size=args.max_batch,
+        max_wait_ms=args.max_wait_ms,
+        style=args.style,
+        optimize=args.optimize,
+        compile_sizes=args.compile_sizes,
+        preview_vae=args.preview_vae,
+    )
     app = create_app(settings)
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
     return 0

@@ -20,6 +20,7 @@ class FakeEngine:
     def __init__(self, gate: threading.Event | None = None, fail: str | None = None) -> None:
         self.gate, self.fail = gate, fail
         self.loaded = False
+        self.warms_by_default = False  # like the real engine on the CPU, uncompiled
         self.batches: list[int] = []
 
     def load(self) -> None:

@@ -165,3 +165,12 @@ def test_help_returns_0_and_documents_every_flag(capsys):
     out = capsys.readouterr().out
     for flag in ("--prompt", "--steps", "--seed", "--width", "--height", "--count", "--out", "--model", "--device"):
         assert flag in out
+
+
+def test_a_990_character_prompt_is_accepted_like_the_web_api_accepts_it(tmp_path, capsys):
+    prompt = "anime fox " * 99
+    argv = ["--model", "tiny", "--device", "cpu", "--width", "256", "--height", "256", "--seed", "1"]
+    assert main([*argv, "--prompt", prompt, "--out", str(tmp_path)]) == 0
+    assert len(list(tmp_path.glob("*.png"))) == 1
+    assert main([*argv, "--prompt", prompt + "x" * 11, "--out", str(tmp_path / "no")]) == 2
+    assert "--prompt: must be at most 1000 characters, got 1001" in capsys.readouterr().err

@@ -66,3 +66,69 @@ def test_compile_sizes_parse_from_text_and_env(monkeypatch):
     assert Settings(compile_sizes=" 512x512, 768X512,512x512").compile_sizes == ((512, 512), (768, 512))
     monkeypatch.setenv("SDTURBO_COMPILE_SIZES", "1024x1024")
     assert Settings.from_env().compile_sizes == ((1024, 1024),)
+
+
+def test_every_field_reads_its_own_variable_with_the_fields_default(monkeypatch):
+    """from_env is derived from the fields: defaults are written once, in the dataclass."""
+    import dataclasses
+
+    from sdturbo.config import env_name
+
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    assert env_name(fields["max_batch_size"]) == "SDTURBO_MAX_BATCH"
+    assert env_name(fields["request_timeout_s"]) == "SDTURBO_TIMEOUT_S"
+    assert env_name(fields["http_threads"]) == "SDTURBO_HTTP_THREADS"
+    monkeypatch.delenv("SDTURBO_CACHE_DIR")  # set by the test session
+    assert Settings.from_env() == Settings()
+    values = {"port": ("5001", 5001), "max_wait_ms": ("2.5", 2.5), "host": ("0.0.0.0", "0.0.0.0")}
+    for name, (text, _) in values.items():
+        monkeypatch.setenv(env_name(fields[name]), text)
+    s = Settings.from_env()
+    assert {name: getattr(s, name) for name in values} == {name: value for name, (_, value) in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SDTURBO_PORT", "70000", "SDTURBO_PORT: must be an integer from 1 to 65535, got 70000"),
+        ("SDTURBO_MAX_WAIT_MS", "soon", "SDTURBO_MAX_WAIT_MS: must be a number, got 'soon'"),
+        ("SDTURBO_COMPILE_SIZES", "512x100", "SDTURBO_COMPILE_SIZES height: must be an integer from 256"),
+        ("SDTURBO_OPTIMIZE", "warp", "SDTURBO_OPTIMIZE: unknown optimization 'warp'"),
+        ("SDTURBO_HTTP_THREADS", "0", "SDTURBO_HTTP_THREADS: must be an integer from 1 to 1024, got 0"),
+    ],
+)
+def test_a_bad_variable_is_named_in_the_error(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InvalidParameterError, match=message):
+        Settings.from_env()
+
+
+def test_an_explicit_value_is_named_as_the_field_even_when_the_variable_is_set(monkeypatch):
+    monkeypatch.setenv("SDTURBO_PORT", "5001")
+    with pytest.raises(InvalidParameterError, match="^port: must be an integer"):
+        Settings.from_env(port=0)
+
+
+def test_gunicorn_config_reads_the_same_settings(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("SDTURBO_HOST", "0.0.0.0")
+    monkeypatch.setenv("SDTURBO_PORT", "5055")
+    monkeypatch.setenv("SDTURBO_HTTP_THREADS", "8")
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    assert (conf["bind"], conf["threads"], conf["workers"]) == ("0.0.0.0:5055", 8, 1)
+    monkeypatch.setenv("SDTURBO_PORT", "http")
+    with pytest.raises(InvalidParameterError, match="SDTURBO_PORT: must be an integer, got 'http'"):
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+
+
+def test_optimizations_are_a_typed_flag():
+    from sdturbo.config import Optimization
+
+    chosen = Settings(optimize="compile,channels_last").optimize
+    assert chosen == Optimization.CHANNELS_LAST | Optimization.COMPILE
+    assert Optimization.COMPILE in chosen and Optimization.FUSE_QKV not in chosen
+    assert Settings(optimize="none").optimize == Optimization.NONE == Settings(optimize="").optimize
+    assert Settings(optimize=Optimization.FAST).optimize.labels == Optimization.FAST.labels
+    with pytest.raises(InvalidParameterError, match="optimize: must be a comma list"):
+        Settings(optimize=3)

@@ -34,6 +34,20 @@ def decode(b64: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(b64)))
 
 
+def wait_until(condition, timeout=5.0):
+    """Poll `condition` until true: tests wait for a state, never for a guessed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def background_post(client, body):
+    thread = threading.Thread(target=lambda: client.post("/api/generate", json=body))
+    thread.start()
+    return thread
+
+
 def in_threads(fn, count):
     results = [None] * count
 
@@ -213,12 +227,20 @@ def test_concurrent_requests_share_a_batch_and_get_their_own_images():
     gate = threading.Event()
     engine = FakeEngine(gate)
     client, studio = make_client(engine, max_wait_ms=100)
-    blocker = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 99}))
-    blocker.start()
-    time.sleep(0.2)  # the worker is busy; the next requests queue up together
-    threading.Timer(0.3, gate.set).start()
-    responses = in_threads(lambda i: client.post("/api/generate", json={"prompt": f"fox {i}", "seed": i}).json, 6)
-    blocker.join(5)
+    blocker = background_post(client, {"prompt": "fox", "seed": 99})
+    wait_until(lambda: engine.batches)  # the worker is busy; the next requests queue up together
+    responses = [None] * 6
+
+    def post(i):
+        responses[i] = client.post("/api/generate", json={"prompt": f"fox {i}", "seed": i}).json
+
+    posts = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+    for thread in posts:
+        thread.start()
+    wait_until(lambda: studio.worker.depth == 6)
+    gate.set()
+    for thread in [blocker, *posts]:
+        thread.join(5)
     assert max(engine.batches) > 1
     for i, data in enumerate(responses):
         assert data["seed"] == i and decode(data["image"]).getpixel((0, 0)) == seed_color(i)
@@ -236,13 +258,12 @@ def test_errors_fan_out_to_every_request_of_the_batch():
 
 def test_full_queue_is_503_with_retry_after():
     gate = threading.Event()
-    client, studio = make_client(FakeEngine(gate), queue_size=1, max_batch_size=1, max_wait_ms=0)
-    first = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 1}))
-    first.start()
-    time.sleep(0.2)
-    second = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 2}))
-    second.start()
-    time.sleep(0.2)
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, queue_size=1, max_batch_size=1, max_wait_ms=0)
+    first = background_post(client, {"prompt": "fox", "seed": 1})
+    wait_until(lambda: engine.batches)  # running, so out of the queue
+    second = background_post(client, {"prompt": "fox", "seed": 2})
+    wait_until(lambda: studio.worker.depth == 1)  # the one queue place is taken
     response = client.post("/api/generate", json={"prompt": "fox", "seed": 3})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert "queue is full" in response.json["error"]
@@ -255,12 +276,18 @@ def test_request_waiting_past_timeout_is_504_and_not_run():
     gate = threading.Event()
     engine = FakeEngine(gate)
     client, studio = make_client(engine, request_timeout_s=0.2, max_wait_ms=0)
-    first = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 1}))
-    first.start()
-    time.sleep(0.1)
-    threading.Timer(0.5, gate.set).start()
-    response = client.post("/api/generate", json={"prompt": "fox", "seed": 2})
-    first.join(5)
+    first = background_post(client, {"prompt": "fox", "seed": 1})
+    wait_until(lambda: engine.batches)
+    late = {}
+    second = threading.Thread(
+        target=lambda: late.update(r=client.post("/api/generate", json={"prompt": "fox", "seed": 2}))
+    )
+    second.start()
+    wait_until(lambda: studio.worker.depth == 1)
+    time.sleep(0.3)  # queued past its 0.2 s timeout (the one wait that is about time itself)
+    gate.set()
+    first.join(5), second.join(5)
+    response = late["r"]
     assert response.status_code == 504 and "not run" in response.json["error"]
     assert engine.batches == [1]
     studio.stop()
@@ -271,19 +298,19 @@ def test_live_requests_of_one_client_supersede_each_other():
     engine = FakeEngine(gate)
     client, studio = make_client(engine, max_wait_ms=0)
     live = {"live": True, "client_id": "tab1"}
-    blocker = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "busy", "seed": 0}))
-    blocker.start()
-    time.sleep(0.1)
+    blocker = background_post(client, {"prompt": "busy", "seed": 0})
+    wait_until(lambda: engine.batches)
     results = {}
 
-    def post(name, delay):
-        time.sleep(delay)
-        results[name] = client.post("/api/generate", json={"prompt": name, **live})
+    def post(name, seq):
+        results[name] = client.post("/api/generate", json={"prompt": name, "seq": seq, **live})
 
-    threads = [threading.Thread(target=post, args=(n, d)) for n, d in (("fox", 0), ("fox in snow", 0.1))]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
+    threads = [threading.Thread(target=post, args=("fox", 1))]
+    threads[0].start()
+    wait_until(lambda: studio.worker.depth == 1)
+    threads.append(threading.Thread(target=post, args=("fox in snow", 2)))
+    threads[1].start()
+    wait_until(lambda: "fox" in results)  # answered 409 at once, before anything ran
     gate.set()
     for t in [*threads, blocker]:
         t.join(5)
@@ -307,8 +334,9 @@ def test_page_is_offline_escaped_and_mobile_ready(client):
     assert client.get("/static/app.js").status_code == 200
 
 
-def test_web_modules_do_not_import_torch():
-    code = "import sys, app, sdturbo.web; print('torch' in sys.modules)"
+def test_web_modules_and_their_tests_do_not_import_torch():
+    modules = "app, sdturbo.web, sdturbo.studio, tests.conftest, tests.test_web, tests.test_batching, tests.test_params"
+    code = f"import sys, {modules}; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "False"
 
@@ -355,3 +383,32 @@ def test_health_reports_a_dead_worker():
     studio.worker.stop()
     health = client.get("/healthz")
     assert health.status_code == 503 and "worker has stopped" in health.json["error"]
+
+
+def test_a_990_character_prompt_gets_one_answer_from_validate_and_generate(client):
+    """The user's prompt is checked once, before the style template makes it longer than 1000 characters."""
+    prompt = "anime fox " * 99
+    assert client.post("/api/validate", json={"prompt": prompt}).json["allowed"] is True
+    generated = client.post("/api/generate", json={"prompt": prompt, "style": "chibi"})
+    assert generated.status_code == 200 and generated.json["prompt"] == prompt
+    assert len(generated.json["effective_prompt"]) > 1000
+    assert client.post("/predict", json={"prompt": prompt}).status_code == 200
+    too_long = prompt + "x" * 11
+    answers = [client.post(url, json={"prompt": too_long}) for url in ("/api/validate", "/api/generate", "/predict")]
+    assert {a.status_code for a in answers} == {400}
+    assert {a.json["error"] for a in answers} == {"prompt: must be at most 1000 characters, got 1001"}
+
+
+def test_the_page_renders_the_servers_limits_and_styles(client):
+    html = client.get("/").get_data(as_text=True)
+    config = client.get("/api/config").json
+    assert f'maxlength="{config["limits"]["prompt_chars"]}"' in html
+    for style in config["styles"]:
+        assert f'value="{style}"' in html
+
+
+def test_favicon_is_served():
+    client, studio = make_client()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    studio.stop()
