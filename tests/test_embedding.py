@@ -1,0 +1,148 @@
+"""The embedding stage (sdturbo.domain.embedding) on a fake model with known vectors, plus one real-model check."""
+
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdturbo.domain.embedding import PACKAGED_MODEL, TOP_K, Nearest, PrototypeIndex, resolve_model_path
+
+
+def unit(degrees: float) -> np.ndarray:
+    """A unit vector in the plane at `degrees`: the cosine similarity of two is cos(angle between)."""
+    rad = math.radians(degrees)
+    return np.array([math.cos(rad), math.sin(rad), 0.0], dtype=np.float32)
+
+
+class FakeModel:
+    """Stands in for SentenceTransformer: each text is a unit vector at the angle given in `angles`.
+
+    Texts it does not know get an angle from their length, so any text embeds deterministically.
+    Counts encode calls and fails loudly if two threads are ever inside encode at once.
+    """
+
+    def __init__(self, angles: dict[str, float], delay: float = 0.0) -> None:
+        self.angles = angles
+        self.delay = delay
+        self.calls: list[list[str]] = []
+        self.inside = 0
+        self.overlaps = 0
+        self._count_lock = threading.Lock()
+
+    def encode(self, texts, normalize_embeddings, convert_to_numpy, show_progress_bar):
+        assert normalize_embeddings is True and convert_to_numpy is True and show_progress_bar is False
+        with self._count_lock:
+            self.inside += 1
+            self.overlaps += self.inside > 1
+            self.calls.append(list(texts))
+        time.sleep(self.delay)
+        vectors = np.stack([unit(self.angles.get(t, 7.0 * len(t))) for t in texts])
+        with self._count_lock:
+            self.inside -= 1
+        return vectors
+
+
+# the query sits at 0 degrees; every example's similarity to it is cos(its angle)
+ANGLES = {"query": 0.0, "a60": 60.0, "a10": 10.0, "a90": 90.0, "a20": 20.0, "p45": 45.0, "p80": 80.0}
+EXAMPLES = {"anime": ["a60", "a10", "a90", "a20"], "photo": ["p80", "p45"]}
+
+
+def cos(degrees: float) -> float:
+    return math.cos(math.radians(degrees))
+
+
+def test_nearest_scores_each_class_by_its_top_k_examples():
+    index = PrototypeIndex(FakeModel(ANGLES), EXAMPLES)
+    anime = index.nearest("query")["anime"]
+    assert TOP_K == 3
+    assert anime.score == pytest.approx((cos(10) + cos(20) + cos(60)) / 3, abs=1e-6)  # a90 is 4th: left out
+    assert (anime.example, anime.similarity) == ("a10", pytest.approx(cos(10), abs=1e-6))
+
+
+def test_nearest_uses_every_example_of_a_class_smaller_than_top_k():
+    photo = PrototypeIndex(FakeModel(ANGLES), EXAMPLES).nearest("query")["photo"]
+    assert photo.score == pytest.approx((cos(45) + cos(80)) / 2, abs=1e-6)
+    assert (photo.example, photo.similarity) == ("p45", pytest.approx(cos(45), abs=1e-6))
+
+
+def test_nearest_answers_every_class_with_plain_floats():
+    result = PrototypeIndex(FakeModel(ANGLES), EXAMPLES).nearest("query")
+    assert set(result) == set(EXAMPLES)
+    for name, near in result.items():
+        assert isinstance(near, Nearest)
+        assert type(near.score) is float and type(near.similarity) is float  # JSON-safe, not numpy scalars
+        assert near.example in EXAMPLES[name]
+        assert -1.0 <= near.score <= near.similarity <= 1.0 + 1e-6  # a mean never beats the best
+
+
+def test_a_single_example_class_scores_its_similarity():
+    index = PrototypeIndex(FakeModel({"query": 0.0, "only": 30.0}), {"solo": ["only"]})
+    near = index.nearest("query")["solo"]
+    assert near == Nearest(pytest.approx(cos(30), abs=1e-6), "only", pytest.approx(cos(30), abs=1e-6))
+
+
+def test_examples_are_embedded_once_per_class_at_construction():
+    model = FakeModel(ANGLES)
+    PrototypeIndex(model, EXAMPLES)
+    assert model.calls == [EXAMPLES["anime"], EXAMPLES["photo"]]
+
+
+def test_embed_one_is_cached_per_text():
+    model = FakeModel(ANGLES)
+    index = PrototypeIndex(model, EXAMPLES)
+    built = len(model.calls)
+    first = index.nearest("query")
+    again = index.nearest("query")
+    assert first == again
+    assert model.calls[built:] == [["query"]]  # the repeat did not encode again
+    index.nearest("something else")
+    assert model.calls[built:] == [["query"], ["something else"]]
+
+
+def test_concurrent_nearest_calls_agree_and_never_overlap_in_the_model():
+    model = FakeModel(ANGLES, delay=0.002)
+    index = PrototypeIndex(model, EXAMPLES)
+    texts = [f"prompt number {i}" for i in range(16)] + ["query"]
+    expected = {text: PrototypeIndex(FakeModel(ANGLES), EXAMPLES).nearest(text) for text in texts}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(index.nearest, texts * 3))
+    assert results == [expected[text] for text in texts * 3]
+    assert model.overlaps == 0  # the tokenizer is not thread-safe: encode calls are serialized
+
+
+def test_resolve_model_path_passes_other_sources_through():
+    for source in ("sentence-transformers/all-MiniLM-L6-v2", "/models/minilm", "relative/folder", "none"):
+        assert resolve_model_path(source) == source
+
+
+def test_resolve_model_path_finds_the_packaged_model_folder():
+    folder = Path(resolve_model_path(PACKAGED_MODEL))
+    assert folder.is_dir()
+    assert (folder / "modules.json").is_file() and (folder / "config.json").is_file()
+
+
+def test_real_packaged_model_puts_an_anime_prompt_nearer_anime_examples(caplog):
+    examples = {
+        "anime": [
+            "anime girl with cat ears, cel shading, key visual",
+            "chibi knight in a manga panel, clean lineart",
+            "magical girl transformation, vibrant anime colors",
+        ],
+        "photo": [
+            "dslr photo of a businessman, 85mm lens, bokeh",
+            "raw photograph of a city street, sharp focus",
+            "stock photo of a family at the beach",
+        ],
+    }
+    with caplog.at_level("INFO", logger="sdturbo.domain.embedding"):
+        index = PrototypeIndex.load(PACKAGED_MODEL, examples)
+    assert f"embedding model {PACKAGED_MODEL} loaded, 6 examples embedded" in caplog.text
+    result = index.nearest("an anime boy with silver hair, cel-shaded illustration")
+    assert result["anime"].score > result["photo"].score
+    assert result["anime"].example in examples["anime"]
+    photo = index.nearest("a photograph of a man in a suit, 50mm lens")
+    assert photo["photo"].score > photo["anime"].score
