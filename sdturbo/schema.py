@@ -78,9 +78,11 @@ class GenerationResult:
         text = metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
         return f"{text}, VAE: {self.vae}" if self.vae else text
 
-    def png_bytes(self, compress_level: int = 6, rle: bool = False) -> bytes:
-        """The image as PNG bytes with the parameters chunk (`rle`: faster zlib strategy)."""
-        return metadata.png_bytes(self.image, self.parameters, compress_level, rle)
+    def png_bytes(self, fast: bool = False) -> bytes:
+        """The image as PNG bytes with the parameters chunk; `fast`: for answering requests, larger files."""
+        if fast:
+            return metadata.fast_png_bytes(self.image, self.parameters)
+        return metadata.png_bytes(self.image, self.parameters)
 
     def save(self, path: str | Path) -> Path:
         """Write the PNG with its parameters chunk to `path` and return the path."""
@@ -89,8 +91,8 @@ class GenerationResult:
         return path
 
 
-def encode_pngs(results: list[GenerationResult], compress_level: int = 6) -> list[bytes]:
+def encode_pngs(results: list[GenerationResult]) -> list[bytes]:
     """PNG bytes of a batch, encoded on a thread pool (zlib releases the GIL): a batch encodes in parallel."""
     workers = max(1, min(len(results), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda result: result.png_bytes(compress_level), results))
+        return list(pool.map(lambda result: result.png_bytes(), results))

@@ -1,8 +1,9 @@
 import io
 
+import pytest
 from PIL import Image
 
-from sdturbo.metadata import a1111_parameters, png_bytes, read_parameters
+from sdturbo.metadata import a1111_parameters, fast_png_bytes, png_bytes, read_parameters
 
 
 def test_a1111_format():
@@ -45,3 +46,27 @@ def test_fast_rle_png_is_a_valid_png_with_the_same_pixels():
     data = png_bytes(image, "p\nSteps: 1", compress_level=1, rle=True)
     decoded = Image.open(io.BytesIO(data))
     assert np.array_equal(np.asarray(decoded), np.asarray(image)) and decoded.text["parameters"] == "p\nSteps: 1"
+
+
+@pytest.mark.parametrize("parameters", ["p\nSteps: 1", "狐の少女, anime style\nSteps: 2, Seed: 7"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_fast_png_is_lossless_with_the_parameters_chunk(parameters, mode):
+    import numpy as np
+
+    pixels = np.random.default_rng(1).integers(0, 255, (48, 80, len(mode)), dtype=np.uint8)
+    image = Image.fromarray(pixels.squeeze(-1) if mode == "L" else pixels, mode)
+    data = fast_png_bytes(image, parameters)
+    decoded = Image.open(io.BytesIO(data))
+    decoded.load()  # checks every chunk's CRC
+    assert decoded.mode == mode and np.array_equal(np.asarray(decoded), np.asarray(image))
+    assert read_parameters(io.BytesIO(data)) == parameters
+
+
+def test_fast_png_uses_fpng_and_falls_back_to_pillow(monkeypatch):
+    from sdturbo import metadata
+
+    image = Image.new("RGB", (32, 32), (200, 10, 10))
+    assert metadata.fpng is not None, "fpng is in requirements.txt"
+    with_fpng = fast_png_bytes(image, "p")
+    monkeypatch.setattr(metadata, "fpng", None)
+    assert fast_png_bytes(image, "p") == png_bytes(image, "p", compress_level=1, rle=True) != with_fpng

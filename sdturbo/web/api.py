@@ -162,7 +162,7 @@ def _check_client(value):
 def _encode(served: Served, fmt: str) -> str:
     """Base64 image, encoded here on the HTTP thread so the GPU worker never waits on zlib."""
     if fmt == "png":
-        data = served.result.png_bytes(compress_level=1, rle=True)  # the fast settings; keeps the parameters chunk
+        data = served.result.png_bytes(fast=True)  # keeps the parameters chunk
     else:
         buffer = io.BytesIO()
         served.result.image.save(buffer, format="JPEG", quality=90)
