@@ -2,6 +2,7 @@
 "use strict";
 
 const urls = window.STUDIO_URLS;
+const options = window.STUDIO_OPTIONS;   // limits, defaults, sizes, styles: rendered by the server
 const $ = (id) => document.getElementById(id);
 const state = {
   clientId: Math.random().toString(36).slice(2, 12),
@@ -12,26 +13,15 @@ const state = {
   validateTimer: null,
   seq: 0,            // numbers our requests so the server never lets an older one win
   validateSeq: 0,
-  debounceMs: 150,
   tick: null,
+  ready: false,      // the model is loaded: Generate is enabled
+  healthTimer: null,
+  healthInFlight: false,
 };
 
-async function init() {
-  const config = await (await fetch(urls.config)).json();
-  state.debounceMs = config.live_debounce_ms;
-  fillSelect($("style"), Object.keys(config.styles), config.defaults.style);
-  fillSelect($("size"), config.sizes.map(([w, h]) => `${w}×${h}`), "512×512");
+function init() {
   bindEvents();
   pollHealth();
-}
-
-function fillSelect(select, values, selected) {
-  for (const value of values) {
-    const option = document.createElement("option");
-    option.value = option.textContent = value;
-    option.selected = value === selected;
-    select.append(option);
-  }
 }
 
 function bindEvents() {
@@ -46,24 +36,62 @@ function bindEvents() {
   $("seed").addEventListener("input", () => setSeedLock($("seed").value !== "", false));
   $("copy-seed").addEventListener("click", copySeed);
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); generate(false); }
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      if (!$("generate").disabled) generate(false);
+    }
   });
 }
 
+// Polls /healthz until the model is ready; Generate stays disabled meanwhile.
 async function pollHealth() {
+  if (state.healthInFlight) return;
+  state.healthInFlight = true;
+  clearTimeout(state.healthTimer);
+  let delay = 1000;
   try {
     const response = await fetch(urls.health);
     const health = await response.json();
-    if (response.ok) {
-      const noise = health.random_weights ? " · random test weights: images are noise" : "";
-      setHealth(`ready · ${health.label} on ${health.device}${noise}`, "ok");
-      return;
-    }
-    setHealth(health.status === "error" ? `model failed to load: ${health.error}` : "loading model…", health.status);
+    if (response.ok) { setReady(health); return; }
+    if (health.status === "error") { setFailed(health.error); delay = 5000; }
+    else setLoading();
   } catch (err) {
     setHealth("server unreachable, retrying…", "error");
+  } finally {
+    state.healthInFlight = false;
   }
-  setTimeout(pollHealth, 1000);
+  state.healthTimer = setTimeout(pollHealth, delay);
+}
+
+function setReady(health) {
+  const noise = health.random_weights ? " · random test weights: images are noise" : "";
+  setHealth(`ready · ${health.label} on ${health.device}${noise}`, "ok");
+  setGenerateButton(true, "Generate");
+  if (state.ready) return;
+  state.ready = true;
+  if ($("error").dataset.transient === "true") hide("error");   // "still loading, try again" no longer holds
+  if ($("prompt").value.trim()) {
+    validateSoon();
+    if ($("live").checked) scheduleLive();
+  }
+}
+
+function setLoading() {
+  state.ready = false;
+  setHealth("loading model…", "loading");
+  setGenerateButton(false, "Loading model…");
+}
+
+function setFailed(error) {
+  state.ready = false;
+  setHealth(`model failed to load: ${error}`, "error");
+  setGenerateButton(false, "Model failed to load");
+  showError(`The model failed to load: ${error}`);
+}
+
+function setGenerateButton(enabled, label) {
+  $("generate").disabled = !enabled;
+  $("generate-label").textContent = label;
 }
 
 function setHealth(text, status) {
@@ -72,10 +100,11 @@ function setHealth(text, status) {
 }
 
 function readSettings(live) {
-  const [width, height] = $("size").value.split("×").map(Number);
+  const [width, height] = $("size").value.split("x").map(Number);
   const seedText = $("seed").value.trim();
   if ($("seed").validity.badInput || (seedText !== "" && !$("seed").checkValidity())) {
-    throw new Error("Seed must be a whole number from 0 to 4294967295, or empty for a random one.");
+    const [min, max] = options.limits.seed;
+    throw new Error(`Seed must be a whole number from ${min} to ${max}, or empty for a random one.`);
   }
   return {
     prompt: $("prompt").value,
@@ -107,7 +136,9 @@ async function generate(live) {
     if (controller !== state.controller) return;      // superseded meanwhile
     if (response.ok) { showResult(data); addRecent(data); }
     else if (response.status === 422) showRejection(data);
-    else showError(describeError(response, data));
+    else showError(describeError(response, data), response.status === 503);
+    if (response.status === 503) pollHealth();   // loading (again) or busy: health says which, and when it passes
+    if (!live && (response.ok || response.status === 422)) reveal(response.ok ? $("result") : $("rejection"));
   } catch (err) {
     if (err.name !== "AbortError") showError(`Request failed: ${err.message}`);
   } finally {
@@ -122,6 +153,7 @@ function describeError(response, data) {
 
 function showResult(data) {
   hide("rejection"); hide("error"); hide("placeholder");
+  setStale(false);
   const src = data.src || `data:${data.mime};base64,${data.image}`;
   data.src = src;
   $("image").src = src;
@@ -138,6 +170,7 @@ function showResult(data) {
 
 function showRejection(data) {
   hide("error");
+  if (data.verdict) { ++state.validateSeq; showVerdict(data.verdict); }   // the hint under the prompt agrees
   const reasons = $("reasons");
   reasons.replaceChildren(...data.reasons.map((reason) => item("li", reason)));
   const buttons = data.suggestions.map((suggestion) => {
@@ -148,6 +181,20 @@ function showRejection(data) {
   });
   $("suggestions").replaceChildren(...buttons);
   show("rejection");
+  if (!$("image").hidden) setStale(true);   // the picture on screen is not an answer to this prompt
+}
+
+function setStale(stale) {
+  $("result").classList.toggle("stale", stale);
+  $("stale-note").hidden = !stale;
+}
+
+// Phones stack the result under the controls: bring a new answer into view unless it already is.
+function reveal(element) {
+  if (getComputedStyle(document.documentElement).getPropertyValue("--layout").trim() !== "stacked") return;
+  const box = element.getBoundingClientRect();
+  if (box.top >= 0 && box.bottom < window.innerHeight + 2) return;   // scrolling rounds to whole pixels
+  element.scrollIntoView({behavior: "smooth", block: "nearest"});
 }
 
 function useSuggestion(text) {
@@ -157,8 +204,9 @@ function useSuggestion(text) {
   generate($("live").checked);
 }
 
-function showError(message) {
+function showError(message, transient = false) {
   $("error").textContent = message;
+  $("error").dataset.transient = String(transient);   // a transient one clears when the model is ready
   show("error");
 }
 
@@ -190,7 +238,7 @@ function restore(entry) {
   if (state.controller) { state.controller.abort(); state.controller = null; stopSpinner(); }
   $("prompt").value = entry.prompt;
   $("style").value = entry.style;
-  $("size").value = `${entry.width}×${entry.height}`;
+  $("size").value = `${entry.width}x${entry.height}`;
   document.querySelector(`input[name=steps][value="${entry.steps}"]`).checked = true;
   $("seed").value = entry.seed;
   setSeedLock(true, false);
@@ -201,7 +249,8 @@ function setSeedLock(locked, fill = true) {
   $("seed-lock").setAttribute("aria-pressed", String(locked));
   $("seed-lock").textContent = locked ? "Locked" : "Lock";
   if (fill && locked && $("seed").value === "") {
-    $("seed").value = state.lastSeed ?? Math.floor(Math.random() * 2 ** 32);
+    const [min, max] = options.limits.seed;
+    $("seed").value = state.lastSeed ?? min + Math.floor(Math.random() * (max - min + 1));
   }
   if (fill && !locked) $("seed").value = "";
 }
@@ -225,7 +274,7 @@ function scheduleLive() {
   clearTimeout(state.liveTimer);
   state.liveTimer = setTimeout(() => {
     if ($("live").checked && $("prompt").value.trim()) generate(true);
-  }, state.debounceMs);
+  }, options.live_debounce_ms);
 }
 
 function validateSoon() {
@@ -236,7 +285,7 @@ function validateSoon() {
 async function validatePrompt() {
   const prompt = $("prompt").value;
   const seq = ++state.validateSeq;
-  if (!prompt.trim()) { $("verdict").textContent = ""; return; }
+  if (!prompt.trim() || !state.ready) { $("verdict").textContent = ""; return; }   // re-checked once ready
   let response, verdict;
   try {
     response = await fetch(urls.validate, {
@@ -249,6 +298,10 @@ async function validatePrompt() {
   }
   if (seq !== state.validateSeq) return;   // a newer check is on its way
   if (!response.ok) { $("verdict").textContent = verdict.error; $("verdict").dataset.ok = "false"; return; }
+  showVerdict(verdict);
+}
+
+function showVerdict(verdict) {
   $("verdict").dataset.ok = String(verdict.allowed);
   $("verdict").textContent = verdict.allowed
     ? `✓ ${verdict.category === "anime" ? "anime prompt" : `neutral prompt: drawn in the ${verdict.style} style`}`

@@ -6,9 +6,13 @@ Playwright is missing, unless SDTURBO_REQUIRE_BROWSER=1 (CI sets it) turns that 
 
 import os
 import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.fakes import FakeEngine
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SDTURBO_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
@@ -49,17 +53,71 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(params=[(375, 812), (1280, 860)], ids=["phone", "desktop"])
-def page(request, browser, live_server):
-    width, height = request.param
+VIEWPORTS = {"phone": (375, 812), "desktop": (1280, 860)}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request):
+    return request.param
+
+
+@contextmanager
+def open_page(browser, url, viewport, listen=None):
+    """A fresh page at `viewport` on `url`; `listen(page)` attaches handlers before it loads."""
+    width, height = VIEWPORTS[viewport]
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
     page = context.new_page()
     page.on("dialog", lambda dialog: pytest.fail(f"unexpected dialog: {dialog.message}"))
-    page.goto(live_server)
-    page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
-    page.viewport_name = request.node.callspec.id
-    yield page
-    context.close()
+    page.viewport_name = viewport
+    if listen:
+        listen(page)
+    page.goto(url)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, viewport):
+    with open_page(browser, live_server, viewport) as page:
+        page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
+        yield page
+
+
+class SlowLoad(FakeEngine):
+    """The fake engine whose loading waits for `load_gate` (the model "loads" until the test says so)."""
+
+    def __init__(self, load_gate: threading.Event) -> None:
+        super().__init__()
+        self.load_gate = load_gate
+
+    def load(self):
+        self.load_gate.wait(30)
+        super().load()
+
+
+class BrokenLoad(FakeEngine):
+    def load(self):
+        raise OSError("no weights here")
+
+
+@contextmanager
+def serve(engine, **settings):
+    """The app with a fake engine (loading in the background) on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    from sdturbo.config import Settings
+    from sdturbo.web import create_app
+
+    app = create_app(Settings(model="fake", validator_model="none", **settings), engine=engine, background=True)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        app.extensions["sdturbo"].stop()
 
 
 def shot(page, name):
@@ -145,3 +203,135 @@ def test_an_invalid_seed_is_reported_not_replaced(page):
     page.wait_for_selector("#error:not([hidden])")
     assert "Seed must be a whole number" in page.text_content("#error")
     assert page.locator("#image").is_hidden()
+
+
+def test_generate_waits_for_the_model_to_load(browser, viewport):
+    gate = threading.Event()
+    try:
+        with serve(SlowLoad(gate)) as url, open_page(browser, url, viewport) as page:
+            page.wait_for_selector("#health[data-status=loading]")
+            assert page.is_disabled("#generate")
+            assert page.text_content("#generate-label") == "Loading model…"
+            page.check("#live")
+            page.fill("#prompt", "anime fox in the snow")  # a live request meets the loading model: 503
+            page.wait_for_selector("#error:not([hidden])")
+            assert "still loading" in page.text_content("#error")
+            shot(page, "loading")
+            assert no_horizontal_overflow(page)
+            page.uncheck("#live")
+            gate.set()
+            page.wait_for_selector("#generate:enabled", timeout=10_000)
+            assert page.text_content("#generate-label") == "Generate"
+            page.wait_for_selector("#error", state="hidden")  # the "still loading" message clears itself
+            assert page.locator("#image").is_hidden()  # cleared by the health check, not by a new result
+            page.click("#generate")
+            page.wait_for_selector("#image:not([hidden])")
+    finally:
+        gate.set()
+
+
+def test_a_failed_load_keeps_generate_disabled(browser, viewport):
+    with serve(BrokenLoad()) as url, open_page(browser, url, viewport) as page:
+        page.wait_for_selector("#health[data-status=error]")
+        assert page.is_disabled("#generate")
+        assert "no weights here" in page.text_content("#error")
+        page.keyboard.press("Control+Enter")  # the shortcut follows the button
+        assert page.locator("#spinner").is_hidden()
+
+
+def test_a_rejection_marks_the_previous_image_stale(page):
+    page.fill("#prompt", "a fox spirit in a lantern-lit alley, night rain")
+    page.click("#generate")
+    page.wait_for_selector("#image:not([hidden])")
+    assert page.locator("#stale-note").is_hidden()
+    page.fill("#prompt", "a photo of Barack Obama, 50mm")
+    page.click("#generate")
+    page.wait_for_selector("#rejection:not([hidden])")
+    assert "stale" in page.get_attribute("#result", "class")
+    assert page.text_content("#verdict").startswith("✗")  # the hint under the prompt agrees at once
+    assert page.is_visible("#stale-note") and "Previous image" in page.text_content("#stale-note")
+    for selector in ("#image", "#meta"):
+        assert float(page.eval_on_selector(selector, "e => getComputedStyle(e).opacity")) < 0.5
+    shot(page, "stale")
+    page.locator("#suggestions button").first.click()
+    page.wait_for_selector("#stale-note", state="hidden")
+    assert "stale" not in page.get_attribute("#result", "class")
+    assert page.eval_on_selector("#image", "e => getComputedStyle(e).opacity") == "1"
+
+
+def test_no_request_fails_and_the_icon_is_served(browser, live_server, viewport):
+    failures = []
+
+    def listen(page):
+        page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("requestfailed", lambda r: failures.append(f"failed {r.url}"))
+        page.on("console", lambda m: failures.append(m.text) if m.type == "error" else None)
+
+    with open_page(browser, live_server, viewport, listen) as page:
+        page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
+        page.fill("#prompt", "a paper lantern festival")
+        page.click("#generate")
+        page.wait_for_selector("#image:not([hidden])")
+        icon = page.get_attribute("link[rel=icon]", "href")
+        for path in (icon, "/favicon.ico"):
+            response = page.request.get(live_server + path)
+            assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
+    assert failures == []
+
+
+def test_the_shortcut_hint_shows_only_with_a_keyboard(page):
+    assert page.is_visible("#generate kbd") == (page.viewport_name == "desktop")
+
+
+def test_the_live_toggle_is_explained(page):
+    hint = page.get_attribute("#live", "aria-describedby")
+    assert page.is_visible(f"#{hint}") and "as you type" in page.text_content(f"#{hint}")
+
+
+def assert_form_matches(page, config):
+    limits, defaults = config["limits"], config["defaults"]
+    assert page.get_attribute("#prompt", "maxlength") == str(limits["prompt_chars"])
+    low, high = limits["steps"]
+    steps = page.eval_on_selector_all("input[name=steps]", "es => es.map(e => Number(e.value))")
+    assert steps == list(range(low, high + 1))
+    assert page.eval_on_selector("input[name=steps]:checked", "e => Number(e.value)") == defaults["steps"]
+    assert [page.get_attribute("#seed", "min"), page.get_attribute("#seed", "max")] == [str(n) for n in limits["seed"]]
+    assert page.eval_on_selector_all("#style option", "os => os.map(o => o.value)") == list(config["styles"])
+    assert page.input_value("#style") == defaults["style"]
+    sizes = page.eval_on_selector_all("#size option", "os => os.map(o => o.textContent)")
+    assert sizes == [f"{w}×{h}" for w, h in config["sizes"]]
+    selected = page.eval_on_selector("#size", "s => s.selectedOptions[0].textContent")
+    assert selected == f"{defaults['width']}×{defaults['height']}"
+
+
+def test_the_form_is_rendered_from_the_server_options(page, live_server):
+    assert_form_matches(page, page.request.get(live_server + "/api/config").json())
+
+
+def test_the_form_follows_other_server_options(browser, viewport, monkeypatch):
+    from sdturbo import params
+
+    monkeypatch.setattr(params, "MAX_STEPS", 3)
+    monkeypatch.setattr(params, "MAX_SEED", 99_999)
+    monkeypatch.setattr(params, "MAX_PROMPT_CHARS", 321)
+    monkeypatch.setattr(params, "PRESET_SIZES", ((768, 512), (512, 512)))
+    with serve(FakeEngine(), style="chibi") as url, open_page(browser, url, viewport) as page:
+        config = page.request.get(url + "/api/config").json()
+        assert config["limits"]["prompt_chars"] == 321 and config["defaults"]["style"] == "chibi"
+        assert_form_matches(page, config)
+        page.wait_for_selector("#health[data-status=ok]")
+        page.fill("#prompt", "anime fox")
+        page.fill("#seed", "100000")
+        page.click("#generate")
+        assert "from 0 to 99999" in page.text_content("#error")  # the page's own message uses the server's limit
+
+
+def test_a_new_result_scrolls_into_view_on_a_phone(browser, live_server):
+    with open_page(browser, live_server, "phone") as page:
+        page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
+        in_view = "document.getElementById('result').getBoundingClientRect().bottom < innerHeight + 2"  # px rounding
+        assert not page.evaluate(in_view)  # below the controls at first
+        page.fill("#prompt", "a koi pond under cherry blossoms")
+        page.click("#generate")
+        page.wait_for_function(in_view)
+        assert page.is_visible("#seed-used")
