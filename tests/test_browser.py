@@ -230,8 +230,8 @@ def test_generate_waits_for_the_model_to_load(browser, viewport):
         gate.set()
 
 
-def test_a_failed_load_keeps_generate_disabled(browser, viewport):
-    with serve(BrokenLoad()) as url, open_page(browser, url, viewport) as page:
+def test_a_failed_load_keeps_generate_disabled(browser):  # the same at every width: one viewport
+    with serve(BrokenLoad()) as url, open_page(browser, url, "desktop") as page:
         page.wait_for_selector("#health[data-status=error]")
         assert page.is_disabled("#generate")
         assert "no weights here" in page.text_content("#error")
@@ -259,7 +259,7 @@ def test_a_rejection_marks_the_previous_image_stale(page):
     assert page.eval_on_selector("#image", "e => getComputedStyle(e).opacity") == "1"
 
 
-def test_no_request_fails_and_the_icon_is_served(browser, live_server, viewport):
+def test_no_request_fails_and_the_icon_is_served(browser, live_server):
     failures = []
 
     def listen(page):
@@ -267,7 +267,7 @@ def test_no_request_fails_and_the_icon_is_served(browser, live_server, viewport)
         page.on("requestfailed", lambda r: failures.append(f"failed {r.url}"))
         page.on("console", lambda m: failures.append(m.text) if m.type == "error" else None)
 
-    with open_page(browser, live_server, viewport, listen) as page:
+    with open_page(browser, live_server, "phone", listen) as page:
         page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
         page.fill("#prompt", "a paper lantern festival")
         page.click("#generate")
@@ -308,14 +308,14 @@ def test_the_form_is_rendered_from_the_server_options(page, live_server):
     assert_form_matches(page, page.request.get(live_server + "/api/config").json())
 
 
-def test_the_form_follows_other_server_options(browser, viewport, monkeypatch):
+def test_the_form_follows_other_server_options(browser, monkeypatch):
     from sdturbo import params
 
     monkeypatch.setattr(params, "MAX_STEPS", 3)
     monkeypatch.setattr(params, "MAX_SEED", 99_999)
     monkeypatch.setattr(params, "MAX_PROMPT_CHARS", 321)
     monkeypatch.setattr(params, "PRESET_SIZES", ((768, 512), (512, 512)))
-    with serve(FakeEngine(), style="chibi") as url, open_page(browser, url, viewport) as page:
+    with serve(FakeEngine(), style="chibi") as url, open_page(browser, url, "desktop") as page:
         config = page.request.get(url + "/api/config").json()
         assert config["limits"]["prompt_chars"] == 321 and config["defaults"]["style"] == "chibi"
         assert_form_matches(page, config)

@@ -21,7 +21,14 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_test_one():
     assert install_test in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
 
 
-@pytest.mark.parametrize("code", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+# the asset-batch example renders 28 images at 512x512 (~10 s on two cores): a slow test
+EXAMPLES = [
+    pytest.param(code, marks=[pytest.mark.slow] if "generate_anime_assets()" in code else [], id=f"block{i}")
+    for i, code in enumerate(PYTHON_BLOCKS)
+]
+
+
+@pytest.mark.parametrize("code", EXAMPLES)
 def test_python_examples_run_with_the_tiny_model(code, monkeypatch, tmp_path):
     monkeypatch.setenv("SDTURBO_MODEL", "tiny")  # the examples use the default model: point it at tiny
     monkeypatch.setenv("SDTURBO_DEVICE", "cpu")
