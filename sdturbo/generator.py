@@ -25,6 +25,7 @@ class SDTurboGenerator:
     def __init__(
         self,
         model: str | None = None,
+        *,
         device: str | None = None,
         dtype: str | None = None,
         attention: str | None = None,

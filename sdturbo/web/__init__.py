@@ -14,7 +14,7 @@ from sdturbo.web import api, pages
 ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
 
 
-def create_app(settings: Settings | None = None, engine=None, validator=None, background: bool = True) -> Flask:
+def create_app(settings: Settings | None = None, engine=None, *, validator=None, background: bool = True) -> Flask:
     """A Flask app owning one warm engine; it loads in the background and /healthz says when ready."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
