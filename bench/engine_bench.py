@@ -25,7 +25,7 @@ from pathlib import Path
 import diffusers
 import torch
 
-from sdturbo.config import ATTENTIONS, Settings
+from sdturbo.config import ATTENTIONS, Optimization, Settings
 from sdturbo.engine import Engine, GenerationRequest, fastpath
 from sdturbo.engine.device import dtype_name, resolve_attention, resolve_device, resolve_dtype
 from sdturbo.engine.loading import load_pipeline, resolve_source
@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         batches,
         lambda side: engine.context(1, side, side),
         fastpath.to_pil_uint8
-        if "uint8_decode" in engine.optimizations
+        if Optimization.UINT8_DECODE in engine.settings.optimize
         else lambda decoded: engine.pipe.image_processor.postprocess(decoded, output_type="pil"),
     )
     ours["repeated_prompt_ms"] = round(timer.ms(ours_call(engine, 1, rows[0][0], 1, fresh=False)), 2)

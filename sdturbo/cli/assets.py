@@ -7,6 +7,7 @@ import logging
 
 from sdturbo.assets import catalog, generate_anime_assets, prompts_of
 from sdturbo.cli.args import Parser, checked, run
+from sdturbo.domain.rules import default_rules
 from sdturbo.params import check_seed, check_side, check_steps
 
 _FLAGS = {"out_dir": "--out", "per_category": "--per-category", "categories": "--categories"}
@@ -38,7 +39,9 @@ def build_parser() -> Parser:
         help="image height, 256-1024 in multiples of 64 (default 512)",
     )
     p.add_argument("--out", default="anime_assets", help="output folder (default anime_assets/)")
-    p.add_argument("--style", default="anime", help="style preset (default anime)")
+    p.add_argument(
+        "--style", default="anime", help=f"style preset: {', '.join(default_rules().styles)} (default anime)"
+    )
     p.add_argument("--model", default=None, help="hub id, local folder or 'tiny' (default $SDTURBO_MODEL or sd-turbo)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--force", action="store_true", help="regenerate everything, replacing an existing run")

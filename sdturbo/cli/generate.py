@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sdturbo.cli.args import Parser, checked, run
 from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Optimization, Settings
+from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import slug
 from sdturbo.params import MAX_BATCH, check_count, check_prompt, check_seed, check_side, check_steps, random_seed
@@ -91,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--style",
         default=None,
-        help="style preset applied to each prompt: anime (default), cel, ghibli_like, chibi, mecha, "
-        "manga_ink, watercolor, none",
+        help=f"style preset applied to each prompt: {', '.join(default_rules().styles)} "
+        "(default $SDTURBO_STYLE or anime)",
     )
     return p
 
