@@ -61,3 +61,15 @@ class FakeEngine:
             )
             for r in requests
         ]
+
+
+class SlowLoad(FakeEngine):
+    """Loading waits for `load_gate`: the model "loads" until the test says so."""
+
+    def __init__(self, load_gate: threading.Event) -> None:
+        super().__init__()
+        self.load_gate = load_gate
+
+    def load(self):
+        self.load_gate.wait(30)
+        super().load()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import FakeEngine
+from tests.fakes import FakeEngine, SlowLoad
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SDTURBO_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
@@ -83,18 +83,6 @@ def page(browser, live_server, viewport):
     with open_page(browser, live_server, viewport) as page:
         page.wait_for_selector("#health[data-status=ok]", timeout=30_000)
         yield page
-
-
-class SlowLoad(FakeEngine):
-    """The fake engine whose loading waits for `load_gate` (the model "loads" until the test says so)."""
-
-    def __init__(self, load_gate: threading.Event) -> None:
-        super().__init__()
-        self.load_gate = load_gate
-
-    def load(self):
-        self.load_gate.wait(30)
-        super().load()
 
 
 class BrokenLoad(FakeEngine):

@@ -9,7 +9,7 @@ from sdturbo.domain import DomainValidator
 from sdturbo.errors import InvalidParameterError
 from sdturbo.schema import GenerationRequest, Shape
 from sdturbo.studio import NotReady, OutOfDomain, Studio
-from tests.fakes import FakeEngine
+from tests.fakes import FakeEngine, SlowLoad
 
 LONG = "anime fox " * 99  # 990 characters: within the limit; the style template makes it longer
 
@@ -105,13 +105,7 @@ def test_requests_of_one_shape_share_a_batch_and_other_shapes_do_not():
 
 def test_served_studio_refuses_work_while_loading():
     gate = threading.Event()
-
-    class SlowLoad(FakeEngine):
-        def load(self):
-            gate.wait(5)
-            super().load()
-
-    studio = Studio(Settings(model="fake", validator_model="none"), engine=SlowLoad()).start()
+    studio = Studio(Settings(model="fake", validator_model="none"), engine=SlowLoad(gate)).start()
     with pytest.raises(NotReady, match="still loading"):
         studio.check("anime fox")
     gate.set()

@@ -12,7 +12,7 @@ from PIL import Image
 from sdturbo.config import Settings
 from sdturbo.metadata import read_parameters
 from sdturbo.web import create_app
-from tests.fakes import FakeEngine, seed_color
+from tests.fakes import FakeEngine, SlowLoad, seed_color
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,18 +60,6 @@ def in_threads(fn, count):
     for t in threads:
         t.join(10)
     return results
-
-
-class SlowLoad(FakeEngine):
-    """Loading waits for `load_gate`."""
-
-    def __init__(self, load_gate: threading.Event) -> None:
-        super().__init__()
-        self.load_gate = load_gate
-
-    def load(self):
-        self.load_gate.wait(5)
-        super().load()
 
 
 def test_healthz_is_503_until_warm_then_200():

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from sdturbo.errors import InvalidParameterError, ModelLoadError
+from sdturbo.params import MAX_SEED, MAX_SIDE, MAX_STEPS, MIN_SIDE, MIN_STEPS, SIDE_MULTIPLE, check_side, check_steps
 
 
 class UsageError(Exception):
@@ -41,6 +42,26 @@ def checked(check: Callable[[object], object], *, integer: bool = True) -> Calla
             raise argparse.ArgumentTypeError(err.problem) from None
 
     return convert
+
+
+def add_image_flags(p: argparse.ArgumentParser, steps: int) -> None:
+    """--steps, --width and --height, as every image-making CLI has them (limits from sdturbo.params)."""
+    p.add_argument(
+        "--steps",
+        type=checked(check_steps),
+        default=steps,
+        help=f"denoising steps, {MIN_STEPS}-{MAX_STEPS} (default {steps})",
+    )
+    for side in ("width", "height"):
+        p.add_argument(
+            f"--{side}",
+            type=checked(lambda value, side=side: check_side(value, side)),
+            default=512,
+            help=f"image {side}, {MIN_SIDE}-{MAX_SIDE} in multiples of {SIDE_MULTIPLE} (default 512)",
+        )
+
+
+SEED_RANGE = f"0-{MAX_SEED}"  # for --seed help texts
 
 
 def run(

@@ -6,9 +6,9 @@ import argparse
 import logging
 
 from sdturbo.assets import catalog, generate_anime_assets, prompts_of
-from sdturbo.cli.args import Parser, checked, run
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, checked, run
 from sdturbo.domain.rules import default_rules
-from sdturbo.params import check_seed, check_side, check_steps
+from sdturbo.params import check_seed
 
 _FLAGS = {"out_dir": "--out", "per_category": "--per-category", "categories": "--categories"}
 
@@ -19,24 +19,12 @@ def build_parser() -> Parser:
     p.add_argument("--categories", help="comma-separated categories (default: all; see --list)")
     # its upper bound depends on the categories chosen: generate_anime_assets checks it
     p.add_argument("--per-category", type=int, default=4, help="images per category (default 4)")
-    p.add_argument("--steps", type=checked(check_steps), default=2, help="denoising steps, 1-4 (default 2)")
+    add_image_flags(p, steps=2)
     p.add_argument(
         "--seed",
         type=checked(check_seed),
         default=0,
-        help="base seed, 0-4294967295 (default 0); same seed and settings, same images",
-    )
-    p.add_argument(
-        "--width",
-        type=checked(lambda v: check_side(v, "width")),
-        default=512,
-        help="image width, 256-1024 in multiples of 64 (default 512)",
-    )
-    p.add_argument(
-        "--height",
-        type=checked(lambda v: check_side(v, "height")),
-        default=512,
-        help="image height, 256-1024 in multiples of 64 (default 512)",
+        help=f"base seed, {SEED_RANGE} (default 0); same seed and settings, same images",
     )
     p.add_argument("--out", default="anime_assets", help="output folder (default anime_assets/)")
     p.add_argument(

@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from sdturbo.cli.args import Parser, checked, run
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, checked, run
 from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Optimization, Settings
 from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import slug
-from sdturbo.params import MAX_BATCH, check_count, check_prompt, check_seed, check_side, check_steps, random_seed
+from sdturbo.params import MAX_BATCH, check_count, check_prompt, check_seed, random_seed
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import OutOfDomain, Studio
 
@@ -42,24 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=checked(check_prompt, integer=False),
         help="prompt to render; repeat for several (default: four sample prompts)",
     )
-    p.add_argument("--steps", type=checked(check_steps), default=1, help="denoising steps, 1-4 (default 1)")
+    add_image_flags(p, steps=1)
     p.add_argument(
         "--seed",
         type=checked(check_seed),
         default=None,
-        help="seed of the first image, 0-4294967295; image i uses seed+i (default: random, printed)",
-    )
-    p.add_argument(
-        "--width",
-        type=checked(lambda v: check_side(v, "width")),
-        default=512,
-        help="image width, 256-1024 in multiples of 64 (default 512)",
-    )
-    p.add_argument(
-        "--height",
-        type=checked(lambda v: check_side(v, "height")),
-        default=512,
-        help="image height, 256-1024 in multiples of 64 (default 512)",
+        help=f"seed of the first image, {SEED_RANGE}; image i uses seed+i (default: random, printed)",
     )
     p.add_argument(
         "--count",
