@@ -144,9 +144,16 @@ class BatchWorker:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the batches already queued, then end the worker thread (or the caller's `step` loop)."""
-        self._queue.put(_STOP)
+        with self._queue.mutex:  # the sentinel never waits for a place: a full queue must still stop
+            self._queue.queue.append(_STOP)
+            self._queue.not_empty.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    @property
+    def on_worker_thread(self) -> bool:
+        """Whether the caller is the worker thread itself."""
+        return threading.current_thread() is self._thread
 
     @property
     def alive(self) -> bool:

@@ -135,18 +135,18 @@ class Settings:
 
         An invalid variable raises InvalidParameterError naming the variable.
         """
-        values: dict[str, object] = {}
+        values = {name: value for name, value in overrides.items() if value is not None}
+        from_environment = set()
         for f in dataclasses.fields(cls):
             raw = os.environ.get(env_name(f))
-            if raw:  # unset or empty: the field's default
+            if raw and f.name not in values:  # unset or empty: the default; an explicit value wins unread
                 values[f.name] = _from_text(f, raw)
-        from_environment = set(values)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+                from_environment.add(f.name)
         try:
             return cls(**values)
         except InvalidParameterError as err:
             field = err.field.split()[0]  # "compile_sizes width" -> compile_sizes
-            if field in from_environment and overrides.get(field) is None:
+            if field in from_environment:
                 variable = env_name(_FIELDS[field]) + err.field[len(field) :]  # keeps " height"
                 raise InvalidParameterError(variable, err.problem) from None
             raise

@@ -15,7 +15,11 @@ class InvalidParameterError(ValueError):
         self.problem = problem  # what is wrong and what is allowed, without the name
 
     def as_flag(self, renames: dict[str, str] | None = None) -> str:
-        """The message with the field as a command-line user typed it: "--max-batch: must be ..."."""
+        """The message with the field as a command-line user typed it: "--max-batch: must be ...".
+
+        An environment variable (SDTURBO_*) keeps its own name: it is not a flag."""
+        if self.field.startswith("SDTURBO_"):
+            return str(self)
         flag = (renames or {}).get(self.field, "--" + self.field.replace("_", "-"))
         return f"{flag}: {self.problem}"
 

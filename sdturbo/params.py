@@ -12,6 +12,7 @@ MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 256, 1024, 64  # latents are H/8 and the UNe
 MAX_SEED = 2**32 - 1  # the seed range A1111 and ComfyUI users know
 MAX_PROMPT_CHARS = 1000
 MAX_BATCH = 64
+DEFAULT_STEPS, DEFAULT_SIDE = 1, 512  # what a request gets when it names no steps or size
 # sizes offered by the page: square, 3:2 and 16:9 both ways (any multiple of 64 in range is accepted)
 PRESET_SIZES = ((512, 512), (768, 512), (512, 768), (768, 768), (1024, 576), (576, 1024), (1024, 1024))
 

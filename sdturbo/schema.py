@@ -12,7 +12,7 @@ from PIL import Image
 
 from sdturbo import metadata
 from sdturbo.errors import InvalidParameterError
-from sdturbo.params import check_seed, check_side, check_steps
+from sdturbo.params import DEFAULT_SIDE, DEFAULT_STEPS, check_seed, check_side, check_steps
 
 
 class Shape(NamedTuple):
@@ -35,9 +35,9 @@ class GenerationRequest:
 
     prompt: str  # the text the model renders: the user's prompt inside the style template
     seed: int
-    steps: int = 1
-    width: int = 512
-    height: int = 512
+    steps: int = DEFAULT_STEPS
+    width: int = DEFAULT_SIDE
+    height: int = DEFAULT_SIDE
     preview: bool = False  # decode with the fast preview VAE when the engine has one (live mode)
     style: str = field(default="none", kw_only=True)  # the style preset that made `prompt`
     user_prompt: str = field(default="", kw_only=True)  # as the user typed it ("" = `prompt` itself)
@@ -78,7 +78,7 @@ class GenerationResult:
         text = metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
         return f"{text}, VAE: {self.vae}" if self.vae else text
 
-    def png_bytes(self, fast: bool = False) -> bytes:
+    def png_bytes(self, *, fast: bool = False) -> bytes:
         """The image as PNG bytes with the parameters chunk; `fast`: for answering requests, larger files."""
         if fast:
             return metadata.fast_png_bytes(self.image, self.parameters)

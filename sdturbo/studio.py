@@ -79,6 +79,8 @@ class Studio:
     def load(self, warmup: bool | None = None) -> Studio:
         """Load the engine and the validator on this thread, once; warm the engine up (by default when
         served, and in direct mode where it pays: on GPUs, and when compiled)."""
+        if self.served and not self.worker.on_worker_thread:
+            raise RuntimeError("a started studio loads on its worker thread, where its requests run")
         if not self.ready.is_set():
             started = time.perf_counter()
             if not self.engine.loaded:
@@ -97,6 +99,9 @@ class Studio:
 
         With background=False, return only when loading has finished (or failed).
         """
+        if self.served or self.ready.is_set():
+            # warm-up (CUDA graphs) must happen on the worker thread, so the worker must do the loading
+            raise RuntimeError("start() must be called once, before anything loaded the studio")
         self.served = True
         self.worker.start()
         if not background:
@@ -124,39 +129,44 @@ class Studio:
     # the request spine
 
     def check(self, prompt: object, style: object = None) -> Verdict:
-        """The validator's verdict: the user's prompt and the style name checked once, here."""
+        """The validator's verdict; the user's prompt and the style name are checked first, once."""
+        prompt, style = self.validator.check_input(prompt, self.settings.style if style is None else style)
         self._require_ready()
-        return self.validator.validate(prompt, self.settings.style if style is None else style)
+        return self.validator.judge(prompt, style)
 
     def prepare(
         self,
         prompt: object,
         *,
         style: object = None,
-        steps: object = 1,
+        steps: object = None,
         seed: object = None,
-        width: object = 512,
-        height: object = 512,
-        preview: object = False,
+        width: object = None,
+        height: object = None,
+        preview: object = None,
     ) -> GenerationRequest:
-        """A checked request for an in-domain prompt; raises OutOfDomain or InvalidParameterError.
+        """A checked request for an in-domain prompt; raises InvalidParameterError, NotReady or OutOfDomain.
 
-        Values come as the front end decoded them; errors name the field as written here
-        (prompt, style, steps, seed, width, height, preview).
+        Values come as the front end decoded them; None means the default (random for the seed).
+        Every field is checked once, before the readiness gate and the domain decision; errors name
+        the field as written here (prompt, style, steps, seed, width, height, preview).
         """
-        verdict = self.check(prompt, style)
-        if not verdict.allowed:
-            raise OutOfDomain(verdict)
-        return GenerationRequest(
-            verdict.effective_prompt,
+        # 1. the input: the user's prompt and style, then every other field as the request is built
+        prompt, style = self.validator.check_input(prompt, self.settings.style if style is None else style)
+        given = {"steps": steps, "width": width, "height": height, "preview": preview}
+        request = GenerationRequest(
+            self.validator.rules.apply_style(prompt, style),  # what the model renders
             params.random_seed() if seed is None else seed,
-            steps,
-            width,
-            height,
-            preview,
-            style=verdict.style,
+            **{name: value for name, value in given.items() if value is not None},
+            style=style,
             user_prompt=prompt,
         )
+        # 2. is the studio up, and is the prompt in the domain
+        self._require_ready()
+        verdict = self.validator.judge(prompt, style)
+        if not verdict.allowed:
+            raise OutOfDomain(verdict)
+        return request
 
     def submit(self, request: GenerationRequest, *, client: str | None = None, seq: int = 0) -> Served:
         """Served mode: queue one request and wait for it; raises the batcher's errors (QueueFull, ...).
@@ -164,6 +174,8 @@ class Studio:
         With a `client`, that client's newest request wins (live mode): older ones not yet started
         end with JobSuperseded; `seq` is the client's own order.
         """
+        if not self.served:
+            raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
         self._require_ready()
         timeout = self.settings.request_timeout_s
         job = self.worker.submit(Job(request, request.shape, client, seq, timeout_s=timeout))
@@ -205,7 +217,12 @@ class Studio:
                 "seed": [0, params.MAX_SEED],
                 "prompt_chars": params.MAX_PROMPT_CHARS,
             },
-            "defaults": {"steps": 1, "width": 512, "height": 512, "style": self.settings.style},
+            "defaults": {
+                "steps": params.DEFAULT_STEPS,
+                "width": params.DEFAULT_SIDE,
+                "height": params.DEFAULT_SIDE,
+                "style": self.settings.style,
+            },
             "sizes": [list(size) for size in params.PRESET_SIZES],
             "styles": self.validator.styles,
         }

@@ -132,3 +132,16 @@ def test_optimizations_are_a_typed_flag():
     assert Settings(optimize=Optimization.FAST).optimize.labels == Optimization.FAST.labels
     with pytest.raises(InvalidParameterError, match="optimize: must be a comma list"):
         Settings(optimize=3)
+
+
+def test_a_flag_wins_over_a_malformed_variable_which_is_not_read(monkeypatch):
+    monkeypatch.setenv("SDTURBO_PORT", "abc")
+    assert Settings.from_env(port=5999).port == 5999
+
+
+def test_a_bad_variable_is_reported_by_its_name_on_the_command_line(monkeypatch, capsys, tmp_path):
+    from sdturbo.cli.generate import main
+
+    monkeypatch.setenv("SDTURBO_MAX_BATCH", "100")
+    assert main(["--model", "tiny", "--out", str(tmp_path)]) == 2
+    assert "error: SDTURBO_MAX_BATCH: must be an integer from 1 to 64, got 100" in capsys.readouterr().err

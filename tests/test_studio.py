@@ -146,3 +146,26 @@ def test_a_styled_prompt_past_clips_window_is_truncated_and_logged_not_refused(s
     assert result.prompt == request.prompt and result.image.size == (256, 256)
     # diffusers logs what CLIP's 77 tokens cut
     assert any("truncated because CLIP can only handle" in r.getMessage() for r in caplog.records)
+
+
+def test_modes_are_not_mixed():
+    """submit needs the worker; a started studio loads only on its worker thread; start() comes first."""
+    with pytest.raises(RuntimeError, match="in direct mode use run"):
+        direct().submit(GenerationRequest("anime fox", 1))
+    started = served()
+    with pytest.raises(RuntimeError, match="loads on its worker thread"):
+        started.load()
+    started.stop()
+    loaded = direct().load()
+    with pytest.raises(RuntimeError, match="before anything loaded"):
+        loaded.start()
+
+
+def test_asset_batches_refuse_a_started_studio(tmp_path):
+    from sdturbo.assets import generate_anime_assets
+
+    started = served()
+    with pytest.raises(InvalidParameterError, match="studio: must not be started"):
+        generate_anime_assets(tmp_path / "out", studio=started, progress=False)
+    assert not (tmp_path / "out").exists()
+    started.stop()

@@ -272,7 +272,8 @@ def test_request_waiting_past_timeout_is_504_and_not_run():
     )
     second.start()
     wait_until(lambda: studio.worker.depth == 1)
-    time.sleep(0.3)  # queued past its 0.2 s timeout (the one wait that is about time itself)
+    with studio.worker._queue.mutex:
+        studio.worker._queue.queue[0].enqueued -= 1.0  # it has waited a second: past its 0.2 s timeout
     gate.set()
     first.join(5), second.join(5)
     response = late["r"]
@@ -400,3 +401,23 @@ def test_favicon_is_served():
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     studio.stop()
+
+
+def test_fields_are_checked_before_the_loading_gate_and_the_domain_decision():
+    gate = threading.Event()
+    client, studio = make_client(SlowLoad(gate), background=True)
+    loading = client.post("/api/generate", json={"prompt": "anime fox", "width": 100})
+    assert loading.status_code == 400 and loading.json["field"] == "width"  # not 503: the input is wrong anyway
+    assert client.post("/api/validate", json={"prompt": ""}).status_code == 400
+    gate.set()
+    studio._load_finished.wait(5)
+    rejected = client.post("/api/generate", json={"prompt": "a photo of Barack Obama, 50mm", "width": 100})
+    assert rejected.status_code == 400 and rejected.json["field"] == "width"
+    truss = client.post("/predict", json={"prompt": "a photo of Barack Obama, 50mm", "num_steps": 9})
+    assert truss.status_code == 400 and truss.json["field"] == "num_steps"
+    studio.stop()
+
+
+def test_config_defaults_include_the_format(client):
+    defaults = client.get("/api/config").json["defaults"]
+    assert defaults == {"steps": 1, "width": 512, "height": 512, "style": "anime", "format": "png"}

@@ -20,7 +20,7 @@ from sdturbo.config import Settings
 from sdturbo.domain.rules import load_data
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import slug
-from sdturbo.params import check_count, check_seed, check_side, check_steps
+from sdturbo.params import check_count, check_seed
 from sdturbo.schema import encode_pngs
 from sdturbo.studio import OutOfDomain, Studio
 
@@ -93,15 +93,15 @@ def generate_anime_assets(
 
     `studio`: the service that validates and renders (default: one on Settings.from_env()).
     """
-    # 1. check every argument before any work
-    check_steps(steps, "steps"), check_side(width, "width"), check_side(height, "height")
+    # 1. every image as a checked request before any work (the studio checks each field once)
     specs = plan(categories, per_category, seed)
     studio = studio or Studio(Settings.from_env())
-    studio.validator.rules.check_style(style)
+    if studio.served:
+        raise InvalidParameterError("studio", "must not be started: asset batches run on the caller's thread")
+    requests = {(s.category, s.index): _request(studio, s, style, steps, width, height) for s in specs}
     out = _prepare_folder(Path(out_dir), {s.category for s in specs})
     # 2. the model, and what identifies this run
-    studio.load()
-    engine = studio.engine
+    engine = studio.load().engine
     run = {
         "seed": seed,
         "steps": steps,
@@ -115,7 +115,7 @@ def generate_anime_assets(
     started, made = time.perf_counter(), 0
     for category in dict.fromkeys(s.category for s in specs):
         todo = [s for s in specs if s.category == category and not _is_done(out, manifest, s)]
-        made += _render(out, manifest, todo, run, studio, category, progress)
+        made += _render(out, manifest, todo, requests, studio, progress)
     seconds = time.perf_counter() - started
     # 4. contact sheets and the summary
     _write_sheets(out, manifest, run, engine.source.is_random)
@@ -185,16 +185,15 @@ def _entry(manifest: dict, category: str, index: int) -> dict | None:
     return next((e for e in manifest["images"] if (e["category"], e["index"]) == (category, index)), None)
 
 
-def _render(out, manifest, todo, run, studio: Studio, category, progress) -> int:
-    """Generate `todo` in batches of the engine's size; returns how many images were written."""
+def _render(out, manifest, todo: list[AssetSpec], requests: dict, studio: Studio, progress: bool) -> int:
+    """Generate `todo` (one category) in batches of the engine's size; returns how many images were written."""
     from tqdm import tqdm
 
-    size = studio.settings.max_batch_size
+    size, category = studio.settings.max_batch_size, todo[0].category if todo else ""
     bar = tqdm(total=len(todo), desc=category, unit="img", disable=not progress or None)
     for start in range(0, len(todo), size):
         chunk = todo[start : start + size]
-        requests = [_request(studio, s, run) for s in chunk]
-        results = studio.run(requests)
+        results = studio.run([requests[(s.category, s.index)] for s in chunk])
         for spec, result, data in zip(chunk, results, encode_pngs(results), strict=True):
             _atomic_write(out / spec.file, data)
             manifest["images"] = [
@@ -219,10 +218,9 @@ def _render(out, manifest, todo, run, studio: Studio, category, progress) -> int
     return len(todo)
 
 
-def _request(studio: Studio, spec: AssetSpec, run: dict):
+def _request(studio: Studio, spec: AssetSpec, style, steps, width, height):
     try:
-        settings = {name: run[name] for name in ("style", "steps", "width", "height")}
-        return studio.prepare(spec.prompt, seed=spec.seed, **settings)
+        return studio.prepare(spec.prompt, style=style, steps=steps, seed=spec.seed, width=width, height=height)
     except OutOfDomain as err:  # the catalog is curated data: a rejected entry is a bug in it
         raise ValueError(f"catalog prompt {spec.prompt!r} fails the domain validator: {err.verdict.reasons}") from None
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from sdturbo.errors import InvalidParameterError, ModelLoadError
-from sdturbo.params import MAX_SEED, MAX_SIDE, MAX_STEPS, MIN_SIDE, MIN_STEPS, SIDE_MULTIPLE, check_side, check_steps
+from sdturbo.params import DEFAULT_SIDE, MAX_SEED, MAX_SIDE, MAX_STEPS, MIN_SIDE, MIN_STEPS, SIDE_MULTIPLE
 
 
 class UsageError(Exception):
@@ -44,20 +44,26 @@ def checked(check: Callable[[object], object], *, integer: bool = True) -> Calla
     return convert
 
 
+def as_number(text: str) -> int | str:
+    """An argparse type that only decodes: an integer, or the text itself for the request's check to
+    refuse with the allowed range (the value is checked once, where the request is built)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def add_image_flags(p: argparse.ArgumentParser, steps: int) -> None:
-    """--steps, --width and --height, as every image-making CLI has them (limits from sdturbo.params)."""
+    """--steps, --width and --height, as every image-making CLI has them; the request checks them."""
     p.add_argument(
-        "--steps",
-        type=checked(check_steps),
-        default=steps,
-        help=f"denoising steps, {MIN_STEPS}-{MAX_STEPS} (default {steps})",
+        "--steps", type=as_number, default=steps, help=f"denoising steps, {MIN_STEPS}-{MAX_STEPS} (default {steps})"
     )
     for side in ("width", "height"):
         p.add_argument(
             f"--{side}",
-            type=checked(lambda value, side=side: check_side(value, side)),
-            default=512,
-            help=f"image {side}, {MIN_SIDE}-{MAX_SIDE} in multiples of {SIDE_MULTIPLE} (default 512)",
+            type=as_number,
+            default=DEFAULT_SIDE,
+            help=f"image {side}, {MIN_SIDE}-{MAX_SIDE} in multiples of {SIDE_MULTIPLE} (default {DEFAULT_SIDE})",
         )
 
 

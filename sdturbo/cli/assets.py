@@ -6,9 +6,8 @@ import argparse
 import logging
 
 from sdturbo.assets import catalog, generate_anime_assets, prompts_of
-from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, checked, run
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_number, run
 from sdturbo.domain.rules import default_rules
-from sdturbo.params import check_seed
 
 _FLAGS = {"out_dir": "--out", "per_category": "--per-category", "categories": "--categories"}
 
@@ -22,7 +21,7 @@ def build_parser() -> Parser:
     add_image_flags(p, steps=2)
     p.add_argument(
         "--seed",
-        type=checked(check_seed),
+        type=as_number,
         default=0,
         help=f"base seed, {SEED_RANGE} (default 0); same seed and settings, same images",
     )

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
 from pathlib import Path
 
-from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, checked, run
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_number, checked, run
 from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Optimization, Settings
 from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import slug
-from sdturbo.params import MAX_BATCH, check_count, check_prompt, check_seed, random_seed
+from sdturbo.params import MAX_BATCH, check_count, check_seed, random_seed
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import OutOfDomain, Studio
 
@@ -30,6 +31,8 @@ _FLAGS = {
     "prompts": "--prompt",
     "prompt": "--prompt",
     "max_batch_size": "--batch-size",
+    "compile_sizes width": "--width",  # with --optimize compile, the run's size is its compile size
+    "compile_sizes height": "--height",
 }
 
 
@@ -37,15 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's flags, each with help."""
     p = Parser(prog="generate_image.py", description="Generate images with SD-Turbo (1-4 steps, no guidance).")
     p.add_argument(
-        "--prompt",
-        action="append",
-        type=checked(check_prompt, integer=False),
-        help="prompt to render; repeat for several (default: four sample prompts)",
+        "--prompt", action="append", help="prompt to render; repeat for several (default: four sample prompts)"
     )
     add_image_flags(p, steps=1)
     p.add_argument(
         "--seed",
-        type=checked(check_seed),
+        type=as_number,
         default=None,
         help=f"seed of the first image, {SEED_RANGE}; image i uses seed+i (default: random, printed)",
     )
@@ -101,8 +101,9 @@ def _generate(args: argparse.Namespace) -> int:
         max_batch_size=args.batch_size,
         style=args.style,
         optimize=args.optimize,
-        compile_sizes=((args.width, args.height),),  # with compile: the one size this run makes
     )
+    if Optimization.COMPILE in settings.optimize:  # compile exactly the one size this run makes
+        settings = dataclasses.replace(settings, compile_sizes=((args.width, args.height),))
     prompts = [p for p in (args.prompt or SAMPLE_PROMPTS) for _ in range(args.count)]
     seed = random_seed(len(prompts)) if args.seed is None else check_seed(args.seed, count=len(prompts))
     _ensure_folder(args.out)
@@ -117,6 +118,8 @@ def _prepare(studio: Studio, args: argparse.Namespace, prompts: list[str], seed:
     """Image i of the run as a checked request with seed + i; None after explaining each out-of-domain prompt."""
     requests, rejected = [], {}
     for i, prompt in enumerate(prompts):
+        if prompt in rejected:  # --count repeats a prompt: one verdict is enough
+            continue
         try:
             requests.append(
                 studio.prepare(prompt, steps=args.steps, seed=seed + i, width=args.width, height=args.height)

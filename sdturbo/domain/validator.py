@@ -85,13 +85,20 @@ class DomainValidator:
         return self
 
     def validate(self, prompt: str, style: str = DEFAULT_STYLE, with_suggestions: bool = True) -> Verdict:
-        """Decide whether `prompt` is in the anime domain; raise InvalidParameterError for bad input.
+        """Decide whether `prompt` is in the anime domain; raise InvalidParameterError for bad input."""
+        return self.judge(*self.check_input(prompt, style), with_suggestions)
 
-        The one check of a user's prompt (1-1000 characters) and style name; the style template is
-        applied after, so a styled prompt longer than the limit is fine (CLIP truncates, diffusers logs it).
+    def check_input(self, prompt: object, style: object) -> tuple[str, str]:
+        """The one check of a user's prompt (1-1000 characters) and style name, before any judging.
+
+        The style template is applied after it, so a styled prompt longer than the limit is fine
+        (CLIP truncates it and diffusers logs what was cut).
         """
-        check_prompt(prompt)
-        effective = self.rules.apply_style(prompt, self.rules.check_style(style))
+        return check_prompt(prompt), self.rules.check_style(style)
+
+    def judge(self, prompt: str, style: str, with_suggestions: bool = True) -> Verdict:
+        """The verdict for a prompt and style that passed `check_input` (they are not checked again)."""
+        effective = self.rules.apply_style(prompt, style)
         self.load()
         evidence = self.rules.scan(prompt)
         decision = self._decide(evidence, prompt)
@@ -180,7 +187,7 @@ class DomainValidator:
         """Up to three rewrites, each one checked to pass this validator."""
         passing = []
         for candidate in suggest(evidence, category, self.rules):
-            if self.validate(candidate, "none", with_suggestions=False).allowed:
+            if self.judge(candidate, "none", with_suggestions=False).allowed:
                 passing.append(candidate)
         return passing[:3]
 

@@ -20,6 +20,7 @@ bp = Blueprint("api", __name__)
 
 GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq")
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
+DEFAULT_FORMAT = "png"
 LIVE_DEBOUNCE_MS = 150  # how long the page waits after a keystroke before a live request
 _CLIENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _REQUIRED = object()
@@ -29,7 +30,7 @@ _REQUIRED = object()
 class Delivery:
     """How /api/generate answers, beside the image request itself."""
 
-    format: str = "png"
+    format: str = DEFAULT_FORMAT
     client: str | None = None  # live mode: this client's newest request wins
     seq: int = 0  # the page's request counter, 0..2**32-1
 
@@ -40,8 +41,10 @@ def studio():
 
 def client_options() -> dict:
     """What the page and API clients may ask for (/api/config, and the page's template context)."""
+    options = studio().options()
     return {
-        **studio().options(),
+        **options,
+        "defaults": {**options["defaults"], "format": DEFAULT_FORMAT},
         "formats": list(FORMATS),
         "live_debounce_ms": LIVE_DEBOUNCE_MS,
     }
@@ -58,7 +61,7 @@ def predict():
     """Baseten Truss sd-turbo contract: {"prompt", "num_steps"} -> {"result": base64 PNG, 512x512}."""
     body = _json_body()
     with field_names({"steps": "num_steps"}):
-        request = studio().prepare(_field(body, "prompt"), steps=_field(body, "num_steps", 1))
+        request = studio().prepare(_field(body, "prompt"), steps=body.get("num_steps"))  # width, height: 512
     served = studio().submit(request)
     _log_served(served)
     return jsonify(result=_encode(served, "png"))
@@ -74,18 +77,15 @@ def generate():
     live = _field(body, "live", False, _check_bool)
     client = _field(body, "client_id", None, _check_client)
     delivery = Delivery(
-        format=_field(body, "format", "png", _check_format),
+        format=_field(body, "format", DEFAULT_FORMAT, _check_format),
         client=client if live else None,
         seq=_field(body, "seq", 0, lambda v: check_seed(v, "seq")),
     )
     # live previews decode with the fast preview VAE when the server has one
+    # the studio checks these (null or absent: its default)
     request = studio().prepare(
         _field(body, "prompt"),
-        style=_field(body, "style", None),
-        steps=_field(body, "steps", 1),
-        seed=_field(body, "seed", None),
-        width=_field(body, "width", 512),
-        height=_field(body, "height", 512),
+        **{name: body.get(name) for name in ("style", "steps", "seed", "width", "height")},
         preview=live,
     )
     served = studio().submit(request, client=delivery.client, seq=delivery.seq)
@@ -115,7 +115,7 @@ def generate():
 def validate():
     """The validator's verdict alone (the page calls it while the user types); the same check as generate."""
     body = _json_body()
-    return jsonify(studio().check(_field(body, "prompt"), _field(body, "style", None)).to_dict())
+    return jsonify(studio().check(_field(body, "prompt"), body.get("style")).to_dict())
 
 
 @bp.get("/api/config")
@@ -132,7 +132,7 @@ def _json_body() -> dict:
 
 
 def _field(body: dict, name: str, default=_REQUIRED, check=None):
-    """The value of one JSON field (null means the default); `check` only for fields the studio does not take."""
+    """A required field, or one the studio does not take (checked here by `check`); null means the default."""
     value = body.get(name)
     if value is None:
         if default is _REQUIRED:
