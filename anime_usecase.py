@@ -11,9 +11,9 @@ Run `python anime_usecase.py --help` for the command line.
 import sys
 
 from sdturbo.assets import generate_anime_assets
-from sdturbo.cli.assets import main
+from sdturbo.cli.assets import build_parser, main
 
-__all__ = ["generate_anime_assets", "main"]
+__all__ = ["build_parser", "generate_anime_assets", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())
