@@ -222,3 +222,11 @@ def test_cli_needs_prompt_or_eval(capsys):
     assert main([]) == 2
     assert main(["--eval", "/nonexistent.tsv", "--embedding-model", "none"]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_eval_file_errors_name_the_flag_once(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("label\tprompt\nmaybe\ta fox\n", encoding="utf-8")
+    assert main(["--embedding-model", "none", "--eval", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --eval: {bad} line 2: expected 'accept' or 'reject'" in err and "----eval" not in err

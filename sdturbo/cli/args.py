@@ -1,6 +1,6 @@
 """One convention for every command line: bad input exits 2 with one line naming the flag.
 
-    generate_image.py: error: argument --steps: must be an integer from 1 to 4, got 9 (see --help)
+    generate_image.py: error: --steps: must be an integer from 1 to 4, got 9 (see --help)
 
 A model that cannot load exits 1 with the loader's explanation; --help exits 0.
 """
@@ -8,7 +8,6 @@ A model that cannot load exits 1 with the loader's explanation; --help exits 0.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable
 
@@ -27,23 +26,6 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def checked(check: Callable[[object], object], *, integer: bool = True) -> Callable[[str], object]:
-    """An argparse type that runs one of the library's checks, reusing its message."""
-
-    def convert(text: str) -> object:
-        value: object = text
-        if integer:
-            # a non-number stays a string, which the check rejects with the allowed range
-            with contextlib.suppress(ValueError):
-                value = int(text)
-        try:
-            return check(value)
-        except InvalidParameterError as err:
-            raise argparse.ArgumentTypeError(err.problem) from None
-
-    return convert
-
-
 def as_number(text: str) -> int | str:
     """An argparse type that only decodes: an integer, or the text itself for the request's check to
     refuse with the allowed range (the value is checked once, where the request is built)."""
@@ -51,6 +33,19 @@ def as_number(text: str) -> int | str:
         return int(text)
     except ValueError:
         return text
+
+
+def checked(check: Callable[[object], object]) -> Callable[[str], object]:
+    """An argparse type for a flag no request checks (--count, --batch-size): decode, then run the
+    library's check, reusing its message."""
+
+    def convert(text: str) -> object:
+        try:
+            return check(as_number(text))
+        except InvalidParameterError as err:
+            raise argparse.ArgumentTypeError(err.problem) from None
+
+    return convert
 
 
 def add_image_flags(p: argparse.ArgumentParser, steps: int) -> None:

@@ -26,9 +26,7 @@ SAMPLE_PROMPTS = (
 )
 # library parameter names -> the flag a CLI user typed
 _FLAGS = {
-    "num_inference_steps": "--steps",
     "steps": "--steps",
-    "prompts": "--prompt",
     "prompt": "--prompt",
     "max_batch_size": "--batch-size",
     "compile_sizes width": "--width",  # with --optimize compile, the run's size is its compile size

@@ -45,7 +45,7 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
         label, _, prompt = line.partition("\t")
         if label not in LABELS or not prompt.strip():
             raise InvalidParameterError(
-                "--eval", f"{path} line {number}: expected 'accept' or 'reject', a TAB, then a prompt; got {line!r}"
+                "eval", f"{path} line {number}: expected 'accept' or 'reject', a TAB, then a prompt; got {line!r}"
             )
         rows.append((label, prompt))
     if not rows:
