@@ -36,6 +36,15 @@ def build_parser() -> Parser:
         help="with compile: sizes warmed at every batch bucket, e.g. 512x512,768x768; others run eager "
         "(default $SDTURBO_COMPILE_SIZES or 512x512)",
     )
+    p.add_argument(
+        "--library",
+        help="folder of the image library, or off (default $SDTURBO_LIBRARY or ~/.local/share/sdturbo/library)",
+    )
+    p.add_argument(
+        "--library-retain",
+        help="unstarred images the library keeps, newest first: all or a number "
+        "(default $SDTURBO_LIBRARY_RETAIN or all)",
+    )
     return p
 
 
@@ -56,6 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
         optimize=args.optimize,
         compile_sizes=args.compile_sizes,
         preview_vae=args.preview_vae,
+        library=args.library,
+        library_retain=args.library_retain,
     )
     app = create_app(settings)
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)

@@ -55,6 +55,12 @@ class Optimization(enum.Flag):
         return chosen
 
 
+def default_library_dir() -> Path:
+    """Where the image library lives unless told: beside the user's data, as desktop apps keep theirs."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sdturbo" / "library"
+
+
 def default_cache_dir() -> Path:
     """Where generated random test models are kept between runs."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -102,6 +108,10 @@ class Settings:
     queue_size: int = 64
     # a request still queued after this many seconds is answered 504 without running
     request_timeout_s: float = dataclasses.field(default=30.0, metadata={"env": "SDTURBO_TIMEOUT_S"})
+    # the image library (docs/LIBRARY.md): a folder, or "off"; several server processes may share one
+    library: Path | None = dataclasses.field(default_factory=default_library_dir)
+    # unstarred images the library keeps, newest first (images in a collection stay too): "all" or a number
+    library_retain: int | None | str = "all"
     # gunicorn: HTTP threads of its one worker process (waiting requests are cheap; the queue bounds work)
     http_threads: int = 32
 
@@ -128,6 +138,8 @@ class Settings:
         object.__setattr__(self, "compile_sizes", parse_sizes(self.compile_sizes))
         default_rules().check_style(self.style)
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
+        object.__setattr__(self, "library", _library_dir(self.library))
+        object.__setattr__(self, "library_retain", _retain(self.library_retain))
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -192,6 +204,24 @@ def parse_sizes(sizes: str | tuple | list, field: str = "compile_sizes") -> tupl
     if len(pairs) > MAX_COMPILE_SIZES:  # each size is up to len(BUCKETS) graphs; torch's recompile limit is 64
         raise InvalidParameterError(field, f"at most {MAX_COMPILE_SIZES} sizes, got {len(pairs)}")
     return tuple(pairs)
+
+
+def _library_dir(value: object) -> Path | None:
+    if value is None or str(value).strip().lower() in ("off", "none"):
+        return None
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise InvalidParameterError("library", f"must be a folder or 'off', got {value!r}")
+    return Path(value).expanduser()
+
+
+def _retain(value: object) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParameterError("library_retain", f"must be 'all' or a whole number from 0, got {value!r}")
+    return value
 
 
 def _check_range(field: str, value: object, low: float, high: float) -> None:

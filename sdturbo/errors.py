@@ -42,3 +42,15 @@ class ModelLoadError(RuntimeError):
 def first_line(err: BaseException) -> str:
     """The first line of an exception's message ("" when it has none): long tracebacks stay in the log."""
     return (str(err).strip().splitlines() or [""])[0]
+
+
+class NotFound(LookupError):
+    """Something a caller named by id does not exist (any more); the message says what."""
+
+
+class Conflict(ValueError):
+    """A change that clashes with what exists (a name in use); the message names the field and the clash."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field

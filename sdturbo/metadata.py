@@ -16,40 +16,46 @@ except ImportError:  # no wheel for this platform: Pillow's fastest settings ins
     fpng = None
 
 
-def a1111_parameters(prompt: str, steps: int, seed: int, width: int, height: int, model: str) -> str:
+def a1111_parameters(
+    prompt: str, steps: int, seed: int, width: int, height: int, model: str, vae: str | None = None
+) -> str:
     """The text A1111's PNG Info reads: the prompt, then one line of settings."""
     settings = f"Steps: {steps}, Sampler: Euler, CFG scale: 0, Seed: {seed}, Size: {width}x{height}, Model: {model}"
-    return f"{prompt}\n{settings}"
+    return f"{prompt}\n{settings}" + (f", VAE: {vae}" if vae else "")
 
 
 Z_RLE = 3  # zlib strategy: nearly Huffman-only speed, better than it on PNG data
 
 
-def png_bytes(image: Image.Image, parameters: str, compress_level: int = 6, rle: bool = False) -> bytes:
-    """Encode `image` as PNG with a `parameters` tEXt chunk; same input gives the same bytes.
+def png_bytes(
+    image: Image.Image, parameters: str, compress_level: int = 6, rle: bool = False, extra: dict[str, str] | None = None
+) -> bytes:
+    """Encode `image` as PNG with a `parameters` tEXt chunk (and `extra` ones); same input gives the same bytes.
 
     `rle` picks zlib's run-length strategy (Pillow's `compress_type`): measured here on 512² images at
     level 1 it cut noise from 32 to 19 ms and halved a smooth image's size, for the server's hot path.
     """
     info = PngImagePlugin.PngInfo()
-    info.add_text("parameters", parameters)
+    for key, text in {"parameters": parameters, **(extra or {})}.items():
+        info.add_text(key, text)
     buffer = io.BytesIO()
     extra = {"compress_type": Z_RLE} if rle else {}
     image.save(buffer, format="PNG", pnginfo=info, compress_level=compress_level, **extra)
     return buffer.getvalue()
 
 
-def fast_png_bytes(image: Image.Image, parameters: str) -> bytes:
+def fast_png_bytes(image: Image.Image, parameters: str, extra: dict[str, str] | None = None) -> bytes:
     """PNG for answering a request: lossless like `png_bytes`, with the `parameters` chunk, fast to make.
 
     fpng (when installed) measured 1.3-1.6 ms against Pillow's 16 ms (level 1, RLE) for a picture-like
     512² RGB image on this project's CPU, at about a third larger files; the same pixels either way.
     """
     if fpng is None or image.mode not in ("RGB", "RGBA"):
-        return png_bytes(image, parameters, compress_level=1, rle=True)
+        return png_bytes(image, parameters, compress_level=1, rle=True, extra=extra)
     data = fpng.from_ndarray(np.asarray(image))
     end_of_header = 8 + 25  # the PNG signature, then the IHDR chunk (13 bytes of data)
-    return data[:end_of_header] + _text_chunk("parameters", parameters) + data[end_of_header:]
+    chunks = b"".join(_text_chunk(key, text) for key, text in {"parameters": parameters, **(extra or {})}.items())
+    return data[:end_of_header] + chunks + data[end_of_header:]
 
 
 def _text_chunk(key: str, text: str) -> bytes:

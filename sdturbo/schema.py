@@ -75,14 +75,16 @@ class GenerationResult:
     @property
     def parameters(self) -> str:
         """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
-        text = metadata.a1111_parameters(self.prompt, self.steps, self.seed, self.width, self.height, self.model)
-        return f"{text}, VAE: {self.vae}" if self.vae else text
+        return metadata.a1111_parameters(
+            self.prompt, self.steps, self.seed, self.width, self.height, self.model, self.vae
+        )
 
-    def png_bytes(self, *, fast: bool = False) -> bytes:
-        """The image as PNG bytes with the parameters chunk; `fast`: for answering requests, larger files."""
+    def png_bytes(self, *, fast: bool = False, extra: dict[str, str] | None = None) -> bytes:
+        """The image as PNG bytes with the parameters chunk (and `extra` text chunks); `fast`: for
+        answering requests, larger files."""
         if fast:
-            return metadata.fast_png_bytes(self.image, self.parameters)
-        return metadata.png_bytes(self.image, self.parameters)
+            return metadata.fast_png_bytes(self.image, self.parameters, extra)
+        return metadata.png_bytes(self.image, self.parameters, extra=extra)
 
     def save(self, path: str | Path) -> Path:
         """Write the PNG with its parameters chunk to `path` and return the path."""

@@ -3,12 +3,14 @@
 No Flask, no HTTP, no torch at import time. A request takes one path:
 
     prepare(prompt, style, ...)  -> GenerationRequest   user prompt checked once, style applied after
-    submit(request)              -> Served              served mode: the batch worker thread runs it
+    submit(request)              -> Served              served mode: the batch worker thread runs it,
+                                                        then the image is kept (library, or previews)
     run(requests)                -> [GenerationResult]  direct mode: the caller's thread runs them
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -18,6 +20,7 @@ from sdturbo import params
 from sdturbo.batching import BatchWorker, Job
 from sdturbo.config import Settings
 from sdturbo.domain import DomainValidator, Verdict
+from sdturbo.library import Entry, ImageRecord, Library, LibraryError, PreviewRing
 from sdturbo.schema import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
@@ -38,13 +41,24 @@ class OutOfDomain(ValueError):
 
 
 @dataclass(frozen=True)
+class Kept:
+    """What became of an image after it was made (docs/LIBRARY.md)."""
+
+    png: bytes | None = None  # the PNG with its settings chunks, as written to the library (answers reuse it)
+    entry: Entry | None = None  # saved in the library
+    preview_id: str | None = None  # a live preview held in memory until the user keeps it
+    error: str | None = None  # not saved, and why
+
+
+@dataclass(frozen=True)
 class Served:
-    """A finished request: the result and how long it waited."""
+    """A finished request: the result, how long it waited, and what became of it."""
 
     result: GenerationResult
     queue_ms: float  # from submission until the worker took it into a batch
     total_ms: float  # from submission until the result was back
     batch_size: int
+    kept: Kept = Kept()
 
 
 class Studio:
@@ -73,6 +87,10 @@ class Studio:
         self.load_error: str | None = None
         self.load_seconds: float | None = None
         self._load_finished = threading.Event()
+        self.previews = PreviewRing()
+        self.library: Library | None = None  # opened by start(), again on later saves if that failed
+        self.library_error: str | None = None
+        self._library_lock = threading.Lock()
 
     # lifecycle
 
@@ -103,6 +121,7 @@ class Studio:
             # warm-up (CUDA graphs) must happen on the worker thread, so the worker must do the loading
             raise RuntimeError("start() must be called once, before anything loaded the studio")
         self.served = True
+        self.open_library()
         self.worker.start()
         if not background:
             self._load_finished.wait()
@@ -125,6 +144,26 @@ class Studio:
         """Finish queued work and end the worker; during loading, it ends as soon as loading does."""
         if self.worker.alive:
             self.worker.stop()
+        if self.library is not None:
+            self.library.close()
+
+    def open_library(self) -> Library | None:
+        """The open library (None when it is off or cannot be opened: `library_error` says why)."""
+        folder = self.settings.library
+        if folder is None or self.library is not None:
+            return self.library
+        with self._library_lock:
+            if self.library is None:
+                try:
+                    self.library = Library(folder, retain=self.settings.library_retain).open()
+                except LibraryError as err:
+                    if self.library_error != str(err):
+                        log.error("%s; images are answered but not saved", err)
+                    self.library_error = str(err)
+                else:
+                    self.library_error = None
+                    log.info("library at %s", folder)
+        return self.library
 
     # the request spine
 
@@ -168,11 +207,14 @@ class Studio:
             raise OutOfDomain(verdict)
         return request
 
-    def submit(self, request: GenerationRequest, *, client: str | None = None, seq: int = 0) -> Served:
+    def submit(
+        self, request: GenerationRequest, *, client: str | None = None, seq: int = 0, keep: bool = True
+    ) -> Served:
         """Served mode: queue one request and wait for it; raises the batcher's errors (QueueFull, ...).
 
         With a `client`, that client's newest request wins (live mode): older ones not yet started
-        end with JobSuperseded; `seq` is the client's own order.
+        end with JobSuperseded; `seq` is the client's own order. With `keep`, the image is saved in
+        the library, or held as a preview when the request is one (live mode).
         """
         if not self.served:
             raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
@@ -181,7 +223,52 @@ class Studio:
         job = self.worker.submit(Job(request, request.shape, client, seq, timeout_s=timeout))
         result = job.wait(timeout + RUN_GRACE_S)
         now = time.monotonic()
-        return Served(result, ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000, job.batch_size)
+        kept = self._keep(request, result, client) if keep else Kept()
+        return Served(
+            result, ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000, job.batch_size, kept
+        )
+
+    def _keep(self, request: GenerationRequest, result: GenerationResult, client: str | None) -> Kept:
+        """Save a finished image in the library (previews: hold it); a failure to save is reported, not raised."""
+        if request.preview:
+            return Kept(preview_id=self.previews.add(client, request, result)) if self.settings.library else Kept()
+        record = ImageRecord.of(request, result)
+        png = result.png_bytes(fast=True, extra=record.png_chunks())
+        library = self.open_library()
+        if library is None:
+            return Kept(png, error=self.library_error and f"not saved to the library: {self.library_error}")
+        try:
+            return Kept(png, entry=library.add(record, png))
+        except LibraryError as err:
+            log.error("not saved to the library: %s", err)
+            return Kept(png, error=f"not saved to the library: {err}")
+
+    def keep_preview(self, preview_id: str, *, starred: bool = False) -> tuple[Entry, bool]:
+        """Save a held live preview in the library; returns (entry, whether it was saved just now).
+
+        A preview decoded by the fast preview VAE is made again with the full VAE (same prompt, seed,
+        steps and size): the library keeps the same image at full quality. Raises NotFound, LibraryError.
+        """
+        held = self.previews.get(preview_id)
+        library = self.open_library()
+        if library is None:
+            raise LibraryError(self.library_error or "the library is off (--library off)")
+        with held.lock:
+            if held.entry_id is None:
+                request, result = held.request, held.result
+                if result.vae is not None:
+                    request = dataclasses.replace(request, preview=False)
+                    result = self.submit(request, keep=False).result
+                kept = self._keep(dataclasses.replace(request, preview=False), result, held.client)
+                if kept.entry is None:
+                    raise LibraryError(kept.error or "not saved to the library")
+                held.entry_id, created = kept.entry.id, True
+            else:
+                created = False
+        entry = library.get(held.entry_id)
+        if starred and not entry.starred:
+            entry = library.update(entry.id, starred=True)
+        return entry, created
 
     def run(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         """Direct mode: the images of `requests`, in order, made on this thread."""
@@ -206,7 +293,15 @@ class Studio:
             "queue_depth": self.worker.depth,
             "batch_sizes": {str(k): v for k, v in sorted(self.worker.batch_sizes.items())},
             "load_seconds": round(self.load_seconds or 0.0, 2),
+            "library": self._library_health(),
         }
+
+    def _library_health(self) -> dict | None:
+        if self.settings.library is None:
+            return None
+        if self.library is None:
+            return {"path": str(self.settings.library), "error": self.library_error}
+        return {"path": str(self.settings.library), "retain": self.settings.library_retain}
 
     def options(self) -> dict:
         """What a front end may ask for: limits, defaults, preset sizes and styles (the page renders these)."""

@@ -17,7 +17,8 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 @pytest.fixture(scope="session", autouse=True)
 def _hermetic_env(tmp_path_factory):
-    """No hub downloads, no user SDTURBO_* settings, random models cached in a session folder.
+    """No hub downloads, no user SDTURBO_* settings, random models cached in a session folder, and
+    the default image library ($XDG_DATA_HOME/sdturbo/library) in a session folder too.
 
     SDTURBO_TEST_CACHE_DIR names a folder to keep them in instead (the GPU session script shares the
     full-size random model between the tests and the benchmarks that way).
@@ -28,6 +29,7 @@ def _hermetic_env(tmp_path_factory):
             mp.delenv(name)
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("SDTURBO_CACHE_DIR", cache)
+        mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
         yield
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import Flask
 
 from sdturbo.config import Settings
+from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES
 from sdturbo.studio import Studio
-from sdturbo.web import api, pages
+from sdturbo.web import api, errors, library, pages
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
 
@@ -19,8 +20,11 @@ def create_app(settings: Settings | None = None, engine=None, *, validator=None,
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES + 2**20  # a PNG upload and its multipart wrapping
     app.register_blueprint(api.bp)
+    app.register_blueprint(library.bp)
     app.register_blueprint(pages.bp)
+    errors.register(app)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.extensions["sdturbo"] = Studio(settings, engine, validator).start(background)

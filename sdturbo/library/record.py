@@ -1,0 +1,120 @@
+"""What a kept image is: its settings (the PNG's `sdturbo` chunk) and, once stored, its library entry."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sdturbo import metadata
+from sdturbo.schema import GenerationRequest, GenerationResult
+
+CHUNK = "sdturbo"  # the PNG text chunk holding an ImageRecord as JSON
+FORMAT_VERSION = 1
+
+
+def utc_now() -> str:
+    """The current time as the library writes it: ISO 8601, UTC, milliseconds ("2026-11-25T18:45:01.123Z")."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """Everything needed to make an image again, and to rebuild its library row from the file alone."""
+
+    created: str
+    prompt: str  # as the user typed it
+    effective_prompt: str  # what the model rendered: the prompt inside the style template
+    style: str
+    seed: int
+    steps: int
+    width: int
+    height: int
+    model: str
+    vae: str | None
+    elapsed_ms: float
+
+    @classmethod
+    def of(cls, request: GenerationRequest, result: GenerationResult) -> ImageRecord:
+        return cls(
+            created=utc_now(),
+            prompt=request.user_prompt or request.prompt,
+            effective_prompt=result.prompt,
+            style=request.style,
+            seed=result.seed,
+            steps=result.steps,
+            width=result.width,
+            height=result.height,
+            model=result.model,
+            vae=result.vae,
+            elapsed_ms=round(result.elapsed_ms, 1),
+        )
+
+    @property
+    def parameters(self) -> str:
+        """The AUTOMATIC1111 "parameters" text of the image."""
+        return metadata.a1111_parameters(
+            self.effective_prompt, self.steps, self.seed, self.width, self.height, self.model, self.vae
+        )
+
+    def to_json(self) -> str:
+        return json.dumps({"v": FORMAT_VERSION, **dataclasses.asdict(self)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ImageRecord:
+        """The record a PNG's `sdturbo` chunk holds; ValueError when it is not one."""
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("v") != FORMAT_VERSION:
+                raise ValueError(f"unknown format version {data.get('v') if isinstance(data, dict) else data!r}")
+            names = [f.name for f in dataclasses.fields(cls)]
+            record = cls(**{name: data[name] for name in names})
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"not an sdturbo record: {err}") from None
+        for name in ("seed", "steps", "width", "height"):
+            if isinstance(getattr(record, name), bool) or not isinstance(getattr(record, name), int):
+                raise ValueError(f"not an sdturbo record: {name} is not an integer")
+        return record
+
+    def png_chunks(self) -> dict[str, str]:
+        """The extra PNG text chunks that carry this record."""
+        return {CHUNK: self.to_json()}
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: int
+    name: str
+    count: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored image: its record, where its file is, and what the user added (star, note, collections)."""
+
+    id: int
+    record: ImageRecord
+    file: str  # relative to the library folder: images/2026-11/....png
+    sha256: str
+    bytes: int
+    starred: bool = False
+    note: str = ""
+    collections: tuple[Collection, ...] = ()
+
+    def to_dict(self) -> dict:
+        """The JSON form of docs/LIBRARY.md (without the URLs, which belong to the web layer)."""
+        return {
+            "id": self.id,
+            **dataclasses.asdict(self.record),
+            "file": self.file,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "starred": self.starred,
+            "note": self.note,
+            "collections": [{"id": c.id, "name": c.name} for c in self.collections],
+            "parameters": self.record.parameters,
+        }
