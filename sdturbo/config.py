@@ -219,8 +219,8 @@ def _retain(value: object) -> int | None:
         return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidParameterError("library_retain", f"must be 'all' or a whole number from 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError("library_retain", f"must be 'all' or a whole number from 1, got {value!r}")
     return value
 
 

@@ -17,8 +17,12 @@ def seed_color(seed: int) -> tuple[int, int, int]:
 class FakeEngine:
     """Paints one solid color per seed; can block on a gate or fail, and records batch sizes."""
 
-    def __init__(self, gate: threading.Event | None = None, fail: str | None = None) -> None:
+    def __init__(
+        self, gate: threading.Event | None = None, fail: str | None = None, preview_vae: str | None = None
+    ) -> None:
         self.gate, self.fail = gate, fail
+        self.preview_vae = preview_vae  # set: preview requests are "decoded" by it (GenerationResult.vae)
+        self.requests: list = []
         self.loaded = False
         self.warms_by_default = False  # like the real engine on the CPU, uncompiled
         self.batches: list[int] = []
@@ -43,6 +47,7 @@ class FakeEngine:
 
     def generate(self, requests):
         self.batches.append(len(requests))
+        self.requests += requests
         if self.gate is not None:
             self.gate.wait(10)
         if self.fail:
@@ -58,6 +63,7 @@ class FakeEngine:
                 "fake",
                 1.0,
                 len(requests),
+                self.preview_vae if r.preview else None,
             )
             for r in requests
         ]

@@ -95,6 +95,12 @@ def test_every_field_reads_its_own_variable_with_the_fields_default(monkeypatch)
         ("SDTURBO_COMPILE_SIZES", "512x100", "SDTURBO_COMPILE_SIZES height: must be an integer from 256"),
         ("SDTURBO_OPTIMIZE", "warp", "SDTURBO_OPTIMIZE: unknown optimization 'warp'"),
         ("SDTURBO_HTTP_THREADS", "0", "SDTURBO_HTTP_THREADS: must be an integer from 1 to 1024, got 0"),
+        (
+            "SDTURBO_LIBRARY_RETAIN",
+            "some",
+            "SDTURBO_LIBRARY_RETAIN: must be 'all' or a whole number from 1, got 'some'",
+        ),
+        ("SDTURBO_LIBRARY_RETAIN", "0", "SDTURBO_LIBRARY_RETAIN: must be 'all' or a whole number from 1, got 0"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(monkeypatch, variable, value, message):
@@ -145,3 +151,13 @@ def test_a_bad_variable_is_reported_by_its_name_on_the_command_line(monkeypatch,
     monkeypatch.setenv("SDTURBO_MAX_BATCH", "100")
     assert main(["--model", "tiny", "--out", str(tmp_path)]) == 2
     assert "error: SDTURBO_MAX_BATCH: must be an integer from 1 to 64, got 100" in capsys.readouterr().err
+
+
+def test_the_library_folder_defaults_beside_user_data_and_can_be_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert Settings().library == tmp_path / "sdturbo" / "library"
+    assert Settings().library_retain is None  # "all"
+    monkeypatch.setenv("SDTURBO_LIBRARY", "off")
+    monkeypatch.setenv("SDTURBO_LIBRARY_RETAIN", "500")
+    assert (Settings.from_env().library, Settings.from_env().library_retain) == (None, 500)
+    assert Settings.from_env(library="~/art").library == Path.home() / "art"

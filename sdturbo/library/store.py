@@ -47,7 +47,7 @@ _TMP_RE = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<name>.<pid>.tmp
 MIGRATIONS = (
     """
     CREATE TABLE images (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: URLs, thumbnails and caches stay right
         created TEXT NOT NULL,
         prompt TEXT NOT NULL,
         effective_prompt TEXT NOT NULL,
@@ -70,7 +70,7 @@ MIGRATIONS = (
     CREATE INDEX images_created ON images (created);
     CREATE INDEX images_size ON images (width, height, id);
     CREATE TABLE collections (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
         created TEXT NOT NULL
     );
