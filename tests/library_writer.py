@@ -2,9 +2,9 @@
 
     python -m tests.library_writer DIR COUNT [THREADS] [TAG] [DELETES]
 
-Prints "kept <id> <file> to-keep|to-delete" after each image's row is committed and, with DELETES,
-deletes every third image it wrote ("to-delete") and prints "gone <id>" once that is done (flushed at once), so a test that
-kills it knows which images it was promised.
+Prints "kept <id> <file> to-keep|to-delete" after each image's row is committed and, with
+DELETES, deletes every third image it wrote ("to-delete") and prints "gone <id>" once that is
+done (flushed at once), so a test that kills it knows which images it was promised.
 """
 
 from __future__ import annotations

@@ -58,6 +58,8 @@ def test_no_import_loops():
         ("sdturbo.batching", "flask"),
         ("sdturbo.domain", "flask"),
         ("sdturbo.engine", "flask"),
+        ("sdturbo.library", "flask"),
+        ("sdturbo.library", "torch"),
         ("sdturbo.web", "torch"),
         ("sdturbo.studio", "torch"),
         ("sdturbo.batching", "torch"),
