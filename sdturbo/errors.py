@@ -44,6 +44,10 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [""])[0]
 
 
+class TooLarge(InvalidParameterError):
+    """An upload or a value is larger than allowed (HTTP 413)."""
+
+
 class NotFound(LookupError):
     """Something a caller named by id does not exist (any more); the message says what."""
 

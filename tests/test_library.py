@@ -122,7 +122,7 @@ def test_query_values_are_checked_and_errors_name_the_field():
         ({"limit": "0"}, "limit"),
         ({"limit": 201}, "limit"),
         ({"starred": "maybe"}, "starred"),
-        ({"size": "500x500"}, "size width"),
+        ({"size": "500x500"}, "size"),
         ({"size": "big"}, "size"),
         ({"since": "2026-13-01"}, "since"),
         ({"cursor": "abc"}, "cursor"),

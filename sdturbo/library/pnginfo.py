@@ -13,7 +13,7 @@ import warnings
 from PIL import Image
 
 from sdturbo import params
-from sdturbo.errors import InvalidParameterError
+from sdturbo.errors import InvalidParameterError, TooLarge
 from sdturbo.library.infotext import parse_parameters
 from sdturbo.library.record import CHUNK, ImageRecord
 
@@ -30,7 +30,7 @@ def read_png_info(data: bytes, styles: dict[str, str]) -> dict:
     if not isinstance(data, bytes | bytearray) or not data:
         raise InvalidParameterError("file", "must be a PNG file; the upload was empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidParameterError("file", f"must be at most {MAX_UPLOAD_BYTES // 2**20} MB, got {len(data)} bytes")
+        raise TooLarge("file", f"must be at most {MAX_UPLOAD_BYTES // 2**20} MB, got {len(data)} bytes")
     if not data.startswith(PNG_SIGNATURE):
         raise InvalidParameterError("file", "must be a PNG file (its first bytes are not a PNG signature)")
     try:

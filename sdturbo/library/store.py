@@ -256,8 +256,12 @@ class Library:
         try:
             path.parent.mkdir(exist_ok=True)
             atomic_write(path, png)
+        except OSError as err:
+            raise LibraryError(_reason(err)) from err
+        try:
             entry_id = self._insert(record, name, hashlib.sha256(png).hexdigest(), len(png))
-        except (OSError, sqlite3.Error) as err:
+        except sqlite3.Error as err:  # reported as not saved: the file must not come back on the next open
+            path.unlink(missing_ok=True)
             raise LibraryError(_reason(err)) from err
         if self.retain is not None:
             self.prune()
@@ -373,7 +377,8 @@ class Library:
             for chunk in _chunks(list(dict.fromkeys(ids)), 500):
                 marks = ", ".join("?" * len(chunk))
                 found |= {e.id: e for e in self._entries(db, f"WHERE deleting = 0 AND id IN ({marks})", chunk)}
-        return [found[i] for i in ids if i in found], [i for i in ids if i not in found]
+        unique = list(dict.fromkeys(ids))
+        return [found[i] for i in unique if i in found], [i for i in unique if i not in found]
 
     def path(self, entry: Entry) -> Path:
         return self.root / entry.file
@@ -548,11 +553,15 @@ def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
         tmp.unlink(missing_ok=True)
         raise
     if sync:  # the rename itself survives a power cut once the folder is synced
-        fd = os.open(path.parent, os.O_RDONLY)
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:  # reported as a failed write: take the file back
+            path.unlink(missing_ok=True)
+            raise
 
 
 @contextlib.contextmanager
@@ -658,7 +667,10 @@ def _size(value: object) -> tuple[int, int]:
     width, _, height = str(value).lower().partition("x")
     if not (width.isdigit() and height.isdigit()):
         raise InvalidParameterError("size", f"must be WIDTHxHEIGHT, e.g. 512x512, got {value!r}")
-    return check_side(int(width), "size width"), check_side(int(height), "size height")
+    try:
+        return check_side(int(width), "width"), check_side(int(height), "height")
+    except InvalidParameterError as err:
+        raise InvalidParameterError("size", f"{err.field} {err.problem}") from None
 
 
 def _date(value: object, field: str) -> str:

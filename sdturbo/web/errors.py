@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from sdturbo.batching import BatchFailed, JobExpired, JobSuperseded, QueueFull
-from sdturbo.errors import Conflict, InvalidParameterError, NotFound
+from sdturbo.errors import Conflict, InvalidParameterError, NotFound, TooLarge
 from sdturbo.library import LibraryError
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES, NoSettings
 from sdturbo.studio import NotReady, OutOfDomain
@@ -16,6 +16,7 @@ from sdturbo.web.common import error
 def register(app: Flask) -> None:
     handlers = {
         InvalidParameterError: lambda err: error(400, f"{err.field}: {err.problem}", err.field),
+        TooLarge: lambda err: error(413, f"{err.field}: {err.problem}", err.field),
         NotFound: lambda err: error(404, str(err)),
         Conflict: lambda err: error(409, str(err), err.field),
         JobSuperseded: lambda err: error(409, str(err)),
