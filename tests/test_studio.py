@@ -169,3 +169,29 @@ def test_asset_batches_refuse_a_started_studio(tmp_path):
         generate_anime_assets(tmp_path / "out", studio=started, progress=False)
     assert not (tmp_path / "out").exists()
     started.stop()
+
+
+def test_served_images_are_kept_in_the_library_and_previews_only_when_asked(tmp_path):
+    engine = FakeEngine(preview_vae="fake-taesd")
+    studio = served(engine, library=tmp_path / "library")
+    try:
+        made = studio.submit(studio.prepare("anime fox", seed=3, width=256, height=256))
+        entry = made.kept.entry
+        assert entry.record.prompt == "anime fox" and entry.record.seed == 3
+        assert studio.library.path(entry).read_bytes() == made.kept.png  # what the answer carries
+        preview = studio.submit(studio.prepare("anime fox", seed=4, width=256, height=256, preview=True))
+        assert preview.kept.entry is None and preview.kept.png is None and studio.library.search().total == 1
+        kept, created = studio.keep_preview(preview.kept.preview_id, starred=True)
+        assert created and kept.starred and kept.record.vae is None  # made again with the full VAE
+        assert [(r.seed, r.preview) for r in engine.requests[-2:]] == [(4, True), (4, False)]
+        assert studio.keep_preview(preview.kept.preview_id) == (kept, False)
+        unkept = studio.submit(studio.prepare("anime fox", seed=5, width=256, height=256), keep=False)
+        assert unkept.kept.entry is None and studio.library.search().total == 2
+    finally:
+        studio.stop()
+
+
+def test_a_direct_studio_never_touches_the_library(tmp_path):
+    studio = direct(library=tmp_path / "library")
+    studio.run([studio.prepare("anime fox", seed=1, width=256, height=256)])
+    assert studio.library is None and not (tmp_path / "library").exists()
