@@ -4,13 +4,26 @@ there with its settings, findable by a word of its prompt, exportable as a zip, 
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from sdturbo.config import Settings
 from sdturbo.web import create_app
+from tests.net import free_port
+from tests.test_library import check_consistent
+
+ROOT = Path(__file__).resolve().parent.parent
+JSON = {"Content-Type": "application/json"}
 
 
 def serve(generator, validator, folder):
@@ -71,3 +84,63 @@ def test_kept_images_survive_a_restart_and_can_be_found_exported_and_restored(ge
 
 def pixels(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.mark.slow  # two gunicorn worker processes each load the tiny model: ~20 s
+def test_two_gunicorn_workers_share_one_library_without_losing_or_duplicating(tiny_settings, tmp_path):
+    library = tmp_path / "library"
+    port = free_port()
+    env = {
+        **os.environ,
+        "SDTURBO_MODEL": "tiny",
+        "SDTURBO_DEVICE": "cpu",
+        "SDTURBO_PORT": str(port),
+        "SDTURBO_CACHE_DIR": str(tiny_settings.cache_dir),
+        "SDTURBO_VALIDATOR_MODEL": "none",
+        "SDTURBO_LIBRARY": str(library),
+        "SDTURBO_HTTP_THREADS": "8",
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    server = subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "-w", "2", "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, workers=2)
+        seeds = list(range(100, 124))
+        answers = {}
+
+        def post(seed):
+            body = {"prompt": f"anime fox number {seed}", "seed": seed, "width": 256, "height": 256}
+            request = urllib.request.Request(f"{base}/api/generate", json.dumps(body).encode(), JSON)
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answers[seed] = json.loads(response.read())["library"]
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(post, seeds))
+        assert all(a["saved"] for a in answers.values()), answers
+        ids = [a["id"] for a in answers.values()]
+        assert len(set(ids)) == len(seeds)
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert check_consistent(library) == set(ids)
+
+
+def wait_healthy(base: str, workers: int) -> None:
+    """Until /healthz is ok; asked repeatedly, so that every worker process has answered it once loaded."""
+    oks = 0
+    for _ in range(400):
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                oks += json.loads(response.read())["status"] == "ok"
+        except OSError:
+            pass
+        if oks >= 4 * workers:
+            return
+        time.sleep(0.1)
+    raise AssertionError("gunicorn did not become healthy")
