@@ -25,6 +25,7 @@ from sdturbo.schema import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
 
+LIBRARY_OFF = "the library is off (the server runs with --library off)"
 RUN_GRACE_S = 120.0  # how long a request waits for a batch that already started, beyond its queue timeout
 
 
@@ -252,7 +253,7 @@ class Studio:
         held = self.previews.get(preview_id)
         library = self.open_library()
         if library is None:
-            raise LibraryError(self.library_error or "the library is off (--library off)")
+            raise LibraryError(self.library_error or LIBRARY_OFF)
         with held.lock:
             if held.entry_id is None:
                 request, result = held.request, held.result

@@ -3,12 +3,14 @@
 
 const urls = window.STUDIO_URLS;
 const options = window.STUDIO_OPTIONS;   // limits, defaults, sizes, styles: rendered by the server
-const $ = (id) => document.getElementById(id);
+const RESTORE_KEY = "sdturbo-restore";   // the library page leaves settings here for "Use in studio"
 const state = {
   clientId: Math.random().toString(36).slice(2, 12),
   controller: null,   // AbortController of the request in flight
   lastSeed: null,
-  recent: [],
+  recent: [],          // library entries, newest first (or generate answers when the library is off)
+  current: null,       // what the result shows: {entry} kept in the library, {keepUrl} a live preview, or null
+  pendingRun: false,   // /?from=<id>&run=1: generate once the model is ready
   liveTimer: null,
   validateTimer: null,
   seq: 0,            // numbers our requests so the server never lets an older one win
@@ -21,7 +23,10 @@ const state = {
 
 function init() {
   bindEvents();
+  bindPngDrop(loadPng);
   pollHealth();
+  loadRecent();
+  restoreFromLink();
 }
 
 function bindEvents() {
@@ -35,6 +40,10 @@ function bindEvents() {
   $("seed-random").addEventListener("click", () => { setSeedLock(false); $("seed").value = ""; });
   $("seed").addEventListener("input", () => setSeedLock($("seed").value !== "", false));
   $("copy-seed").addEventListener("click", copySeed);
+  $("keep").addEventListener("click", () => keepPreview(false));
+  $("keep-star").addEventListener("click", () => keepPreview(true));
+  $("star").addEventListener("click", toggleStar);
+  $("png-file").addEventListener("change", () => loadPng($("png-file").files[0]));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
@@ -70,6 +79,7 @@ function setReady(health) {
   if (state.ready) return;
   state.ready = true;
   if ($("error").dataset.transient === "true") hide("error");   // "still loading, try again" no longer holds
+  if (state.pendingRun) { state.pendingRun = false; generate(false); return; }
   if ($("prompt").value.trim()) {
     validateSoon();
     if ($("live").checked) scheduleLive();
@@ -134,7 +144,7 @@ async function generate(live) {
     });
     const data = await response.json();
     if (controller !== state.controller) return;      // superseded meanwhile
-    if (response.ok) { showResult(data); addRecent(data); }
+    if (response.ok) { showResult(data); showLibraryState(data); }
     else if (response.status === 422) showRejection(data);
     else showError(describeError(response, data), response.status === 503);
     if (response.status === 503) pollHealth();   // loading (again) or busy: health says which, and when it passes
@@ -146,19 +156,10 @@ async function generate(live) {
   }
 }
 
-function describeError(response, data) {
-  const retry = response.headers.get("Retry-After");
-  return `${data.error || response.statusText}${retry ? ` (try again in ${retry} s)` : ""}`;
-}
-
 function showResult(data) {
-  hide("rejection"); hide("error"); hide("placeholder");
-  setStale(false);
   const src = data.src || `data:${data.mime};base64,${data.image}`;
   data.src = src;
-  $("image").src = src;
-  $("image").alt = data.prompt;
-  show("image"); show("meta");
+  showImage(src, data.prompt);
   $("timing").textContent = `${Math.round(data.total_ms)} ms (model ${Math.round(data.elapsed_ms)} ms, ` +
     `queue ${Math.round(data.queue_ms)} ms, batch of ${data.batch_size}) · ${data.steps} step(s) · ` +
     `${data.width}×${data.height} · ${data.style}`;
@@ -166,6 +167,25 @@ function showResult(data) {
   $("download").href = src;
   $("download").download = `sdturbo-${data.seed}.${data.mime === "image/png" ? "png" : "jpg"}`;
   state.lastSeed = data.seed;
+}
+
+// A library entry: its full image and settings (a Recent thumbnail, or /?from=<id>).
+function showEntry(entry) {
+  showImage(entry.url, entry.prompt);
+  $("timing").textContent = `${entry.steps} step(s) · ${entry.width}×${entry.height} · ${entry.style} · ` +
+    `${entry.model} · made ${new Date(entry.created).toLocaleString()}`;
+  $("seed-used").textContent = `Seed ${entry.seed}`;
+  state.lastSeed = entry.seed;
+  state.current = {entry};
+  renderLibraryButtons();
+}
+
+function showImage(src, alt) {
+  hide("rejection"); hide("error"); hide("placeholder"); hide("library-notice");
+  setStale(false);
+  $("image").src = src;
+  $("image").alt = alt;
+  show("image"); show("meta");
 }
 
 function showRejection(data) {
@@ -210,22 +230,38 @@ function showError(message, transient = false) {
   show("error");
 }
 
-function item(tag, text) {
-  const element = document.createElement(tag);
-  element.textContent = text;
-  return element;
+// Recent is the newest part of the library, so a reload keeps it.
+async function loadRecent() {
+  try {
+    const {response, data} = await send(`${urls.library}?limit=12`, "GET");
+    if (response.ok) setRecent([...state.recent, ...data.items]);   // images made while it loaded come first
+    else if (response.status !== 404) recentNote(`Recent images could not be loaded: ${describeError(response, data)}`);
+  } catch (err) {
+    recentNote(`Recent images could not be loaded: ${err.message}`);
+  }
+}
+
+function recentNote(text) {
+  $("recent-note").textContent = text;
+  show("recent-note");
 }
 
 function addRecent(entry) {
-  state.recent.unshift(entry);
-  state.recent = state.recent.slice(0, 12);
+  setRecent([entry, ...state.recent]);
+}
+
+// Newest first, one thumbnail per library id, at most 12.
+function setRecent(entries) {
+  const ids = new Set();
+  const unique = entries.filter((entry) => entry.id === undefined || (!ids.has(entry.id) && ids.add(entry.id)));
+  state.recent = unique.slice(0, 12);
   const thumbs = state.recent.map((recent) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "thumb";
     button.title = `${recent.prompt} · seed ${recent.seed}`;
     const img = document.createElement("img");
-    img.src = recent.src;
+    img.src = recent.thumb || recent.src;
     img.alt = recent.prompt;
     button.append(img);
     button.addEventListener("click", () => restore(recent));
@@ -236,13 +272,155 @@ function addRecent(entry) {
 
 function restore(entry) {
   if (state.controller) { state.controller.abort(); state.controller = null; stopSpinner(); }
-  $("prompt").value = entry.prompt;
-  $("style").value = entry.style;
-  $("size").value = `${entry.width}x${entry.height}`;
-  document.querySelector(`input[name=steps][value="${entry.steps}"]`).checked = true;
-  $("seed").value = entry.seed;
-  setSeedLock(true, false);
-  showResult(entry);   // shown again, not added again
+  fillForm(entry);
+  if (entry.id === undefined) showResult(entry);   // the library is off: this page's own copy
+  else showEntry(entry);   // shown again, not added again
+}
+
+// Puts saved settings in the form and locks the seed; answers what could not be applied.
+function fillForm(settings) {
+  const warnings = [];
+  $("prompt").value = settings.prompt ?? "";
+  if (hasOption($("style"), settings.style)) $("style").value = settings.style;
+  else if (settings.style) warnings.push(`Style "${settings.style}" is not offered here; kept ${$("style").value}.`);
+  if (settings.width && settings.height) selectSize(settings.width, settings.height);
+  const steps = document.querySelector(`input[name=steps][value="${Number(settings.steps)}"]`);
+  if (steps) steps.checked = true;
+  else if (settings.steps != null) warnings.push(`${settings.steps} steps is not offered here; kept the steps selected.`);
+  $("seed").value = settings.seed ?? "";
+  setSeedLock(settings.seed != null, false);
+  validateSoon();
+  return warnings;
+}
+
+function hasOption(select, value) {
+  return [...select.options].some((option) => option.value === value);
+}
+
+// A size that is not a preset gets an option of its own: the server checks it on Generate.
+function selectSize(width, height) {
+  const value = `${width}x${height}`;
+  if (!hasOption($("size"), value)) $("size").append(new Option(`${width}×${height}`, value));
+  $("size").value = value;
+}
+
+// What the library did with a new image: saved (Recent, ★), held as a live preview (Keep), or failed (a notice).
+function showLibraryState(data) {
+  const library = data.library;
+  state.current = null;
+  if (!library) addRecent(data);   // the library is off: Recent lives in this page only
+  else if (library.saved) { state.current = {entry: library.entry}; addRecent(library.entry); }
+  else if (library.preview_id) state.current = {keepUrl: library.keep_url};
+  else if (library.error) notice(`Not saved to the library: ${library.error.replace(/^not saved to the library:\s*/i, "")}`, "warn");
+  renderLibraryButtons();
+}
+
+function renderLibraryButtons() {
+  const entry = state.current?.entry;
+  $("keep").hidden = $("keep-star").hidden = !state.current?.keepUrl;
+  $("star").hidden = $("open-library").hidden = !entry;
+  if (!entry) return;
+  setStarButton($("star"), entry.starred);
+  $("open-library").href = `${urls.libraryPage}?open=${entry.id}`;
+  $("download").href = `${entry.url}?download=1`;   // the library's PNG: its settings restore it
+  $("download").download = `sdturbo-${entry.seed}.png`;
+}
+
+function setStarButton(button, starred) {
+  button.setAttribute("aria-pressed", String(starred));
+  button.textContent = starred ? "★ Starred" : "☆ Star";
+}
+
+function notice(text, tone) {
+  $("library-notice").textContent = text;
+  $("library-notice").dataset.tone = tone;
+  show("library-notice");
+}
+
+// Live previews are held in memory by the server; Keep (or ★) writes one to the library.
+async function keepPreview(starred) {
+  const keepUrl = state.current?.keepUrl;
+  if (!keepUrl) return;
+  $("keep").disabled = $("keep-star").disabled = true;
+  try {
+    const {response, data} = await send(keepUrl, "POST", starred ? {starred: true} : {});
+    const stillShown = state.current?.keepUrl === keepUrl;   // or a newer preview replaced it meanwhile
+    if (response.ok) addRecent(data);
+    if (!stillShown) return;
+    if (response.ok) { state.current = {entry: data}; notice(starred ? "Kept and starred" : "Kept", "ok"); }
+    else if (response.status === 404) {
+      state.current = null;
+      notice("This preview is no longer held by the server (it keeps only the newest few). Generate it again to keep it.", "warn");
+    } else notice(`Not kept: ${describeError(response, data)}`, "warn");
+  } catch (err) {
+    notice(`Not kept: ${err.message}`, "warn");
+  } finally {
+    $("keep").disabled = $("keep-star").disabled = false;
+    renderLibraryButtons();
+  }
+}
+
+async function toggleStar() {
+  const entry = state.current?.entry;
+  if (!entry) return;
+  try {
+    const {response, data} = await send(`${urls.library}/${entry.id}`, "PATCH", {starred: !entry.starred});
+    if (!response.ok) { notice(`Not starred: ${describeError(response, data)}`, "warn"); return; }
+    if (state.current?.entry?.id === data.id) state.current = {entry: data};
+    setRecent(state.recent.map((recent) => (recent.id === data.id ? data : recent)));
+    renderLibraryButtons();
+  } catch (err) {
+    notice(`Not starred: ${err.message}`, "warn");
+  }
+}
+
+// /?from=<id>[&run=1] (the library's Re-run) or settings the library page left in sessionStorage.
+async function restoreFromLink() {
+  const query = new URLSearchParams(location.search);
+  const saved = sessionStorage.getItem(RESTORE_KEY);
+  sessionStorage.removeItem(RESTORE_KEY);
+  if (query.has("from")) {
+    history.replaceState(null, "", location.pathname);   // a reload does not run it again
+    await restoreById(query.get("from"), query.get("run") === "1");
+  } else if (saved) {
+    try { showPngNote("Settings loaded from the library.", fillForm(JSON.parse(saved))); } catch (err) { /* not ours */ }
+  }
+}
+
+async function restoreById(id, run) {
+  try {
+    const {response, data} = await send(`${urls.library}/${encodeURIComponent(id)}`, "GET");
+    if (!response.ok) { showError(`Image ${id} could not be loaded: ${describeError(response, data)}`); return; }
+    restore(data);
+    if (!run) return;
+    if (state.ready) generate(false);
+    else state.pendingRun = true;   // setReady runs it
+  } catch (err) {
+    showError(`Image ${id} could not be loaded: ${err.message}`);
+  }
+}
+
+// Drop a PNG anywhere (or pick one: phones cannot drag) to load the settings inside it.
+async function loadPng(file) {
+  if (!file) return;
+  hide("png-note");
+  try {
+    const {response, info} = await postPng(urls.pngInfo, file);
+    if (!response.ok) { showError(`${file.name}: ${describeError(response, info)}`); return; }
+    hide("error");
+    const source = info.source === "a1111" ? "AUTOMATIC1111's format" : "this studio";
+    showPngNote(`Settings loaded from ${file.name} (${source}).`, [...(info.warnings || []), ...fillForm(info.settings)]);
+  } catch (err) {
+    showError(`${file.name}: ${err.message}`);
+  } finally {
+    $("png-file").value = "";   // picking the same file again loads it again
+  }
+}
+
+function showPngNote(text, warnings) {
+  $("png-source").textContent = text;
+  $("png-warnings").replaceChildren(...warnings.map((warning) => item("li", warning)));
+  show("png-note");
 }
 
 function setSeedLock(locked, fill = true) {
@@ -343,8 +521,5 @@ async function copySeed() {
   }
   setTimeout(() => { $("copy-seed").textContent = "Copy seed"; }, 1500);
 }
-
-function show(id) { $(id).hidden = false; }
-function hide(id) { $(id).hidden = true; }
 
 init();

@@ -95,3 +95,16 @@ def live_server(tiny_settings):
     yield f"http://127.0.0.1:{http.server_port}"
     http.shutdown()
     app.extensions["sdturbo"].stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (tests/browser.py says when it is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()

@@ -1,6 +1,10 @@
-"""Loopback ports for tests that start servers."""
+"""Loopback ports, and servers started on them, for tests."""
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 
 def free_port(consecutive: int = 1) -> int:
@@ -20,3 +24,24 @@ def free_port(consecutive: int = 1) -> int:
                 sock.close()
         return port
     raise RuntimeError(f"no {consecutive} consecutive free ports on 127.0.0.1")
+
+
+def start_gunicorn(cache_dir, port: int, *args: str, **env: str) -> subprocess.Popen:
+    """`gunicorn -c gunicorn.conf.py [args] "app:create_app()"` on 127.0.0.1:port with the tiny model on the
+    CPU, keyword-only validation and the given SDTURBO_* variables (`library="..."` sets SDTURBO_LIBRARY)."""
+    variables = {
+        "SDTURBO_MODEL": "tiny",
+        "SDTURBO_DEVICE": "cpu",
+        "SDTURBO_PORT": str(port),
+        "SDTURBO_CACHE_DIR": str(cache_dir),
+        "SDTURBO_VALIDATOR_MODEL": "none",
+        **{f"SDTURBO_{name.upper()}": value for name, value in env.items()},
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    return subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", *args, "app:create_app()"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, **variables},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -4,9 +4,6 @@ there with its settings, findable by a word of its prompt, exportable as a zip, 
 import base64
 import io
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 import zipfile
@@ -19,7 +16,7 @@ from PIL import Image
 
 from sdturbo.config import Settings
 from sdturbo.web import create_app
-from tests.net import free_port
+from tests.net import free_port, start_gunicorn
 from tests.test_library import check_consistent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,24 +87,7 @@ def pixels(data: bytes) -> np.ndarray:
 def test_two_gunicorn_workers_share_one_library_without_losing_or_duplicating(tiny_settings, tmp_path):
     library = tmp_path / "library"
     port = free_port()
-    env = {
-        **os.environ,
-        "SDTURBO_MODEL": "tiny",
-        "SDTURBO_DEVICE": "cpu",
-        "SDTURBO_PORT": str(port),
-        "SDTURBO_CACHE_DIR": str(tiny_settings.cache_dir),
-        "SDTURBO_VALIDATOR_MODEL": "none",
-        "SDTURBO_LIBRARY": str(library),
-        "SDTURBO_HTTP_THREADS": "8",
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    server = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "-w", "2", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_gunicorn(tiny_settings.cache_dir, port, "-w", "2", library=str(library), http_threads="8")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, workers=2)

@@ -12,7 +12,7 @@ from PIL import Image
 from sdturbo.config import Settings
 from sdturbo.schema import GenerationRequest
 from sdturbo.web import create_app
-from tests.net import free_port
+from tests.net import free_port, start_gunicorn
 
 
 @pytest.fixture(scope="module")
@@ -75,33 +75,14 @@ def test_truss_readme_client_works_unchanged(live_server, tmp_path, monkeypatch)
     assert Image.open(tmp_path / "fox.png").size == (512, 512)
 
 
+@pytest.mark.slow  # gunicorn loads the model in its own process: ~7 s
 def test_gunicorn_serves_the_factory(tiny_settings, tmp_path):
     import json
-    import os
-    import subprocess
-    import sys
     import time
     import urllib.request
-    from pathlib import Path
 
     port = free_port()
-    env = {
-        **os.environ,
-        "SDTURBO_MODEL": "tiny",
-        "SDTURBO_DEVICE": "cpu",
-        "SDTURBO_PORT": str(port),
-        "SDTURBO_CACHE_DIR": str(tiny_settings.cache_dir),
-        "SDTURBO_VALIDATOR_MODEL": "none",
-    }
-    root = Path(__file__).resolve().parent.parent
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    server = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "app:create_app()"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_gunicorn(tiny_settings.cache_dir, port)
     try:
         health = None
         for _ in range(120):

@@ -303,7 +303,7 @@ class Library:
         try:
             deleted = self._remove(ids)
         except (OSError, sqlite3.Error) as err:
-            raise LibraryError(_reason(err)) from err
+            raise LibraryError(f"cannot delete from the library: {_reason(err)}") from err
         return deleted, [i for i in ids if i not in set(deleted)]
 
     def _remove(self, ids: list[int]) -> list[int]:

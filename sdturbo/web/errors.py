@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
         BatchFailed: lambda err: error(500, str(err)),
         QueueFull: lambda err: error(503, f"server busy: {err}", retry_after=1),
         NotReady: lambda err: error(503, str(err), retry_after=5),
-        LibraryError: lambda err: error(503, f"the library cannot save: {err}"),
+        LibraryError: lambda err: error(503, str(err)),  # off, cannot be opened, or a write failed
         JobExpired: lambda err: error(504, f"timed out in the queue: {err}"),
         TimeoutError: lambda err: error(504, "no result in time: the generation worker did not answer"),
     }

@@ -12,6 +12,7 @@ from sdturbo.library import Library, LibraryError, Query
 from sdturbo.library.export import MAX_EXPORT, write_zip
 from sdturbo.library.pnginfo import read_png_info
 from sdturbo.library.store import DEFAULT_PAGE, ids_field, note_field
+from sdturbo.studio import LIBRARY_OFF
 from sdturbo.web.api import client_options
 from sdturbo.web.common import entry_json, field, json_body, studio
 
@@ -22,7 +23,7 @@ PATCH_FIELDS = ("starred", "note", "collections")
 def library() -> Library:
     opened = studio().open_library()
     if opened is None:
-        raise LibraryError(studio().library_error or "the library is off (the server runs with --library off)")
+        raise LibraryError(studio().library_error or LIBRARY_OFF)
     return opened
 
 

@@ -1,0 +1,67 @@
+// What both pages share: element lookup, show/hide, JSON requests, error text, reading a dropped PNG's settings.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+function show(id) { $(id).hidden = false; }
+function hide(id) { $(id).hidden = true; }
+
+function item(tag, text) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  return element;
+}
+
+// fetch with an optional JSON body; `data` is the answer's JSON, or {} when it has none (a proxy's error page).
+async function send(url, method, body) {
+  const init = {method};
+  if (body !== undefined) {
+    init.headers = {"Content-Type": "application/json"};
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  return {response, data: await readJson(response)};
+}
+
+async function readJson(response) {
+  try {
+    return await response.json();
+  } catch (err) {
+    return {};
+  }
+}
+
+// The server's message (it names the field), and when to retry if it said.
+function describeError(response, data) {
+  const retry = response.headers.get("Retry-After");
+  return `${data.error || `${response.status} ${response.statusText}`}${retry ? ` (try again in ${retry} s)` : ""}`;
+}
+
+// A PNG dropped anywhere on the page goes to `onFile`; #drop-overlay shows while one is dragged over.
+function bindPngDrop(onFile) {
+  let depth = 0;   // dragenter/dragleave fire for every child element crossed
+  const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  document.addEventListener("dragenter", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    depth += 1;
+    show("drop-overlay");
+  });
+  document.addEventListener("dragover", (event) => { if (hasFiles(event)) event.preventDefault(); });
+  document.addEventListener("dragleave", () => { depth = Math.max(0, depth - 1); if (!depth) hide("drop-overlay"); });
+  document.addEventListener("drop", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    depth = 0;
+    hide("drop-overlay");
+    onFile(event.dataTransfer.files[0]);
+  });
+}
+
+// The settings inside a PNG (POST /api/png-info): {response, info}.
+async function postPng(url, file) {
+  const form = new FormData();
+  form.append("file", file);
+  const response = await fetch(url, {method: "POST", body: form});
+  return {response, info: await readJson(response)};
+}
