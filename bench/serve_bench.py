@@ -6,7 +6,8 @@
 Starts `app.py` in a subprocess (and a zero-cost-engine server to measure pure server overhead),
 sends a bounded number of requests from client threads, and prints one Markdown table. Sequential
 runs are made with the image library off and on (a fresh temporary library, never the user's), so
-the table shows what keeping every image costs a request.
+the table shows what keeping every image costs a request: the two servers of a pair run at once
+and are asked in turns. Uses four consecutive ports from --port.
 """
 
 from __future__ import annotations
@@ -99,15 +100,37 @@ def load(base: str, clients: int, per_client: int, prompt_of) -> dict:
     wall = time.perf_counter() - started
     after = get(f"{base}/healthz")[1].get("batch_sizes", {})
     batches = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
-    latencies.sort()
+    return summary(latencies, statuses, wall, batches)
+
+
+def alternating(bases: dict[str, str], count: int, prompt_of) -> dict[str, dict]:
+    """`count` sequential requests to each server, taking turns request by request; latency per server."""
+    latencies: dict[str, list[float]] = {name: [] for name in bases}
+    statuses: dict[str, Counter] = {name: Counter() for name in bases}
+    for i in range(count):
+        for name, base in bases.items():
+            started = time.perf_counter()
+            statuses[name][post(f"{base}/api/generate", {"prompt": prompt_of(0, i), "seed": i})] += 1
+            latencies[name].append((time.perf_counter() - started) * 1000)
+    return {name: summary(latencies[name], statuses[name], sum(latencies[name]) / 1000, {"1": count}) for name in bases}
+
+
+def summary(latencies: list[float], statuses: Counter, wall_s: float, batches: dict) -> dict:
+    latencies = sorted(latencies)
     return {
         "requests": len(latencies),
         "statuses": dict(statuses),
         "p50_ms": statistics.median(latencies),
         "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
-        "images_per_s": statuses[200] / wall,
+        "images_per_s": statuses[200] / wall_s,
         "batch_sizes": batches,
     }
+
+
+def stop(servers) -> None:
+    for server in list(servers):
+        server.terminate()
+        server.wait(30)
 
 
 def direct_throughput(generator, batch: int, iterations: int) -> float:
@@ -165,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny", help="model for the real server (default tiny)")
     parser.add_argument("--device", default="auto", help="device for the server and the direct run")
-    parser.add_argument("--port", type=int, default=5077, help="first loopback port to use")
+    parser.add_argument("--port", type=int, default=5077, help="first of four loopback ports to use")
     parser.add_argument("--sequential", type=int, default=30, help="requests sent one after another")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
     parser.add_argument("--per-client", type=int, default=4, help="requests per concurrent client")
@@ -186,21 +209,22 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.logs or Path(tempfile.mkdtemp(prefix="serve-bench-"))
     logs.mkdir(parents=True, exist_ok=True)
     rows = []
-    libraries = {"off": "off", "on": str(logs / "library-zero-cost")}
-    for name, library in libraries.items():  # library off, then on: the cost of keeping every image
-        zero = start_server(
-            args.port + 1, ["--library", library], zero_cost=True, log_path=logs / f"zero-cost-server-{name}.log"
-        )
-        try:
-            base = f"http://127.0.0.1:{args.port + 1}"
-            anime_run = load(base, 1, args.sequential, anime)
-            rows.append(row(f"zero-cost engine, sequential, anime prompts, library {name}", anime_run))
-            if name == "on":
-                neutral_run = load(base, 1, args.sequential, neutral)
-                rows.append(row("zero-cost engine, sequential, neutral prompts, library on", neutral_run))
-        finally:
-            zero.terminate()
-            zero.wait(30)
+    # the library's cost: two servers, library off and on, started together and asked in turns, so
+    # both see the same machine (separate runs on two cores differ by more than the cost measured)
+    zero = {
+        "off": start_server(args.port + 2, ["--library", "off"], True, logs / "zero-cost-server-off.log"),
+        "on": start_server(
+            args.port + 1, ["--library", str(logs / "library-zero-cost")], True, logs / "zero-cost-server.log"
+        ),
+    }
+    try:
+        bases = {"off": f"http://127.0.0.1:{args.port + 2}", "on": f"http://127.0.0.1:{args.port + 1}"}
+        for name, run in alternating(bases, args.sequential, anime).items():
+            rows.append(row(f"zero-cost engine, sequential, anime prompts, library {name}", run))
+        neutral_run = load(bases["on"], 1, args.sequential, neutral)
+        rows.append(row("zero-cost engine, sequential, neutral prompts, library on", neutral_run))
+    finally:
+        stop(zero.values())
     server_flags = [
         "--model",
         args.model,
@@ -223,29 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     direct_engine = SDTurboGenerator(settings=settings).load(True)
     iterations = max(3, args.per_client)
     direct_before = direct_throughput(direct_engine, args.max_batch, iterations)
-    real = start_server(args.port, [*server_flags, "--library", "off"], False, logs / "server-library-off.log")
+    real = {
+        "off": start_server(args.port + 3, [*server_flags, "--library", "off"], False, logs / "server-off.log"),
+        "on": start_server(args.port, [*server_flags, "--library", str(logs / "library")], False, logs / "server.log"),
+    }
     try:
-        sequential_off = load(f"http://127.0.0.1:{args.port}", 1, args.sequential, anime)
+        bases = {"off": f"http://127.0.0.1:{args.port + 3}", "on": f"http://127.0.0.1:{args.port}"}
+        health = get(f"{bases['on']}/healthz")[1]
+        sequential = alternating(bases, args.sequential, anime)
+        stop([real.pop("off")])  # the concurrent run has the machine to itself
+        concurrent = load(bases["on"], args.clients, args.per_client, anime)
     finally:
-        real.terminate()
-        real.wait(30)
-    library = ["--library", str(logs / "library")]
-    real = start_server(args.port, [*server_flags, *library], zero_cost=False, log_path=logs / "server.log")
-    try:
-        base = f"http://127.0.0.1:{args.port}"
-        health = get(f"{base}/healthz")[1]
-        sequential = load(base, 1, args.sequential, anime)
-        concurrent = load(base, args.clients, args.per_client, anime)
-    finally:
-        real.terminate()
-        real.wait(30)
+        stop(real.values())
     direct_after = direct_throughput(direct_engine, args.max_batch, iterations)
     direct = (direct_before + direct_after) / 2
-    rows += [
-        row(f"{args.model}, sequential, library off", sequential_off),
-        row(f"{args.model}, sequential, library on", sequential),
-        row(f"{args.model}, {args.clients} concurrent clients, library on", concurrent),
-    ]
+    rows += [row(f"{args.model}, sequential, library {name}", run) for name, run in sequential.items()]
+    rows.append(row(f"{args.model}, {args.clients} concurrent clients, library on", concurrent))
     print(
         f"# server benchmark: model {args.model}, device {args.device}, max_batch {args.max_batch}, "
         f"max_wait_ms {args.max_wait_ms}, optimize {health.get('optimizations') or 'none'}, "

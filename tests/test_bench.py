@@ -86,7 +86,7 @@ def test_rows_batches_and_warm_shapes(capsys):
 @pytest.mark.slow  # starts a server and runs the bench: ~20-45 s
 def test_serve_bench_runs_end_to_end(tmp_path, capsys):
     """Both servers on the loopback, a few requests each, and the direct comparison (~30 s)."""
-    argv = ["--model", "tiny", "--device", "cpu", "--port", str(free_port(consecutive=2)), "--logs", str(tmp_path)]
+    argv = ["--model", "tiny", "--device", "cpu", "--port", str(free_port(consecutive=4)), "--logs", str(tmp_path)]
     argv += [
         "--sequential",
         "3",

@@ -20,6 +20,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +180,7 @@ class Library:
         self.fts = has_fts5() if fts is None else fts
         self._pool: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="library-write")
 
     # opening and recovery
 
@@ -255,11 +257,13 @@ class Library:
         path = self.root / name
         try:
             path.parent.mkdir(exist_ok=True)
-            atomic_write(path, png)
+            writing = self._writer.submit(atomic_write, path, png)  # fsync and sha256 both release the GIL
+            digest = hashlib.sha256(png).hexdigest()
+            writing.result()
         except OSError as err:
             raise LibraryError(_reason(err)) from err
         try:
-            entry_id = self._insert(record, name, hashlib.sha256(png).hexdigest(), len(png))
+            entry_id = self._insert(record, name, digest, len(png))
         except sqlite3.Error as err:  # reported as not saved: the file must not come back on the next open
             path.unlink(missing_ok=True)
             raise LibraryError(_reason(err)) from err
