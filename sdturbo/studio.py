@@ -255,6 +255,8 @@ class Studio:
         if library is None:
             raise LibraryError(self.library_error or LIBRARY_OFF)
         with held.lock:
+            if held.entry_id is not None and not library.many([held.entry_id])[0]:
+                held.entry_id = None  # kept, then deleted from the library: keep it again
             if held.entry_id is None:
                 request, result = held.request, held.result
                 if result.vae is not None:

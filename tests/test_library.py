@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound
 from sdturbo.library import ImageRecord, Library, LibraryError, Query
@@ -211,8 +211,8 @@ def test_open_finishes_what_a_crash_interrupted(tmp_path):
     (folder / "20261125-000000-3-orphan.png").write_bytes(png(orphan_record))
     # a crash in the middle of a write: temporary files, of a dead process and of a live one
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (folder / f".half.png.{dead.stdout.strip()}.tmp").write_bytes(b"\x89PNG half")
-    live = folder / f".writing.png.{os.getpid()}.tmp"
+    (folder / f".half.png.{dead.stdout.strip()}.1a2b3c4d.tmp").write_bytes(b"\x89PNG half")
+    live = folder / f".writing.png.{os.getpid()}.5e6f7a8b.tmp"
     live.write_bytes(b"\x89PNG in progress")
     # a crash in the middle of a delete: the row is marked, its file still there
     with sqlite3.connect(lib.root / "library.db") as db:
@@ -320,3 +320,40 @@ def test_concurrent_writer_processes_and_threads_lose_and_duplicate_nothing(tmp_
     lib = Library(folder).open()
     prompts = {e.record.prompt for e in lib.all(Query(), 1000)}
     assert len(prompts) == 135
+
+
+def test_retention_checks_star_and_collections_when_it_marks(tmp_path):
+    """An image starred after retention picked it, but before it was marked, stays."""
+    from sdturbo.library.store import _UNPROTECTED
+
+    lib = Library(tmp_path / "lib").open()
+    picked = add(lib, 1)
+    lib.update(picked.id, starred=True)  # the star lands between retention's SELECT and its mark
+    assert lib._remove([picked.id], only=_UNPROTECTED) == []
+    assert lib.get(picked.id).starred
+
+
+def test_a_failing_retention_never_costs_the_new_image(tmp_path, monkeypatch):
+    lib = Library(tmp_path / "lib", retain=1).open()
+
+    def locked():
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(lib, "prune", locked)
+    entry = add(lib, 1)
+    assert lib.get(entry.id) == entry
+
+
+def test_files_with_bad_records_are_left_alone_on_open(tmp_path):
+    lib = Library(tmp_path / "lib").open()
+    good = add(lib, 1)
+    folder = lib.path(good).parent
+    for number, change in enumerate([{"prompt": None}, {"seed": 2**64}, {"width": 100_000}, {"style": ["x"]}]):
+        data = {"v": 1, **dataclasses.asdict(record("t", 10 + number)), **change}
+        info = PngImagePlugin.PngInfo()
+        info.add_text(CHUNK, json.dumps(data))
+        Image.new("RGB", (8, 8)).save(folder / f"bad-{number}.png", pnginfo=info)
+    lib.close()
+    reopened = Library(tmp_path / "lib").open()
+    assert [e.id for e in reopened.search().items] == [good.id]
+    assert len(list(folder.glob("bad-*.png"))) == 4  # not ours to delete

@@ -822,3 +822,70 @@ def test_retention_deletes_old_unstarred_images_but_keeps_starred_and_collected(
     new = saved(client, seed=4)["id"]
     assert sorted(listed_ids(client)) == sorted([starred, collected, new])
     assert client.get(f"/api/library/{old}").status_code == 404
+
+
+# found by review: odd input is a JSON error naming the problem, never a 500
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"limit": "²"}, "limit"), ({"cursor": "9" * 5000}, "cursor"), ({"size": "²x512"}, "size")],
+)
+def test_odd_digits_in_the_query_are_400(client, query, field):
+    assert_bad(client.get("/api/library", query_string=query), field)
+
+
+def test_the_last_possible_day_is_a_valid_until(client):
+    saved(client)
+    assert listing(client, until="9999-12-31")["total"] == 1
+
+
+def test_ids_past_sqlite_integers_and_odd_keep_ids_are_json_errors(client):
+    huge = "9" * 23
+    for response in [
+        client.get(f"/api/library/{huge}"),
+        client.delete(f"/api/library/{huge}"),
+        client.get(f"/library/{huge}.png"),
+        client.post("/api/library/²/keep"),
+    ]:
+        assert response.status_code in (404, 405) and response.is_json and response.json["error"], response.data[:80]
+
+
+def test_a_missing_file_is_404_and_an_export_lists_it(client, tmp_path):
+    kept, gone = saved(client), saved(client, seed=2)
+    (tmp_path / "library" / gone["file"]).unlink()
+    for url in (gone["url"], gone["thumb"]):
+        response = client.get(url)
+        assert response.status_code == 404 and "missing from the library folder" in response.json["error"]
+    manifest, files = read_export(client.post("/api/library/export", json={"ids": [kept["id"], gone["id"]]}))
+    assert manifest["count"] == 1 and manifest["missing"] == [{"id": gone["id"], "file": gone["file"]}]
+    assert list(files) == [kept["file"]]
+
+
+def test_thumbnails_asked_for_at_once_are_all_answered(client):
+    entry = saved(client, **{"width": 512, "height": 768})
+    codes = []
+    threads = [threading.Thread(target=lambda: codes.append(client.get(entry["thumb"]).status_code)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * 8
+
+
+def test_a_kept_preview_deleted_from_the_library_can_be_kept_again(client):
+    preview = live(client)["library"]
+    first = client.post(preview["keep_url"]).json
+    client.delete(f"/api/library/{first['id']}")
+    again = client.post(preview["keep_url"])
+    assert again.status_code == 201 and again.json["id"] != first["id"]
+
+
+def test_png_info_does_not_trust_a_bad_sdturbo_chunk(client):
+    bad = PngImagePlugin.PngInfo()
+    bad.add_text("parameters", A1111_TEXT)
+    bad.add_text("sdturbo", json.dumps({"v": 1, "style": ["x"], "prompt": None}))
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG", pnginfo=bad)
+    info = client.post("/api/png-info", data=buffer.getvalue(), content_type="image/png")
+    assert info.status_code == 200 and info.json["source"] == "a1111"  # its A1111 text is read instead

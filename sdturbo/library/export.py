@@ -7,19 +7,37 @@ import json
 import zipfile
 from typing import BinaryIO
 
+from sdturbo.errors import TooLarge
 from sdturbo.library.record import Entry, utc_now
 from sdturbo.library.store import Library
 
-MAX_EXPORT = 5000
+MAX_EXPORT = 5000  # images
+MAX_EXPORT_BYTES = 4 * 2**30  # what the temporary zip may take on disk
+
+
+def check_size(entries: list[Entry]) -> None:
+    """TooLarge when the zip of `entries` would pass MAX_EXPORT_BYTES."""
+    total = sum(entry.bytes for entry in entries)
+    if total > MAX_EXPORT_BYTES:
+        raise TooLarge(
+            "ids", f"the images take {total / 2**30:.1f} GB; export at most {MAX_EXPORT_BYTES // 2**30} GB at once"
+        )
+
+
 MANIFEST = "manifest.json"
 
 
 def write_zip(library: Library, entries: list[Entry], out: BinaryIO) -> dict:
     """Write the zip of `entries` to `out` (PNGs stored as they are: already compressed); returns the manifest."""
-    manifest = {"exported": utc_now(), "count": len(entries), "images": []}
+    manifest = {"exported": utc_now(), "count": 0, "images": [], "missing": []}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
         for entry in entries:
-            archive.write(library.path(entry), entry.file)
+            try:
+                archive.write(library.path(entry), entry.file)
+            except FileNotFoundError:  # deleted meanwhile (or by hand): listed, not fatal
+                manifest["missing"].append({"id": entry.id, "file": entry.file})
+                continue
+            manifest["count"] += 1
             manifest["images"].append(
                 {
                     "file": entry.file,

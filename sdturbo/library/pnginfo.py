@@ -67,6 +67,8 @@ def _ours(record: ImageRecord, parameters: str | None, styles: dict[str, str]) -
         style, prompt = "none", record.effective_prompt
     else:
         prompt = record.prompt
+    if len(prompt) > params.MAX_PROMPT_CHARS:
+        warnings_.append(_too_long(prompt))
     settings = {
         "prompt": prompt,
         "style": style,
@@ -92,10 +94,7 @@ def _a1111(parameters: str) -> dict:
     if not settings["prompt"]:
         notes.append("the PNG's parameters have no prompt")
     if len(settings["prompt"]) > params.MAX_PROMPT_CHARS:
-        notes.append(
-            f"the prompt is {len(settings['prompt'])} characters; this studio takes at most "
-            f"{params.MAX_PROMPT_CHARS}: shorten it before generating"
-        )
+        notes.append(_too_long(settings["prompt"]))
     steps = text.get_int("Steps")
     if steps is not None and params.MIN_STEPS <= steps <= params.MAX_STEPS:
         settings["steps"] = steps
@@ -132,3 +131,10 @@ def _a1111(parameters: str) -> dict:
         "fields": dict(text.fields),
         "warnings": notes,
     }
+
+
+def _too_long(prompt: str) -> str:
+    return (
+        f"the prompt is {len(prompt)} characters; this studio takes at most {params.MAX_PROMPT_CHARS}: "
+        "shorten it before generating"
+    )

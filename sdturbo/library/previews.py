@@ -11,7 +11,7 @@ from sdturbo.errors import NotFound
 from sdturbo.schema import GenerationRequest, GenerationResult
 
 PER_CLIENT = 8
-TOTAL = 64  # at 512x512 RGB about 50 MB of images at most
+TOTAL = 64  # images held at most: about 50 MB at 512x512, 200 MB at 1024x1024
 
 
 @dataclass

@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sdturbo import metadata
+from sdturbo import metadata, params
+from sdturbo.errors import InvalidParameterError
 from sdturbo.schema import GenerationRequest, GenerationResult
 
 CHUNK = "sdturbo"  # the PNG text chunk holding an ImageRecord as JSON
@@ -72,10 +73,25 @@ class ImageRecord:
             record = cls(**{name: data[name] for name in names})
         except (KeyError, TypeError) as err:
             raise ValueError(f"not an sdturbo record: {err}") from None
-        for name in ("seed", "steps", "width", "height"):
-            if isinstance(getattr(record, name), bool) or not isinstance(getattr(record, name), int):
-                raise ValueError(f"not an sdturbo record: {name} is not an integer")
+        try:
+            record.check()
+        except InvalidParameterError as err:
+            raise ValueError(f"not an sdturbo record: {err}") from None
         return record
+
+    def check(self) -> None:
+        """Every field of the type and range this program writes; InvalidParameterError naming the first bad one."""
+        for name in ("created", "prompt", "effective_prompt", "style", "model"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidParameterError(name, f"must be text, got {getattr(self, name)!r:.40}")
+        if self.vae is not None and not isinstance(self.vae, str):
+            raise InvalidParameterError("vae", f"must be text or null, got {self.vae!r:.40}")
+        if isinstance(self.elapsed_ms, bool) or not isinstance(self.elapsed_ms, int | float):
+            raise InvalidParameterError("elapsed_ms", f"must be a number, got {self.elapsed_ms!r:.40}")
+        params.check_seed(self.seed)
+        params.check_steps(self.steps, "steps")
+        params.check_side(self.width, "width")
+        params.check_side(self.height, "height")
 
     def png_chunks(self) -> dict[str, str]:
         """The extra PNG text chunks that carry this record."""

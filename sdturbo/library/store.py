@@ -42,7 +42,8 @@ MAX_NAME_CHARS = 80
 THUMB_SIDE = 256
 THUMB_FORMAT = ("WEBP", "webp") if features.check("webp") else ("JPEG", "jpg")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TMP_RE = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<name>.<pid>.tmp
+_TMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]+\.tmp$")  # .<name>.<pid>.<random>.tmp
+_UNPROTECTED = "starred = 0 AND id NOT IN (SELECT image_id FROM image_collections)"  # what retention may delete
 
 # Each migration takes the schema from version i to i + 1 (PRAGMA user_version); never edit one.
 MIGRATIONS = (
@@ -239,15 +240,15 @@ class Library:
         return done
 
     def _adopt(self, path: Path, name: str) -> bool:
-        data = path.read_bytes()
+        """Add back a complete file whose row was never written; a file that is not ours is left alone."""
         try:
+            data = path.read_bytes()
             with Image.open(path) as image:
                 record = ImageRecord.from_json(image.info[CHUNK])
-        except (OSError, KeyError, ValueError, SyntaxError) as err:
+            return self._insert(record, name, hashlib.sha256(data).hexdigest(), len(data), adopting=path) is not None
+        except (OSError, KeyError, ValueError, SyntaxError, OverflowError, sqlite3.IntegrityError) as err:
             log.warning("library: %s has no readable %s record (%s); left alone", path, CHUNK, err)
             return False
-        self._insert(record, name, hashlib.sha256(data).hexdigest(), len(data))
-        return True
 
     # writing
 
@@ -268,14 +269,21 @@ class Library:
             path.unlink(missing_ok=True)
             raise LibraryError(_reason(err)) from err
         if self.retain is not None:
-            self.prune()
-        return self.get(entry_id)
+            try:
+                self.prune()
+            except (OSError, sqlite3.Error) as err:  # the new image is saved; retention runs again next time
+                log.warning("library retention failed: %s", _reason(err))
+        return Entry(entry_id, record, name, digest, len(png))
 
-    def _insert(self, record: ImageRecord, name: str, sha256: str, size: int) -> int:
+    def _insert(self, record: ImageRecord, name: str, sha256: str, size: int, adopting: Path | None = None):
+        """The new row's id (the existing one's when a recovery added the file first); None when `adopting`
+        a file that is gone by the time the row would be written (another process deleted it)."""
         values = {**dataclasses.asdict(record), "file": name, "sha256": sha256, "bytes": size}
         columns = ", ".join(values)
         marks = ", ".join("?" * len(values))
         with self._connection() as db, _transaction(db):
+            if adopting is not None and not adopting.exists():
+                return None
             row = db.execute(
                 f"INSERT INTO images ({columns}) VALUES ({marks}) ON CONFLICT (file) DO NOTHING RETURNING id",
                 list(values.values()),
@@ -310,16 +318,18 @@ class Library:
             raise LibraryError(f"cannot delete from the library: {_reason(err)}") from err
         return deleted, [i for i in ids if i not in set(deleted)]
 
-    def _remove(self, ids: list[int]) -> list[int]:
+    def _remove(self, ids: list[int], only: str = "1") -> list[int]:
+        """Delete the images of `ids` that match the SQL condition `only` when they are marked."""
         if not ids:
             return []
         with self._connection() as db:
-            with _transaction(db):  # 1. mark: from here a crash is finished by recover()
-                rows = []
+            with _transaction(db):  # 1. mark (checking `only` in the same transaction): a crash from here
+                rows = []  # on is finished by recover()
                 for chunk in _chunks(ids, 500):
                     marks = ", ".join("?" * len(chunk))
-                    rows += db.execute(f"SELECT id, file FROM images WHERE id IN ({marks})", chunk).fetchall()
-                    db.execute(f"UPDATE images SET deleting = 1 WHERE id IN ({marks})", chunk)
+                    rows += db.execute(
+                        f"UPDATE images SET deleting = 1 WHERE id IN ({marks}) AND ({only}) RETURNING id, file", chunk
+                    ).fetchall()
             for entry_id, name in rows:  # 2. the files
                 (self.root / name).unlink(missing_ok=True)
                 self._thumb_path(entry_id).unlink(missing_ok=True)
@@ -335,14 +345,13 @@ class Library:
             old = [
                 row[0]
                 for row in db.execute(
-                    "SELECT id FROM images WHERE starred = 0 AND deleting = 0 AND id NOT IN "
-                    "(SELECT image_id FROM image_collections) ORDER BY id DESC LIMIT -1 OFFSET ?",
+                    f"SELECT id FROM images WHERE deleting = 0 AND {_UNPROTECTED} ORDER BY id DESC LIMIT -1 OFFSET ?",
                     (self.retain,),
                 )
             ]
         if old:
             log.info("library retention (%d unstarred kept): deleting %d older images", self.retain, len(old))
-        return self._remove(old)
+        return self._remove(old, only=_UNPROTECTED)  # starred or collected since the SELECT: it stays
 
     # reading
 
@@ -391,6 +400,8 @@ class Library:
         """The entry's thumbnail (longest side THUMB_SIDE), made on first use and kept."""
         path = self._thumb_path(entry.id)
         if not path.exists():
+            if not self.path(entry).is_file():
+                raise NotFound(f"the file of image {entry.id} is missing from the library folder ({entry.file})")
             with Image.open(self.path(entry)) as image:
                 image.thumbnail((THUMB_SIDE, THUMB_SIDE))
                 thumb = image.convert("RGB")
@@ -428,7 +439,7 @@ class Library:
             args.append(query.since)
         if query.until:
             clauses.append("created < ?")
-            args.append(_next_day(query.until))
+            args.append(query.until + "~")  # "~" sorts after "T...": every time of that day
         return "WHERE " + " AND ".join(clauses), args
 
     def _entries(self, db: sqlite3.Connection, tail: str, args: list) -> list[Entry]:
@@ -545,7 +556,7 @@ class Library:
 
 def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write `data` to `path` so that `path` is either absent or complete: temporary file, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique per call
     try:
         with open(tmp, "xb") as f:
             f.write(data)
@@ -635,10 +646,6 @@ def _reason(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-def _next_day(day: str) -> str:
-    return (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
-
-
 def _text(value: object, field: str, most: int) -> str:
     if not isinstance(value, str):
         raise InvalidParameterError(field, f"must be text, got {value!r}")
@@ -656,7 +663,7 @@ def _boolean(value: object, field: str) -> bool:
 
 
 def _number(value: object, field: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _digits(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidParameterError(field, f"must be a whole number from {low} to {high}, got {value!r}")
@@ -667,9 +674,14 @@ def _identifier(value: object, field: str) -> int:
     return _number(value, field, 1, 2**63 - 1)
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits of a number that fits SQLite's integers ("²" and 5000-digit strings are not)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _size(value: object) -> tuple[int, int]:
     width, _, height = str(value).lower().partition("x")
-    if not (width.isdigit() and height.isdigit()):
+    if not (_digits(width) and _digits(height)):
         raise InvalidParameterError("size", f"must be WIDTHxHEIGHT, e.g. 512x512, got {value!r}")
     try:
         return check_side(int(width), "width"), check_side(int(height), "height")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from sdturbo.batching import BatchFailed, JobExpired, JobSuperseded, QueueFull
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound, TooLarge
@@ -32,6 +32,14 @@ def register(app: Flask) -> None:
     }
     for kind, handler in handlers.items():
         app.register_error_handler(kind, handler)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _http_error(err: HTTPException):
+    """JSON for the API's own HTTP errors (no such route, wrong method); pages keep Flask's HTML."""
+    if request.path.startswith(("/api/", "/library/", "/predict", "/healthz")):
+        return error(err.code or 500, f"{err.name}: {err.description}")
+    return err
 
 
 def _out_of_domain(err: OutOfDomain):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import re
 import tempfile
 
 from flask import Blueprint, jsonify, render_template, request, send_file
 
 from sdturbo.errors import InvalidParameterError, NotFound
 from sdturbo.library import Library, LibraryError, Query
-from sdturbo.library.export import MAX_EXPORT, write_zip
+from sdturbo.library.export import MAX_EXPORT, check_size, write_zip
 from sdturbo.library.pnginfo import read_png_info
 from sdturbo.library.store import DEFAULT_PAGE, ids_field, note_field
 from sdturbo.studio import LIBRARY_OFF
@@ -42,12 +43,12 @@ def list_images():
     )
 
 
-@bp.get("/api/library/<int:entry_id>")
+@bp.get("/api/library/<int(max=9223372036854775807):entry_id>")
 def entry(entry_id: int):
     return jsonify(entry_json(library().get(entry_id)))
 
 
-@bp.patch("/api/library/<int:entry_id>")
+@bp.patch("/api/library/<int(max=9223372036854775807):entry_id>")
 def update(entry_id: int):
     body = json_body()
     unknown = sorted(set(body) - set(PATCH_FIELDS))
@@ -62,7 +63,7 @@ def update(entry_id: int):
     return jsonify(entry_json(changed))
 
 
-@bp.delete("/api/library/<int:entry_id>")
+@bp.delete("/api/library/<int(max=9223372036854775807):entry_id>")
 def delete(entry_id: int):
     deleted, _ = library().delete([entry_id])
     if not deleted:
@@ -91,6 +92,7 @@ def export():
         entries = store.all(Query.parse(body, paged=False), MAX_EXPORT)
     if not entries:
         raise InvalidParameterError("ids", "no image matches: nothing to export")
+    check_size(entries)
     out = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115 - send_file closes it
     write_zip(store, entries, out)
     out.seek(0)
@@ -105,7 +107,7 @@ def keep(preview_id: str):
     if not isinstance(body, dict):
         raise InvalidParameterError("body", 'must be a JSON object such as {"starred": true}, or empty')
     starred = field(body, "starred", False, _check_starred)
-    if preview_id.isdigit():  # a library id: it is kept already
+    if re.fullmatch(r"[0-9]{1,18}", preview_id):  # a library id: it is kept already
         store = library()
         kept = store.update(int(preview_id), starred=True) if starred else store.get(int(preview_id))
         return jsonify(entry_json(kept)), 200
@@ -114,16 +116,19 @@ def keep(preview_id: str):
     return jsonify(entry_json(kept)), 201 if created else 200
 
 
-@bp.get("/library/<int:entry_id>.png")
+@bp.get("/library/<int(max=9223372036854775807):entry_id>.png")
 def image(entry_id: int):
     store = library()
     found = store.get(entry_id)
     download = request.args.get("download") in ("1", "true")
     name = f"sdturbo-{found.id}-{found.record.seed}.png"
-    return send_file(store.path(found), mimetype="image/png", as_attachment=download, download_name=name, max_age=86400)
+    path = store.path(found)
+    if not path.is_file():
+        raise NotFound(f"the file of image {entry_id} is missing from the library folder ({found.file})")
+    return send_file(path, mimetype="image/png", as_attachment=download, download_name=name, max_age=86400)
 
 
-@bp.get("/library/<int:entry_id>.thumb")
+@bp.get("/library/<int(max=9223372036854775807):entry_id>.thumb")
 def thumbnail(entry_id: int):
     store = library()
     path = store.thumbnail(store.get(entry_id))
@@ -141,18 +146,18 @@ def create_collection():
     return jsonify(library().create_collection(field(json_body(), "name")).to_dict()), 201
 
 
-@bp.patch("/api/collections/<int:cid>")
+@bp.patch("/api/collections/<int(max=9223372036854775807):cid>")
 def rename_collection(cid: int):
     return jsonify(library().rename_collection(cid, field(json_body(), "name")).to_dict())
 
 
-@bp.delete("/api/collections/<int:cid>")
+@bp.delete("/api/collections/<int(max=9223372036854775807):cid>")
 def delete_collection(cid: int):
     library().delete_collection(cid)
     return jsonify(deleted=cid)
 
 
-@bp.post("/api/collections/<int:cid>/images")
+@bp.post("/api/collections/<int(max=9223372036854775807):cid>/images")
 def collect(cid: int):
     body = json_body()
     unknown = sorted(set(body) - {"add", "remove"})
