@@ -104,6 +104,7 @@ def test_generate_an_image(page):
     assert no_horizontal_overflow(page)
 
 
+@PHONE_FIRST
 def test_reject_then_click_a_suggestion(page):
     page.fill("#prompt", "a photorealistic portrait of a businessman in a suit, 85mm lens")
     page.keyboard.press("Control+Enter")
@@ -136,6 +137,7 @@ def test_live_mode_follows_typing(page):
     shot(page, "live")
 
 
+@PHONE_FIRST
 def test_recent_strip_restores_settings(page):
     for prompt in ("a red dragon", "a blue whale in the sky"):
         page.fill("#prompt", prompt)
@@ -148,6 +150,7 @@ def test_recent_strip_restores_settings(page):
     assert page.get_attribute("#seed-lock", "aria-pressed") == "true" and page.input_value("#seed") != ""
 
 
+@PHONE_FIRST
 def test_prompts_are_escaped_and_inputs_are_phone_sized(page):
     page.fill("#prompt", "<img src=x onerror=alert(1)> a castle")
     page.click("#generate")

@@ -300,7 +300,7 @@ def kill_loop(folder: Path, kills: int) -> None:
 
 
 def test_kill_9_at_any_moment_loses_at_most_the_image_being_written(tmp_path):
-    kill_loop(tmp_path / "lib", kills=6)
+    kill_loop(tmp_path / "lib", kills=4)
 
 
 @pytest.mark.slow
