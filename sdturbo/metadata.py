@@ -17,10 +17,20 @@ except ImportError:  # no wheel for this platform: Pillow's fastest settings ins
 
 
 def a1111_parameters(
-    prompt: str, steps: int, seed: int, width: int, height: int, model: str, vae: str | None = None
+    prompt: str,
+    steps: int,
+    seed: int,
+    width: int,
+    height: int,
+    model: str,
+    vae: str | None = None,
+    strength: float | None = None,
 ) -> str:
-    """The text A1111's PNG Info reads: the prompt, then one line of settings."""
+    """The text A1111's PNG Info reads: the prompt, then one line of settings (image-to-image adds
+    "Denoising strength" as A1111's img2img tab writes it)."""
     settings = f"Steps: {steps}, Sampler: Euler, CFG scale: 0, Seed: {seed}, Size: {width}x{height}, Model: {model}"
+    if strength is not None:
+        settings += f", Denoising strength: {strength:g}"
     return f"{prompt}\n{settings}" + (f", VAE: {vae}" if vae else "")
 
 
@@ -56,6 +66,15 @@ def fast_png_bytes(image: Image.Image, parameters: str, extra: dict[str, str] | 
     end_of_header = 8 + 25  # the PNG signature, then the IHDR chunk (13 bytes of data)
     chunks = b"".join(_text_chunk(key, text) for key, text in {"parameters": parameters, **(extra or {})}.items())
     return data[:end_of_header] + chunks + data[end_of_header:]
+
+
+def plain_png(image: Image.Image) -> bytes:
+    """A PNG without text chunks, fast (fpng where installed): init images kept beside their results."""
+    if fpng is None or image.mode not in ("RGB", "RGBA"):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+    return fpng.from_ndarray(np.asarray(image))
 
 
 def _text_chunk(key: str, text: str) -> bytes:

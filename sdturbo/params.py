@@ -13,6 +13,9 @@ MAX_SEED = 2**32 - 1  # the seed range A1111 and ComfyUI users know
 MAX_PROMPT_CHARS = 1000
 MAX_BATCH = 64
 DEFAULT_STEPS, DEFAULT_SIDE = 1, 512  # what a request gets when it names no steps or size
+MIN_STRENGTH, MAX_STRENGTH = 0.1, 1.0  # image-to-image: how far from the init image
+DEFAULT_STRENGTH, DEFAULT_IMG2IMG_STEPS = 0.5, 2  # the SD-Turbo model card's image-to-image setting
+MAX_VARIATIONS = 8  # images one request may ask for (n)
 # sizes offered by the page: square, 3:2 and 16:9 both ways (any multiple of 64 in range is accepted)
 PRESET_SIZES = ((512, 512), (768, 512), (512, 768), (768, 768), (1024, 576), (576, 1024), (1024, 1024))
 
@@ -87,3 +90,19 @@ def check_count(value: object, field: str, low: int = 1, high: int = MAX_BATCH) 
 def random_seed(count: int = 1) -> int:
     """A fresh seed such that seed + count - 1 is still a valid seed."""
     return secrets.randbelow(MAX_SEED - count + 2)
+
+
+def check_strength(value: object, steps: int, field: str = "strength") -> float:
+    """Return the image-to-image strength if it is a number from 0.1 to 1.0 that leaves at least one
+    denoising step: diffusers runs int(steps * strength) of the `steps`."""
+    allowed = f"a number from {MIN_STRENGTH:g} to {MAX_STRENGTH:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not MIN_STRENGTH <= value <= MAX_STRENGTH:
+        raise InvalidParameterError(field, f"must be {allowed}, got {value!r}")
+    if int(steps * value) < 1:
+        least = 1 / steps
+        raise InvalidParameterError(
+            field,
+            f"{value:g} with {steps} step(s) leaves no denoising step (steps x strength must be at least 1): "
+            f"use strength {least:.2g} or more with {steps} step(s), or more steps (e.g. 2 steps at 0.5)",
+        )
+    return float(value)

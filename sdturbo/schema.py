@@ -12,7 +12,7 @@ from PIL import Image
 
 from sdturbo import metadata
 from sdturbo.errors import InvalidParameterError
-from sdturbo.params import DEFAULT_SIDE, DEFAULT_STEPS, check_seed, check_side, check_steps
+from sdturbo.params import DEFAULT_SIDE, DEFAULT_STEPS, check_seed, check_side, check_steps, check_strength
 
 
 class Shape(NamedTuple):
@@ -22,6 +22,7 @@ class Shape(NamedTuple):
     width: int
     height: int
     preview: bool
+    strength: float | None = None  # image-to-image requests share a call only at the same strength
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class GenerationRequest:
     preview: bool = False  # decode with the fast preview VAE when the engine has one (live mode)
     style: str = field(default="none", kw_only=True)  # the style preset that made `prompt`
     user_prompt: str = field(default="", kw_only=True)  # as the user typed it ("" = `prompt` itself)
+    # image-to-image: the init image (RGB, exactly width x height) and how far to move from it
+    init_image: Image.Image | None = field(default=None, kw_only=True, repr=False, compare=False)
+    strength: float | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -51,10 +55,21 @@ class GenerationRequest:
         check_side(self.height, "height")
         if not isinstance(self.preview, bool):
             raise InvalidParameterError("preview", f"must be true or false, got {self.preview!r}")
+        if self.init_image is None and self.strength is not None:
+            raise InvalidParameterError("strength", "is for image-to-image: give an init image too")
+        if self.init_image is not None:
+            if not isinstance(self.init_image, Image.Image) or self.init_image.mode != "RGB":
+                raise InvalidParameterError("image", "must be an RGB image")
+            if self.init_image.size != (self.width, self.height):
+                raise InvalidParameterError(
+                    "image",
+                    f"is {self.init_image.width}x{self.init_image.height}, the request {self.width}x{self.height}",
+                )
+            object.__setattr__(self, "strength", check_strength(self.strength, self.steps))
 
     @property
     def shape(self) -> Shape:
-        return Shape(self.steps, self.width, self.height, self.preview)
+        return Shape(self.steps, self.width, self.height, self.preview, self.strength)
 
 
 @dataclass(frozen=True)
@@ -71,12 +86,13 @@ class GenerationResult:
     elapsed_ms: float  # wall time of the pipeline call that made this image (shared by its batch)
     batch_size: int  # how many images that call made
     vae: str | None = None  # set when a preview VAE decoded it instead of the model's own
+    strength: float | None = None  # image-to-image: the denoising strength from its init image
 
     @property
     def parameters(self) -> str:
         """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
         return metadata.a1111_parameters(
-            self.prompt, self.steps, self.seed, self.width, self.height, self.model, self.vae
+            self.prompt, self.steps, self.seed, self.width, self.height, self.model, self.vae, self.strength
         )
 
     def png_bytes(self, *, fast: bool = False, extra: dict[str, str] | None = None) -> bytes:

@@ -11,15 +11,17 @@ No Flask, no HTTP, no torch at import time. A request takes one path:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
 
-from sdturbo import params
+from sdturbo import metadata, params
 from sdturbo.batching import BatchWorker, Job
 from sdturbo.config import Settings
 from sdturbo.domain import DomainValidator, Verdict
+from sdturbo.errors import InvalidParameterError
 from sdturbo.library import Entry, ImageRecord, Library, LibraryError, PreviewRing
 from sdturbo.schema import GenerationRequest, GenerationResult
 
@@ -184,22 +186,35 @@ class Studio:
         width: object = None,
         height: object = None,
         preview: object = None,
+        init_image=None,
+        strength: object = None,
     ) -> GenerationRequest:
         """A checked request for an in-domain prompt; raises InvalidParameterError, NotReady or OutOfDomain.
 
         Values come as the front end decoded them; None means the default (random for the seed).
         Every field is checked once, before the readiness gate and the domain decision; errors name
-        the field as written here (prompt, style, steps, seed, width, height, preview).
+        the field as written here (prompt, style, steps, seed, width, height, preview, strength).
+        `init_image` (an RGB PIL image already fitted, see sdturbo.init_image) makes it image-to-image:
+        its size is the request's, and steps and strength default to the model card's 2 and 0.5.
         """
         # 1. the input: the user's prompt and style, then every other field as the request is built
         prompt, style = self.validator.check_input(prompt, self.settings.style if style is None else style)
         given = {"steps": steps, "width": width, "height": height, "preview": preview}
+        img2img = {}
+        if init_image is not None:
+            given |= {"width": init_image.width, "height": init_image.height}
+            if steps is None:
+                given["steps"] = params.DEFAULT_IMG2IMG_STEPS
+            img2img = {"init_image": init_image, "strength": params.DEFAULT_STRENGTH if strength is None else strength}
+        elif strength is not None:
+            raise InvalidParameterError("strength", "is for image-to-image: give an init image too")
         request = GenerationRequest(
             self.validator.rules.apply_style(prompt, style),  # what the model renders
             params.random_seed() if seed is None else seed,
             **{name: value for name, value in given.items() if value is not None},
             style=style,
             user_prompt=prompt,
+            **img2img,
         )
         # 2. is the studio up, and is the prompt in the domain
         self._require_ready()
@@ -207,6 +222,35 @@ class Studio:
         if not verdict.allowed:
             raise OutOfDomain(verdict)
         return request
+
+    def variations(self, request: GenerationRequest, count: object, seeded: bool) -> list[GenerationRequest]:
+        """`count` (1-8) requests like `request` with consecutive seeds: from its seed when the caller
+        `seeded` it, else from a fresh random start that leaves room for all of them."""
+        count = params.check_count(count, "n", 1, params.MAX_VARIATIONS)
+        first = request.seed if seeded else params.random_seed(count)
+        if first + count - 1 > params.MAX_SEED:
+            raise InvalidParameterError("seed", f"{first} + {count - 1} variations passes {params.MAX_SEED}")
+        return [dataclasses.replace(request, seed=first + i) for i in range(count)]
+
+    def submit_many(
+        self, requests: list[GenerationRequest], *, client: str | None = None, seq: int = 0, keep: bool = True
+    ) -> list[Served]:
+        """Served mode: queue `requests` together (the worker batches them) and wait for all, in order."""
+        if not self.served:
+            raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
+        if client is not None and len(requests) > 1:
+            raise InvalidParameterError("n", "live mode makes one image at a time; use n 1 with live")
+        self._require_ready()
+        timeout = self.settings.request_timeout_s
+        jobs = [self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout)) for r in requests]
+        served = []
+        for request, job in zip(requests, jobs, strict=True):
+            result = job.wait(timeout + RUN_GRACE_S)
+            now = time.monotonic()
+            kept = self._keep(request, result, client) if keep else Kept()
+            queued, total = ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000
+            served.append(Served(result, queued, total, job.batch_size, kept))
+        return served
 
     def submit(
         self, request: GenerationRequest, *, client: str | None = None, seq: int = 0, keep: bool = True
@@ -217,29 +261,20 @@ class Studio:
         end with JobSuperseded; `seq` is the client's own order. With `keep`, the image is saved in
         the library, or held as a preview when the request is one (live mode).
         """
-        if not self.served:
-            raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
-        self._require_ready()
-        timeout = self.settings.request_timeout_s
-        job = self.worker.submit(Job(request, request.shape, client, seq, timeout_s=timeout))
-        result = job.wait(timeout + RUN_GRACE_S)
-        now = time.monotonic()
-        kept = self._keep(request, result, client) if keep else Kept()
-        return Served(
-            result, ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000, job.batch_size, kept
-        )
+        return self.submit_many([request], client=client, seq=seq, keep=keep)[0]
 
     def _keep(self, request: GenerationRequest, result: GenerationResult, client: str | None) -> Kept:
         """Save a finished image in the library (previews: hold it); a failure to save is reported, not raised."""
         if request.preview:
             return Kept(preview_id=self.previews.add(client, request, result)) if self.settings.library else Kept()
-        record = ImageRecord.of(request, result)
+        init_png = metadata.plain_png(request.init_image) if request.init_image is not None else None
+        record = ImageRecord.of(request, result, init_png and hashlib.sha256(init_png).hexdigest())
         png = result.png_bytes(fast=True, extra=record.png_chunks())
         library = self.open_library()
         if library is None:
             return Kept(png, error=self.library_error and f"not saved to the library: {self.library_error}")
         try:
-            return Kept(png, entry=library.add(record, png))
+            return Kept(png, entry=library.add(record, png, init_png))
         except LibraryError as err:
             log.error("not saved to the library: %s", err)
             return Kept(png, error=f"not saved to the library: {err}")

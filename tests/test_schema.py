@@ -11,7 +11,7 @@ from tests.fakes import FakeEngine
 def test_request_defaults_and_shape():
     request = GenerationRequest("anime fox", 7)
     assert (request.steps, request.width, request.height, request.preview) == (1, 512, 512, False)
-    assert request.shape == Shape(1, 512, 512, False) and hash(request.shape) == hash((1, 512, 512, False))
+    assert request.shape == Shape(1, 512, 512, False) and hash(request.shape) == hash((1, 512, 512, False, None))
     assert request.style == "none" and request.user_prompt == ""
 
 

@@ -7,6 +7,7 @@ import logging
 import time
 
 import torch
+from diffusers import AutoPipelineForImage2Image
 
 from sdturbo.config import Optimization, Settings
 from sdturbo.engine import fastpath, optimize
@@ -30,6 +31,7 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pipe = None
+        self.img2img = None  # the image-to-image pipeline over the same modules (no second copy of the weights)
         self.source: ModelSource | None = None
         self.device: torch.device | None = None
         self.dtype: torch.dtype | None = None
@@ -79,6 +81,8 @@ class Engine:
             pipe, self.settings.optimize, self.settings.compile_mode, self.settings.cache_dir
         )
         self.prompt_cache = fastpath.PromptCache(pipe) if self._uses(Optimization.PROMPT_CACHE) else None
+        self.img2img = AutoPipelineForImage2Image.from_pipe(pipe)  # shares every module with `pipe`
+        self.img2img.set_progress_bar_config(disable=True)
         self.pipe = pipe
         log.info(
             "loaded %s (%s) on %s, %s, %s attention in %.2f s",
@@ -198,12 +202,17 @@ class Engine:
         started = time.perf_counter()
         with self.context(len(chunk), first.width, first.height, warming):
             text = {"prompt_embeds": self.prompt_cache.embeds(prompts)} if self.prompt_cache else {"prompt": prompts}
-            output = self.pipe(
+            if first.strength is None:
+                source = {"width": first.width, "height": first.height}
+                pipe = self.pipe
+            else:  # image-to-image: the size is the init images'
+                source = {"image": [r.init_image for r in padded], "strength": first.strength}
+                pipe = self.img2img
+            output = pipe(
                 **text,
+                **source,
                 num_inference_steps=first.steps,
                 guidance_scale=0.0,  # SD-Turbo is trained without classifier-free guidance
-                width=first.width,
-                height=first.height,
                 generator=generators,
                 output_type="latent" if uint8 else "pil",
             )
@@ -227,6 +236,7 @@ class Engine:
                 elapsed_ms,
                 len(chunk),
                 self.settings.preview_vae if preview else None,
+                r.strength,
             )
             for r, image in zip(chunk, images, strict=True)
         ]

@@ -38,6 +38,9 @@ def write_zip(library: Library, entries: list[Entry], out: BinaryIO) -> dict:
                 manifest["missing"].append({"id": entry.id, "file": entry.file})
                 continue
             manifest["count"] += 1
+            init = entry.record.init_sha256
+            if init and library.init_path(init).is_file() and f"inits/{init}.png" not in archive.namelist():
+                archive.write(library.init_path(init), f"inits/{init}.png")  # img2img: made again from these
             manifest["images"].append(
                 {
                     "file": entry.file,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from sdturbo import metadata, params
 from sdturbo.errors import InvalidParameterError
 from sdturbo.schema import GenerationRequest, GenerationResult
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 CHUNK = "sdturbo"  # the PNG text chunk holding an ImageRecord as JSON
 FORMAT_VERSION = 1
 
@@ -35,9 +37,11 @@ class ImageRecord:
     model: str
     vae: str | None
     elapsed_ms: float
+    strength: float | None = None  # image-to-image: the denoising strength
+    init_sha256: str | None = None  # image-to-image: the init image, kept as inits/<sha256>.png
 
     @classmethod
-    def of(cls, request: GenerationRequest, result: GenerationResult) -> ImageRecord:
+    def of(cls, request: GenerationRequest, result: GenerationResult, init_sha256: str | None = None) -> ImageRecord:
         return cls(
             created=utc_now(),
             prompt=request.user_prompt or request.prompt,
@@ -50,13 +54,15 @@ class ImageRecord:
             model=result.model,
             vae=result.vae,
             elapsed_ms=round(result.elapsed_ms, 1),
+            strength=result.strength,
+            init_sha256=init_sha256,
         )
 
     @property
     def parameters(self) -> str:
         """The AUTOMATIC1111 "parameters" text of the image."""
         return metadata.a1111_parameters(
-            self.effective_prompt, self.steps, self.seed, self.width, self.height, self.model, self.vae
+            self.effective_prompt, self.steps, self.seed, self.width, self.height, self.model, self.vae, self.strength
         )
 
     def to_json(self) -> str:
@@ -69,8 +75,11 @@ class ImageRecord:
             data = json.loads(text)
             if not isinstance(data, dict) or data.get("v") != FORMAT_VERSION:
                 raise ValueError(f"unknown format version {data.get('v') if isinstance(data, dict) else data!r}")
-            names = [f.name for f in dataclasses.fields(cls)]
-            record = cls(**{name: data[name] for name in names})
+            fields = dataclasses.fields(cls)
+            required = {f.name: data[f.name] for f in fields if f.default is dataclasses.MISSING}
+            record = cls(
+                **required, **{f.name: data.get(f.name) for f in fields if f.default is not dataclasses.MISSING}
+            )
         except (KeyError, TypeError) as err:
             raise ValueError(f"not an sdturbo record: {err}") from None
         try:
@@ -92,6 +101,10 @@ class ImageRecord:
         params.check_steps(self.steps, "steps")
         params.check_side(self.width, "width")
         params.check_side(self.height, "height")
+        if self.strength is not None:
+            params.check_strength(self.strength, self.steps)
+        if self.init_sha256 is not None and not _SHA256.fullmatch(str(self.init_sha256)):
+            raise InvalidParameterError("init_sha256", f"must be 64 hex digits, got {self.init_sha256!r:.40}")
 
     def png_chunks(self) -> dict[str, str]:
         """The extra PNG text chunks that carry this record."""

@@ -83,6 +83,10 @@ MIGRATIONS = (
     ) WITHOUT ROWID;
     CREATE INDEX image_collections_image ON image_collections (image_id);
     """,
+    """
+    ALTER TABLE images ADD COLUMN strength REAL;  -- image-to-image: NULL for text-to-image
+    ALTER TABLE images ADD COLUMN init_sha256 TEXT;  -- its init image: inits/<sha256>.png
+    """,
 )
 
 # The full-text index is derived data: created (and filled) whenever this SQLite has FTS5 and it is missing.
@@ -188,7 +192,7 @@ class Library:
     def open(self) -> Library:
         """Create or migrate the database and finish what a crash interrupted; raises LibraryError."""
         try:
-            for folder in (self.root, self.root / "images", self.root / "thumbs"):
+            for folder in (self.root, self.root / "images", self.root / "thumbs", self.root / "inits"):
                 folder.mkdir(parents=True, exist_ok=True)
             with self._connection() as db:
                 db.execute("PRAGMA journal_mode = WAL")
@@ -252,11 +256,16 @@ class Library:
 
     # writing
 
-    def add(self, record: ImageRecord, png: bytes) -> Entry:
-        """Store one image (PNG bytes carrying `record`); the row exists only once the file is complete."""
+    def add(self, record: ImageRecord, png: bytes, init_png: bytes | None = None) -> Entry:
+        """Store one image (PNG bytes carrying `record`, and its init image's PNG for image-to-image);
+        the row exists only once the files are complete."""
         name = _file_name(record)
         path = self.root / name
         try:
+            if init_png is not None and record.init_sha256:
+                init = self.init_path(record.init_sha256)
+                if not init.exists():  # content-addressed: one file however many images start from it
+                    atomic_write(init, init_png)
             path.parent.mkdir(exist_ok=True)
             writing = self._writer.submit(atomic_write, path, png)  # fsync and sha256 both release the GIL
             digest = hashlib.sha256(png).hexdigest()
@@ -395,6 +404,9 @@ class Library:
 
     def path(self, entry: Entry) -> Path:
         return self.root / entry.file
+
+    def init_path(self, sha256: str) -> Path:
+        return self.root / "inits" / f"{sha256}.png"
 
     def thumbnail(self, entry: Entry) -> Path:
         """The entry's thumbnail (longest side THUMB_SIDE), made on first use and kept."""
