@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import io
+import json
 import logging
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 
-from sdturbo.errors import InvalidParameterError, field_names
-from sdturbo.params import check_seed
+from sdturbo import init_image
+from sdturbo.errors import InvalidParameterError, TooLarge, field_names
+from sdturbo.params import MAX_SIDE, MAX_VARIATIONS, check_count, check_seed, check_side
+from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Kept, Served
-from sdturbo.web.common import entry_json, field, json_body, studio
+from sdturbo.web.common import entry_json, field, json_body, library, studio
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
-GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq")
+GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq", "n")
+IMG2IMG_FIELDS = (*GENERATE_FIELDS, "image", "library_id", "strength")
+# low strength: the pick's composition stays and detail is redrawn at the larger size; 4 steps x 0.3
+# leaves one denoising step (2 x 0.3 would leave none)
+UPSCALE_STRENGTH, UPSCALE_STEPS = 0.3, 4
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
 DEFAULT_FORMAT = "png"
 LIVE_DEBOUNCE_MS = 150  # how long the page waits after a keystroke before a live request
@@ -32,6 +40,7 @@ class Delivery:
     format: str = DEFAULT_FORMAT
     client: str | None = None  # live mode: this client's newest request wins
     seq: int = 0  # the page's request counter, 0..2**32-1
+    live: bool = False  # a live preview: the fast preview VAE, held until kept
 
 
 def client_options() -> dict:
@@ -64,47 +73,158 @@ def predict():
 
 @bp.post("/api/generate")
 def generate():
-    """One image with its parameters; out-of-domain prompts get 422 with suggestions."""
+    """One image (or `n` variations) with its parameters; out-of-domain prompts get 422 with suggestions."""
     body = json_body()
-    unknown = sorted(set(body) - set(GENERATE_FIELDS))
-    if unknown:
-        raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(GENERATE_FIELDS)}")
-    live = field(body, "live", False, _check_bool)
-    client = field(body, "client_id", None, _check_client)
-    delivery = Delivery(
-        format=field(body, "format", DEFAULT_FORMAT, _check_format),
-        client=client if live else None,
-        seq=field(body, "seq", 0, lambda v: check_seed(v, "seq")),
-    )
+    _only(body, GENERATE_FIELDS)
+    delivery = _delivery(body)
     # live previews decode with the fast preview VAE when the server has one
     # the studio checks these (null or absent: its default)
     request = studio().prepare(
         field(body, "prompt"),
         **{name: body.get(name) for name in ("style", "steps", "seed", "width", "height")},
-        preview=live,
+        preview=delivery.live,
     )
-    served = studio().submit(request, client=delivery.client, seq=delivery.seq)
+    return _serve(request, body, delivery)
+
+
+@bp.post("/api/img2img")
+def img2img():
+    """Image-to-image from an uploaded image or a library image (docs/ITERATE.md); JSON or multipart."""
+    body = _form_body() if request.files or request.form else json_body()
+    _only(body, IMG2IMG_FIELDS)
+    delivery = _delivery(body)
+    init = _init_image(body)
+    request_ = studio().prepare(
+        field(body, "prompt"),
+        **{name: body.get(name) for name in ("style", "steps", "seed", "strength")},
+        preview=delivery.live,
+        init_image=init.image,
+    )
+    return _serve(request_, body, delivery, init.to_dict())
+
+
+@bp.post("/api/upscale")
+def upscale():
+    """A library image made again at twice its size (capped at the size limit) by low-strength image-to-image."""
+    body = json_body()
+    _only(body, ("library_id", "strength", "steps", "format"))
+    store = library()
+    entry = store.get(_library_id(body["library_id"]) if "library_id" in body else field(body, "library_id"))
+    record = entry.record
+    size = init_image.nearest_size(record.width * 2, record.height * 2, long_side=MAX_SIDE)
+    init = init_image.load(store.path(entry).read_bytes(), size)
+    styled = record.style in studio().validator.styles
+    request_ = studio().prepare(
+        record.prompt if styled else record.effective_prompt,
+        style=record.style if styled else "none",
+        seed=record.seed,
+        steps=body.get("steps", UPSCALE_STEPS),
+        strength=body.get("strength", UPSCALE_STRENGTH),
+        init_image=init.image,
+    )
+    return _serve(request_, {}, _delivery(body), {**init.to_dict(), "upscaled_from": entry.id})
+
+
+def _serve(request_: GenerationRequest, body: dict, delivery: Delivery, extra: dict | None = None):
+    """Run the request (or its `n` variations, one batch) and answer one image object, or {n, images}."""
+    count = field(body, "n", 1, lambda v: check_count(v, "n", 1, MAX_VARIATIONS))
+    requests = studio().variations(request_, count, seeded=body.get("seed") is not None) if count > 1 else [request_]
+    served = studio().submit_many(requests, client=delivery.client, seq=delivery.seq)
+    images = [_image_json(r, s, delivery, extra or {}) for r, s in zip(requests, served, strict=True)]
+    return jsonify(images[0] if count == 1 else {"n": count, "images": images})
+
+
+def _image_json(request_: GenerationRequest, served: Served, delivery: Delivery, extra: dict) -> dict:
     _log_served(served)
     r = served.result
-    return jsonify(
-        image=_encode(served, delivery.format),
-        mime=FORMATS[delivery.format],
-        prompt=request.user_prompt,
-        seed=r.seed,
-        steps=r.steps,
-        width=r.width,
-        height=r.height,
-        style=request.style,
-        effective_prompt=r.prompt,
-        parameters=r.parameters,
-        model=r.model,
-        elapsed_ms=round(r.elapsed_ms, 1),
-        queue_ms=round(served.queue_ms, 1),
-        total_ms=round(served.total_ms, 1),
-        vae=r.vae,
-        batch_size=served.batch_size,
-        library=_library_json(served.kept),
+    return {
+        "image": _encode(served, delivery.format),
+        "mime": FORMATS[delivery.format],
+        "prompt": request_.user_prompt,
+        "seed": r.seed,
+        "steps": r.steps,
+        "width": r.width,
+        "height": r.height,
+        "style": request_.style,
+        "effective_prompt": r.prompt,
+        "parameters": r.parameters,
+        "model": r.model,
+        "elapsed_ms": round(r.elapsed_ms, 1),
+        "queue_ms": round(served.queue_ms, 1),
+        "total_ms": round(served.total_ms, 1),
+        "vae": r.vae,
+        "batch_size": served.batch_size,
+        **({"strength": r.strength} if r.strength is not None else {}),
+        **extra,
+        "library": _library_json(served.kept),
+    }
+
+
+def _only(body: dict, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(allowed)}")
+
+
+def _delivery(body: dict) -> Delivery:
+    live = field(body, "live", False, _check_bool)
+    client = field(body, "client_id", None, _check_client)
+    return Delivery(
+        format=field(body, "format", DEFAULT_FORMAT, _check_format),
+        client=client if live else None,
+        seq=field(body, "seq", 0, lambda v: check_seed(v, "seq")),
+        live=live,
     )
+
+
+def _form_body() -> dict:
+    """A multipart form as the JSON body would be: numbers and true/false decoded, the file's bytes as `image`."""
+    body: dict = {}
+    for name, value in request.form.items():
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = value
+        body[name] = decoded if name not in ("prompt", "style") and isinstance(decoded, int | float | bool) else value
+    if request.files:
+        upload = request.files.get("image")
+        if upload is None:
+            raise InvalidParameterError(
+                "image", f"the file field must be named 'image', got {next(iter(request.files))!r}"
+            )
+        body["image"] = upload.read()
+    return body
+
+
+def _init_image(body: dict) -> init_image.InitImage:
+    """The init image of an img2img body: `image` (bytes, or base64 text) or `library_id`, fitted to the size asked."""
+    size = None
+    if body.get("width") is not None or body.get("height") is not None:
+        size = (check_side(body.get("width"), "width"), check_side(body.get("height"), "height"))
+    if ("image" in body) == ("library_id" in body):
+        raise InvalidParameterError("image", "give either image (base64 or a file) or library_id")
+    if "library_id" in body:
+        store = library()
+        data = store.path(store.get(_library_id(body["library_id"]))).read_bytes()
+        return init_image.load(data, size, "library_id")
+    data = body["image"]
+    if isinstance(data, str):
+        text = data.split(",", 1)[1] if data.startswith("data:") else data
+        if len(text) > init_image.MAX_BYTES * 4 // 3 + 4:
+            raise TooLarge("image", f"must be at most {init_image.MAX_BYTES // 2**20} MB")
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidParameterError("image", "is not valid base64 (send the file's bytes base64-encoded)") from None
+    elif not isinstance(data, bytes):
+        raise InvalidParameterError("image", f"must be base64 text or a file, got {type(data).__name__}")
+    return init_image.load(data, size)
+
+
+def _library_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
+        raise InvalidParameterError("library_id", f"must be an image id of the library, got {value!r:.40}")
+    return value
 
 
 @bp.post("/api/validate")

@@ -5,13 +5,22 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 
 from sdturbo.errors import InvalidParameterError
-from sdturbo.library import Entry
+from sdturbo.library import Entry, Library, LibraryError
+from sdturbo.studio import LIBRARY_OFF
 
 _REQUIRED = object()
 
 
 def studio():
     return current_app.extensions["sdturbo"]
+
+
+def library() -> Library:
+    """The studio's open library; LibraryError (503) when it is off or cannot be opened."""
+    opened = studio().open_library()
+    if opened is None:
+        raise LibraryError(studio().library_error or LIBRARY_OFF)
+    return opened
 
 
 def json_body() -> dict:

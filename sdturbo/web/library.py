@@ -9,23 +9,15 @@ import tempfile
 from flask import Blueprint, jsonify, render_template, request, send_file
 
 from sdturbo.errors import InvalidParameterError, NotFound
-from sdturbo.library import Library, LibraryError, Query
+from sdturbo.library import Query
 from sdturbo.library.export import MAX_EXPORT, check_size, write_zip
 from sdturbo.library.pnginfo import read_png_info
 from sdturbo.library.store import DEFAULT_PAGE, ids_field, note_field
-from sdturbo.studio import LIBRARY_OFF
 from sdturbo.web.api import client_options
-from sdturbo.web.common import entry_json, field, json_body, studio
+from sdturbo.web.common import entry_json, field, json_body, library, studio
 
 bp = Blueprint("library", __name__)
 PATCH_FIELDS = ("starred", "note", "collections")
-
-
-def library() -> Library:
-    opened = studio().open_library()
-    if opened is None:
-        raise LibraryError(studio().library_error or LIBRARY_OFF)
-    return opened
 
 
 @bp.get("/library")
