@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from PIL import Image
+from PIL import Image, ImageOps
 
+from sdturbo import init_image
 from sdturbo.config import Settings
 from sdturbo.engine import Engine, GenerationRequest, GenerationResult
-from sdturbo.errors import field_names
-from sdturbo.params import check_prompt, check_prompts, check_seed, random_seed
+from sdturbo.errors import InvalidParameterError, field_names
+from sdturbo.params import (
+    DEFAULT_IMG2IMG_STEPS,
+    DEFAULT_STRENGTH,
+    check_prompt,
+    check_prompts,
+    check_seed,
+    random_seed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +98,54 @@ class SDTurboGenerator:
         with field_names({"steps": "num_inference_steps"}):
             requests = [
                 GenerationRequest(p, seed + i, num_inference_steps, width, height) for i, p in enumerate(prompts)
+            ]
+        return self.run(requests)
+
+    def vary(
+        self,
+        image: Image.Image,
+        prompt: str,
+        strength: float = DEFAULT_STRENGTH,
+        num_inference_steps: int = DEFAULT_IMG2IMG_STEPS,
+        seed: int | None = None,
+    ) -> Image.Image:
+        """Image-to-image: `image` moved toward `prompt` by `strength` (0.1-1.0; steps x strength >= 1).
+
+        The image is turned upright, scaled to cover its nearest allowed size and centre-cropped; the
+        result has that size."""
+        return self.vary_batch_results(image, [prompt], strength, num_inference_steps, seed)[0].image
+
+    def vary_batch(
+        self,
+        image: Image.Image,
+        prompts: list[str],
+        strength: float = DEFAULT_STRENGTH,
+        num_inference_steps: int = DEFAULT_IMG2IMG_STEPS,
+        seed: int | None = None,
+    ) -> list[Image.Image]:
+        """One variation of `image` per prompt in one pipeline call; variation i uses seed + i."""
+        return [r.image for r in self.vary_batch_results(image, prompts, strength, num_inference_steps, seed)]
+
+    def vary_batch_results(
+        self,
+        image: Image.Image,
+        prompts: list[str],
+        strength: float = DEFAULT_STRENGTH,
+        num_inference_steps: int = DEFAULT_IMG2IMG_STEPS,
+        seed: int | None = None,
+    ) -> list[GenerationResult]:
+        """Like `vary_batch`, returning results (seed, strength and parameters with each image)."""
+        if not isinstance(image, Image.Image):
+            raise InvalidParameterError("image", f"must be a PIL image, got {type(image).__name__}")
+        init = init_image.fit(ImageOps.exif_transpose(image).convert("RGB")).image
+        prompts = check_prompts(prompts)
+        seed = random_seed(len(prompts)) if seed is None else check_seed(seed, count=len(prompts))
+        with field_names({"steps": "num_inference_steps"}):
+            requests = [
+                GenerationRequest(
+                    p, seed + i, num_inference_steps, init.width, init.height, init_image=init, strength=strength
+                )
+                for i, p in enumerate(prompts)
             ]
         return self.run(requests)
 

@@ -64,6 +64,7 @@ class FakeEngine:
                 1.0,
                 len(requests),
                 self.preview_vae if r.preview else None,
+                r.strength,
             )
             for r in requests
         ]

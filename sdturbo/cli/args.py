@@ -35,6 +35,14 @@ def as_number(text: str) -> int | str:
         return text
 
 
+def as_float(text: str) -> float | str:
+    """Like `as_number` for decimal values (--strength): a float, or the text for the check to refuse."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def checked(check: Callable[[object], object]) -> Callable[[str], object]:
     """An argparse type for a flag no request checks (--count, --batch-size): decode, then run the
     library's check, reusing its message."""
@@ -48,10 +56,15 @@ def checked(check: Callable[[object], object]) -> Callable[[str], object]:
     return convert
 
 
-def add_image_flags(p: argparse.ArgumentParser, steps: int) -> None:
-    """--steps, --width and --height, as every image-making CLI has them; the request checks them."""
+def add_image_flags(p: argparse.ArgumentParser, steps: int | None, steps_default: str | None = None) -> None:
+    """--steps, --width and --height, as every image-making CLI has them; the request checks them.
+
+    `steps` None leaves the default to the request (`steps_default` says what it is, for the help)."""
     p.add_argument(
-        "--steps", type=as_number, default=steps, help=f"denoising steps, {MIN_STEPS}-{MAX_STEPS} (default {steps})"
+        "--steps",
+        type=as_number,
+        default=steps,
+        help=f"denoising steps, {MIN_STEPS}-{MAX_STEPS} (default {steps_default or steps})",
     )
     for side in ("width", "height"):
         p.add_argument(

@@ -9,12 +9,23 @@ import sys
 import time
 from pathlib import Path
 
-from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_number, checked, run
+from sdturbo import init_image
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_float, as_number, checked, run
 from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Optimization, Settings
 from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import slug
-from sdturbo.params import MAX_BATCH, check_count, check_seed, random_seed
+from sdturbo.params import (
+    DEFAULT_IMG2IMG_STEPS,
+    DEFAULT_STRENGTH,
+    MAX_BATCH,
+    MAX_STRENGTH,
+    MIN_STRENGTH,
+    check_count,
+    check_seed,
+    check_side,
+    random_seed,
+)
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import OutOfDomain, Studio
 
@@ -40,7 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--prompt", action="append", help="prompt to render; repeat for several (default: four sample prompts)"
     )
-    add_image_flags(p, steps=1)
+    add_image_flags(p, steps=None, steps_default=f"1; {DEFAULT_IMG2IMG_STEPS} with --init-image")
+    p.add_argument(
+        "--init-image",
+        type=Path,
+        default=None,
+        help="image-to-image: start from this PNG, JPEG or WebP (turned upright, scaled to cover --width x "
+        "--height and centre-cropped)",
+    )
+    p.add_argument(
+        "--strength",
+        type=as_float,
+        default=None,
+        help=f"with --init-image: how far from it, {MIN_STRENGTH:g}-{MAX_STRENGTH:g}; steps x strength must be "
+        f"at least 1 (default {DEFAULT_STRENGTH:g})",
+    )
     p.add_argument(
         "--seed",
         type=as_number,
@@ -115,12 +140,21 @@ def _generate(args: argparse.Namespace) -> int:
 def _prepare(studio: Studio, args: argparse.Namespace, prompts: list[str], seed: int) -> list | None:
     """Image i of the run as a checked request with seed + i; None after explaining each out-of-domain prompt."""
     requests, rejected = [], {}
+    init = _init(args)
     for i, prompt in enumerate(prompts):
         if prompt in rejected:  # --count repeats a prompt: one verdict is enough
             continue
         try:
             requests.append(
-                studio.prepare(prompt, steps=args.steps, seed=seed + i, width=args.width, height=args.height)
+                studio.prepare(
+                    prompt,
+                    steps=args.steps,
+                    seed=seed + i,
+                    width=args.width,
+                    height=args.height,
+                    init_image=init,
+                    strength=args.strength,
+                )
             )
         except OutOfDomain as err:
             rejected[prompt] = err.verdict
@@ -130,6 +164,20 @@ def _prepare(studio: Studio, args: argparse.Namespace, prompts: list[str], seed:
         for suggestion in verdict.suggestions:
             print(f"    try: --prompt {suggestion!r}", file=sys.stderr)
     return None if rejected else requests
+
+
+def _init(args: argparse.Namespace):
+    """The --init-image fitted to --width x --height, or None; errors name the flag."""
+    if args.init_image is None:
+        if args.strength is not None:
+            raise InvalidParameterError("strength", "is for image-to-image: give --init-image too")
+        return None
+    try:
+        data = args.init_image.read_bytes()
+    except OSError as err:
+        raise InvalidParameterError("init_image", f"cannot read {str(args.init_image)!r}: {err.strerror}") from None
+    size = (check_side(args.width, "width"), check_side(args.height, "height"))
+    return init_image.load(data, size, "init_image").image
 
 
 def _render(studio: Studio, requests: list[GenerationRequest], out: Path) -> int:
