@@ -349,12 +349,16 @@ class Studio:
                 "side": {"min": params.MIN_SIDE, "max": params.MAX_SIDE, "multiple": params.SIDE_MULTIPLE},
                 "seed": [0, params.MAX_SEED],
                 "prompt_chars": params.MAX_PROMPT_CHARS,
+                "strength": [params.MIN_STRENGTH, params.MAX_STRENGTH],  # and steps x strength >= 1
+                "n": [1, params.MAX_VARIATIONS],
             },
             "defaults": {
                 "steps": params.DEFAULT_STEPS,
                 "width": params.DEFAULT_SIDE,
                 "height": params.DEFAULT_SIDE,
                 "style": self.settings.style,
+                "strength": params.DEFAULT_STRENGTH,
+                "img2img_steps": params.DEFAULT_IMG2IMG_STEPS,
             },
             "sizes": [list(size) for size in params.PRESET_SIZES],
             "styles": self.validator.styles,
