@@ -420,4 +420,12 @@ def test_fields_are_checked_before_the_loading_gate_and_the_domain_decision():
 
 def test_config_defaults_include_the_format(client):
     defaults = client.get("/api/config").json["defaults"]
-    assert defaults == {"steps": 1, "width": 512, "height": 512, "style": "anime", "format": "png"}
+    assert defaults == {
+        "steps": 1,
+        "width": 512,
+        "height": 512,
+        "style": "anime",
+        "strength": 0.5,
+        "img2img_steps": 2,
+        "format": "png",
+    }
