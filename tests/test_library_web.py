@@ -659,7 +659,15 @@ def test_export_of_a_repeated_id_holds_the_image_once(client):
 def test_png_info_reads_our_png_from_a_multipart_upload_and_a_raw_body(client):
     answer = generate(client, prompt="silver haired knight", style="chibi", seed=99, steps=3, width=512, height=768)
     data = base64.b64decode(answer["image"])
-    expected = {"prompt": "silver haired knight", "style": "chibi", "steps": 3, "seed": 99, "width": 512, "height": 768}
+    expected = {
+        "prompt": "silver haired knight",
+        "style": "chibi",
+        "steps": 3,
+        "seed": 99,
+        "width": 512,
+        "height": 768,
+        "strength": None,
+    }
     upload = client.post("/api/png-info", data={"file": (io.BytesIO(data), "knight.png")})
     raw = client.post("/api/png-info", data=data, content_type="image/png")
     for response in (upload, raw):

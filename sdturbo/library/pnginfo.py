@@ -76,6 +76,7 @@ def _ours(record: ImageRecord, parameters: str | None, styles: dict[str, str]) -
         "seed": record.seed,
         "width": record.width,
         "height": record.height,
+        "strength": record.strength,  # image-to-image; its init image is in the library (init_sha256)
     }
     return {
         "source": "sdturbo",
@@ -116,6 +117,7 @@ def _a1111(parameters: str) -> dict:
             notes.append(
                 f"Size {text.size[0]}x{text.size[1]} cannot be made here ({err.problem}); the form keeps its size"
             )
+    settings["strength"] = _strength(text.fields.get("Denoising strength"), notes)
     if text.negative_prompt:
         notes.append("the negative prompt is not used: SD-Turbo runs without guidance (CFG scale 0)")
     sampler, cfg = text.fields.get("Sampler"), text.fields.get("CFG scale")
@@ -138,3 +140,18 @@ def _too_long(prompt: str) -> str:
         f"the prompt is {len(prompt)} characters; this studio takes at most {params.MAX_PROMPT_CHARS}: "
         "shorten it before generating"
     )
+
+
+def _strength(value: str | None, notes: list[str]) -> float | None:
+    """A1111's "Denoising strength" (img2img) when it is one this studio can use with some step count."""
+    if value is None:
+        return None
+    try:
+        strength = float(value)
+    except ValueError:
+        notes.append(f"Denoising strength {value!r} is not a number")
+        return None
+    if not params.MIN_STRENGTH <= strength <= params.MAX_STRENGTH:
+        notes.append(f"Denoising strength {value} is outside {params.MIN_STRENGTH:g}-{params.MAX_STRENGTH:g}")
+        return None
+    return strength
