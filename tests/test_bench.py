@@ -109,3 +109,14 @@ def test_serve_bench_runs_end_to_end(tmp_path, capsys):
     assert "served/direct with 2 clients:" in out
     assert (tmp_path / "server.log").stat().st_size > 0
     assert len(list((tmp_path / "library").glob("images/*/*.png"))) == 3 + 4  # its own library, not the user's
+
+
+@pytest.mark.slow  # starts a tiny-model server and loads the model again in-process: ~30 s
+def test_variations_bench_runs_end_to_end(capsys):
+    from bench import variations_bench
+
+    argv = ["--model", "tiny", "--device", "cpu", "--rounds", "1", "--size", "256", "--port", str(free_port())]
+    assert variations_bench.main(argv) == 0
+    out = capsys.readouterr().out
+    for row in ("server, text-to-image", "server, image-to-image", "stock diffusers in-process, image-to-image"):
+        assert f"| {row} |" in out
