@@ -164,3 +164,20 @@ def test_config_gives_the_page_the_strength_and_count_limits(served):
     assert config["limits"]["strength"] == [0.1, 1.0] and config["limits"]["n"] == [1, 8]
     assert config["defaults"]["strength"] == 0.5 and config["defaults"]["img2img_steps"] == 2
     assert json.dumps(config)  # plain JSON
+
+
+def test_an_img2img_result_is_made_again_from_its_recorded_init_image(served):
+    client, _, _ = served
+    photo = b64(encoded(Image.new("RGB", (640, 640), "white"), "PNG"))
+    first = client.post("/api/img2img", json={"prompt": "anime girl", "image": photo, "seed": 8}).json
+    entry = first["library"]["entry"]
+    body = {k: entry[k] for k in ("prompt", "style", "seed", "steps", "strength", "init_sha256")}
+    again = client.post("/api/img2img", json=body).json
+    assert (
+        again["parameters"] == first["parameters"] and again["library"]["entry"]["init_sha256"] == body["init_sha256"]
+    )
+    same = [Image.open(io.BytesIO(base64.b64decode(a["image"]))).tobytes() for a in (first, again)]
+    assert same[0] == same[1]  # the same settings and init image: the same pixels
+    assert_bad(client.post("/api/img2img", json={"prompt": "anime girl", "init_sha256": "xyz"}), "init_sha256")
+    missing = client.post("/api/img2img", json={"prompt": "anime girl", "init_sha256": "0" * 64})
+    assert missing.status_code == 404

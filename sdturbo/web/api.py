@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import Blueprint, jsonify, request, url_for
 
 from sdturbo import init_image
-from sdturbo.errors import InvalidParameterError, TooLarge, field_names
+from sdturbo.errors import InvalidParameterError, NotFound, TooLarge, field_names
 from sdturbo.params import MAX_SIDE, MAX_VARIATIONS, check_count, check_seed, check_side
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Kept, Served
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
 GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq", "n")
-IMG2IMG_FIELDS = (*GENERATE_FIELDS, "image", "library_id", "strength")
+IMG2IMG_FIELDS = (*GENERATE_FIELDS, "image", "library_id", "init_sha256", "strength")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # low strength: the pick's composition stays and detail is redrawn at the larger size; 4 steps x 0.3
 # leaves one denoising step (2 x 0.3 would leave none)
 UPSCALE_STRENGTH, UPSCALE_STEPS = 0.3, 4
@@ -201,8 +202,17 @@ def _init_image(body: dict) -> init_image.InitImage:
     size = None
     if body.get("width") is not None or body.get("height") is not None:
         size = (check_side(body.get("width"), "width"), check_side(body.get("height"), "height"))
-    if ("image" in body) == ("library_id" in body):
-        raise InvalidParameterError("image", "give either image (base64 or a file) or library_id")
+    sources = [name for name in ("image", "library_id", "init_sha256") if name in body]
+    if len(sources) != 1:
+        raise InvalidParameterError("image", "give one of image (base64 or a file), library_id or init_sha256")
+    if "init_sha256" in body:  # the init image a library result was made from: make it again
+        sha = body["init_sha256"]
+        if not isinstance(sha, str) or not _SHA256_RE.match(sha):
+            raise InvalidParameterError("init_sha256", "must be the 64 hex digits a library entry names")
+        path = library().init_path(sha)
+        if not path.is_file():
+            raise NotFound(f"no init image {sha[:12]}… in the library")
+        return init_image.load(path.read_bytes(), size, "init_sha256")
     if "library_id" in body:
         store = library()
         data = store.path(store.get(_library_id(body["library_id"]))).read_bytes()
