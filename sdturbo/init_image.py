@@ -51,6 +51,8 @@ def read(data: bytes, field: str = "image") -> Image.Image:
                     field, f"declares {image.width}x{image.height} pixels; at most {MAX_PIXELS // 10**6} megapixels"
                 )
             image.load()
+    except InvalidParameterError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise InvalidParameterError(field, f"is too large an image to decode safely: {err}") from None
     except UnidentifiedImageError:

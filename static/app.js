@@ -1,4 +1,7 @@
 // SD-Turbo anime studio page: plain fetch, small named functions, every prompt shown via textContent.
+// iterate.js (loaded after this file) adds variations, image to image, sketch and upscale; it calls
+// readSettings, imageCount, requestImages, imageSrc, showPick, showEntry, setSeedLock, showError and state
+// from here, and this file calls its showGrid (with every new picture), openVary, upscaleCurrent and remake.
 "use strict";
 
 const urls = window.STUDIO_URLS;
@@ -10,7 +13,7 @@ const state = {
   lastSeed: null,
   recent: [],          // library entries, newest first (or generate answers when the library is off)
   current: null,       // what the result shows: {entry} kept in the library, {keepUrl} a live preview, or null
-  pendingRun: false,   // /?from=<id>&run=1: generate once the model is ready
+  pendingRun: null,    // what to run once the model is ready: /?from=<id>&run=1, /?upscale=<id>
   liveTimer: null,
   validateTimer: null,
   seq: 0,            // numbers our requests so the server never lets an older one win
@@ -79,7 +82,7 @@ function setReady(health) {
   if (state.ready) return;
   state.ready = true;
   if ($("error").dataset.transient === "true") hide("error");   // "still loading, try again" no longer holds
-  if (state.pendingRun) { state.pendingRun = false; generate(false); return; }
+  if (state.pendingRun) { const run = state.pendingRun; state.pendingRun = null; run(); return; }
   if ($("prompt").value.trim()) {
     validateSoon();
     if ($("live").checked) scheduleLive();
@@ -129,41 +132,81 @@ function readSettings(live) {
   };
 }
 
+// How many images a request makes (n); live previews are always one.
+function imageCount() {
+  return Number(document.querySelector("input[name=count]:checked")?.value || 1);
+}
+
 async function generate(live) {
   if (!$("prompt").value.trim()) { showError("Type a prompt first."); return; }
   let settings;
   try { settings = readSettings(live); } catch (err) { showError(err.message); return; }
+  if (!live && imageCount() > 1) settings.n = imageCount();
+  await requestImages(urls.generate, settings, live);
+}
+
+// POSTs `body` (an object as JSON, or FormData), the newest request winning; shows the image(s), a
+// rejection, or the error through `report`. Answers the JSON of a shown answer, or null.
+async function requestImages(url, body, live, report = showError) {
   if (state.controller) state.controller.abort();   // the newest request wins
   const controller = new AbortController();
   state.controller = controller;
   startSpinner();
+  const json = !(body instanceof FormData);   // FormData sets its own multipart Content-Type
+  const init = {method: "POST", signal: controller.signal, body: json ? JSON.stringify(body) : body};
+  if (json) init.headers = {"Content-Type": "application/json"};
   try {
-    const response = await fetch(urls.generate, {
-      method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify(settings), signal: controller.signal,
-    });
-    const data = await response.json();
-    if (controller !== state.controller) return;      // superseded meanwhile
-    if (response.ok) { showResult(data); showLibraryState(data); }
-    else if (response.status === 422) showRejection(data);
-    else showError(describeError(response, data), response.status === 503);
+    const response = await fetch(url, init);
+    const data = await readJson(response);
+    if (controller !== state.controller) return null;      // superseded meanwhile
+    if (response.ok) showAnswer(data);
+    else if (response.status === 422 && data.reasons) showRejection(data);
+    else report(describeError(response, data), response.status === 503);
     if (response.status === 503) pollHealth();   // loading (again) or busy: health says which, and when it passes
     if (!live && (response.ok || response.status === 422)) reveal(response.ok ? $("result") : $("rejection"));
+    return response.ok ? data : null;
   } catch (err) {
-    if (err.name !== "AbortError") showError(`Request failed: ${err.message}`);
+    if (err.name !== "AbortError") report(`Request failed: ${err.message}`);
+    return null;
   } finally {
     if (controller === state.controller) { stopSpinner(); state.controller = null; }
   }
 }
 
+// One image, or {n, images}: each new image goes to Recent once; several make a grid (iterate.js) showing the first.
+function showAnswer(data) {
+  const images = data.images || [data];
+  setRecent([...images.flatMap(recentEntry), ...state.recent]);
+  showPick(images[0]);
+  showGrid(images);
+}
+
+// The image of an answer as the current one (a new result, or a grid pick shown again).
+function showPick(data) {
+  showResult(data);
+  showLibraryState(data);
+}
+
+// What Recent shows of a new image: its library entry, the answer itself when the library is off, or nothing.
+function recentEntry(data) {
+  imageSrc(data);
+  if (!data.library) return [data];
+  return data.library.saved ? [data.library.entry] : [];
+}
+
+function imageSrc(data) {
+  data.src = data.src || `data:${data.mime};base64,${data.image}`;
+  return data.src;
+}
+
 function showResult(data) {
-  const src = data.src || `data:${data.mime};base64,${data.image}`;
-  data.src = src;
+  const src = imageSrc(data);
   showImage(src, data.prompt);
   $("timing").textContent = `${Math.round(data.total_ms)} ms (model ${Math.round(data.elapsed_ms)} ms, ` +
     `queue ${Math.round(data.queue_ms)} ms, batch of ${data.batch_size}) · ${data.steps} step(s) · ` +
-    `${data.width}×${data.height} · ${data.style}`;
+    `${strengthText(data)}${data.width}×${data.height} · ${data.style}`;
   $("seed-used").textContent = `Seed ${data.seed}`;
+  $("parameters").textContent = data.parameters || "";
   $("download").href = src;
   $("download").download = `sdturbo-${data.seed}.${data.mime === "image/png" ? "png" : "jpg"}`;
   state.lastSeed = data.seed;
@@ -172,12 +215,18 @@ function showResult(data) {
 // A library entry: its full image and settings (a Recent thumbnail, or /?from=<id>).
 function showEntry(entry) {
   showImage(entry.url, entry.prompt);
-  $("timing").textContent = `${entry.steps} step(s) · ${entry.width}×${entry.height} · ${entry.style} · ` +
-    `${entry.model} · made ${new Date(entry.created).toLocaleString()}`;
+  $("timing").textContent = `${entry.steps} step(s) · ${strengthText(entry)}${entry.width}×${entry.height} · ` +
+    `${entry.style} · ${entry.model} · made ${new Date(entry.created).toLocaleString()}`;
   $("seed-used").textContent = `Seed ${entry.seed}`;
+  $("parameters").textContent = entry.parameters || "";
   state.lastSeed = entry.seed;
   state.current = {entry};
   renderLibraryButtons();
+}
+
+// Image to image results name their strength: with the seed, steps and size they make the image again.
+function strengthText(data) {
+  return data.strength == null ? "" : `strength ${data.strength} · `;
 }
 
 function showImage(src, alt) {
@@ -275,6 +324,7 @@ function restore(entry) {
   fillForm(entry);
   if (entry.id === undefined) showResult(entry);   // the library is off: this page's own copy
   else showEntry(entry);   // shown again, not added again
+  showGrid([]);
 }
 
 // Puts saved settings in the form and locks the seed; answers what could not be applied.
@@ -289,6 +339,11 @@ function fillForm(settings) {
   else if (settings.steps != null) warnings.push(`${settings.steps} steps is not offered here; kept the steps selected.`);
   $("seed").value = settings.seed ?? "";
   setSeedLock(settings.seed != null, false);
+  if (settings.strength != null) {
+    $("strength").value = settings.strength;
+    warnings.push(`Made from an init image at strength ${settings.strength}: give one under From an image.`);
+  }
+  $("strength").dispatchEvent(new Event("input"));   // iterate.js: the strength and steps it shows follow the form
   validateSoon();
   return warnings;
 }
@@ -304,12 +359,12 @@ function selectSize(width, height) {
   $("size").value = value;
 }
 
-// What the library did with a new image: saved (Recent, ★), held as a live preview (Keep), or failed (a notice).
+// What the library did with the image shown: saved (★), held as a live preview (Keep), or failed (a notice).
 function showLibraryState(data) {
   const library = data.library;
   state.current = null;
-  if (!library) addRecent(data);   // the library is off: Recent lives in this page only
-  else if (library.saved) { state.current = {entry: library.entry}; addRecent(library.entry); }
+  if (!library) return renderLibraryButtons();   // the library is off: Recent lives in this page only
+  if (library.saved) state.current = {entry: state.recent.find((r) => r.id === library.entry.id) || library.entry};   // starred since?
   else if (library.preview_id) state.current = {keepUrl: library.keep_url};
   else if (library.error) notice(`Not saved to the library: ${library.error.replace(/^not saved to the library:\s*/i, "")}`, "warn");
   renderLibraryButtons();
@@ -318,7 +373,7 @@ function showLibraryState(data) {
 function renderLibraryButtons() {
   const entry = state.current?.entry;
   $("keep").hidden = $("keep-star").hidden = !state.current?.keepUrl;
-  $("star").hidden = $("open-library").hidden = !entry;
+  $("star").hidden = $("open-library").hidden = $("upscale").hidden = !entry;
   if (!entry) return;
   setStarButton($("star"), entry.starred);
   $("open-library").href = `${urls.libraryPage}?open=${entry.id}`;
@@ -374,30 +429,42 @@ async function toggleStar() {
   }
 }
 
-// /?from=<id>[&run=1] (the library's Re-run) or settings the library page left in sessionStorage.
+// /?from=<id>[&run=1] (the library's Re-run), /?vary=<id> and /?upscale=<id> (its Vary this and Upscale),
+// or settings the library page left in sessionStorage.
 async function restoreFromLink() {
   const query = new URLSearchParams(location.search);
   const saved = sessionStorage.getItem(RESTORE_KEY);
   sessionStorage.removeItem(RESTORE_KEY);
-  if (query.has("from")) {
+  const action = ["from", "vary", "upscale"].find((name) => query.has(name));
+  if (action) {
     history.replaceState(null, "", location.pathname);   // a reload does not run it again
-    await restoreById(query.get("from"), query.get("run") === "1");
+    const id = query.get(action);
+    if (action === "vary") { if (await restoreById(id)) openVary(); }
+    else await restoreById(id, action === "upscale" ? () => upscaleCurrent() : query.get("run") === "1" ? rerun : null);
   } else if (saved) {
     try { showPngNote("Settings loaded from the library.", fillForm(JSON.parse(saved))); } catch (err) { /* not ours */ }
   }
 }
 
-async function restoreById(id, run) {
+// Shows library image `id` with its settings in the form, then `run(entry)` once the model is ready; false if it failed.
+async function restoreById(id, run = null) {
   try {
     const {response, data} = await send(`${urls.library}/${encodeURIComponent(id)}`, "GET");
-    if (!response.ok) { showError(`Image ${id} could not be loaded: ${describeError(response, data)}`); return; }
+    if (!response.ok) { showError(`Image ${id} could not be loaded: ${describeError(response, data)}`); return false; }
     restore(data);
-    if (!run) return;
-    if (state.ready) generate(false);
-    else state.pendingRun = true;   // setReady runs it
+    if (run && state.ready) run(data);
+    else state.pendingRun = run && (() => run(data));   // setReady runs it
+    return true;
   } catch (err) {
     showError(`Image ${id} could not be loaded: ${err.message}`);
+    return false;
   }
+}
+
+// The library's Re-run: an image-to-image result again from its recorded init image (iterate.js), else text to image.
+function rerun(entry) {
+  if (entry.init_sha256) remake(entry);
+  else generate(false);
 }
 
 // Drop a PNG anywhere (or pick one: phones cannot drag) to load the settings inside it.

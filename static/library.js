@@ -289,6 +289,8 @@ function renderViewer(entry) {
     `${entry.steps} step(s) · seed ${entry.seed} · ${entry.style}`;
   $("viewer-params").textContent = entry.parameters;
   $("rerun").href = `${config.studio}?from=${entry.id}&run=1`;
+  $("vary").href = `${config.studio}?vary=${entry.id}`;
+  $("upscale").href = `${config.studio}?upscale=${entry.id}`;
   $("viewer-download").href = `${entry.url}?download=1`;
   $("viewer-download").download = entry.file.split("/").pop();
   $("viewer-star").setAttribute("aria-pressed", String(entry.starred));

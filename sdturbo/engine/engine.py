@@ -7,7 +7,6 @@ import logging
 import time
 
 import torch
-from diffusers import AutoPipelineForImage2Image
 
 from sdturbo.config import Optimization, Settings
 from sdturbo.engine import fastpath, optimize
@@ -81,7 +80,11 @@ class Engine:
             pipe, self.settings.optimize, self.settings.compile_mode, self.settings.cache_dir
         )
         self.prompt_cache = fastpath.PromptCache(pipe) if self._uses(Optimization.PROMPT_CACHE) else None
-        self.img2img = AutoPipelineForImage2Image.from_pipe(pipe)  # shares every module with `pipe`
+        # image-to-image over the same modules (diffusers' from_pipe): no second copy of the weights; the
+        # class itself, not AutoPipelineForImage2Image, whose import pulls in every pipeline family (~3 s)
+        from diffusers import StableDiffusionImg2ImgPipeline  # imported with the weights, not with this module
+
+        self.img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe)
         self.img2img.set_progress_bar_config(disable=True)
         self.pipe = pipe
         log.info(
