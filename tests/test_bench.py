@@ -8,6 +8,7 @@ from bench import engine_bench, serve_bench
 from tests.net import free_port
 
 
+@pytest.mark.slow  # ~2.5 s: the default suite's time budget
 def test_engine_bench_quick_writes_markdown_and_json(tmp_path, capsys):
     argv = [
         "--model",

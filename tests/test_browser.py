@@ -121,6 +121,7 @@ def test_reject_then_click_a_suggestion(page):
     assert page.locator("#rejection").is_hidden()
 
 
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
 @PHONE_FIRST
 def test_live_mode_follows_typing(page):
     requests = []
@@ -137,6 +138,7 @@ def test_live_mode_follows_typing(page):
     shot(page, "live")
 
 
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
 @PHONE_FIRST
 def test_recent_strip_restores_settings(page):
     for prompt in ("a red dragon", "a blue whale in the sky"):
@@ -172,6 +174,7 @@ def test_an_invalid_seed_is_reported_not_replaced(page):
     assert page.locator("#image").is_hidden()
 
 
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
 @PHONE_FIRST
 def test_generate_waits_for_the_model_to_load(browser, viewport):
     gate = threading.Event()
@@ -207,6 +210,7 @@ def test_a_failed_load_keeps_generate_disabled(browser):  # the same at every wi
         assert page.locator("#spinner").is_hidden()
 
 
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
 @PHONE_FIRST
 def test_a_rejection_marks_the_previous_image_stale(page):
     page.fill("#prompt", "a fox spirit in a lantern-lit alley, night rain")
@@ -295,6 +299,7 @@ def test_the_form_follows_other_server_options(browser, monkeypatch):
         assert "from 0 to 99999" in page.text_content("#error")  # the page's own message uses the server's limit
 
 
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
 def test_a_new_result_scrolls_into_view_on_a_phone(browser, live_server):
     with open_page(browser, live_server, "phone") as page:
         page.wait_for_selector("#health[data-status=ok]", timeout=30_000)

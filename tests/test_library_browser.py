@@ -3,7 +3,7 @@
 One tiny-model server with its own library folder for the module; images are made through the API
 where a test is not about making them. Skipped like tests/test_browser.py; screenshots land in
 artifacts/screenshots/library-*.png. The default suite keeps the gallery at both widths, Recent
-across a reload, the zip, PNG loading and the save notice; the rest run with -m slow (CI runs both).
+across a reload, the zip and PNG loading; the rest run with -m slow (CI runs both).
 """
 
 import base64
@@ -362,7 +362,8 @@ def test_rerun_restores_and_generates_with_the_same_seed(browser, server, galler
         assert page.url == server + "/"  # a reload does not run it again
 
 
-@pytest.mark.parametrize("viewport", [pytest.param(v, marks=[pytest.mark.slow] * (v != "phone")) for v in SIZES])
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", list(SIZES))
 def test_a_save_failure_is_a_notice_and_live_previews_are_kept_on_demand(browser, server, viewport):
     def not_saved(route):
         answer = route.fetch().json()
