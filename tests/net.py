@@ -1,9 +1,11 @@
 """Loopback ports, and servers started on them, for tests."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 
@@ -45,3 +47,26 @@ def start_gunicorn(cache_dir, port: int, *args: str, **env: str) -> subprocess.P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextlib.contextmanager
+def tiny_library_server(cache_dir, validator, library, **settings):
+    """The app on the tiny model with the library in `library`, served by werkzeug on a free loopback
+    port (the session's loaded validator reused); yields its base URL."""
+    from werkzeug.serving import make_server
+
+    from sdturbo.config import Settings
+    from sdturbo.web import create_app
+
+    app = create_app(
+        Settings(model="tiny", device="cpu", cache_dir=cache_dir, library=library, **settings),
+        validator=validator,
+        background=False,
+    )
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        app.extensions["sdturbo"].stop()

@@ -10,7 +10,6 @@ import base64
 import contextlib
 import io
 import json
-import threading
 import urllib.request
 from contextlib import contextmanager
 
@@ -18,6 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.browser import ARTIFACTS
+from tests.net import tiny_library_server
 from tests.test_browser import missing, no_horizontal_overflow
 from tests.test_library_browser import api, small_targets
 
@@ -37,19 +37,10 @@ INK = """() => {   // pixels of the sketch that are not white paper
 @pytest.fixture(scope="module")
 def server(tiny_settings, validator, tmp_path_factory):
     """The app on the tiny model with a fresh library, served on a free loopback port."""
-    from werkzeug.serving import make_server
-
-    from sdturbo.config import Settings
-    from sdturbo.web import create_app
-
-    library = tmp_path_factory.mktemp("library")
-    settings = Settings(model="tiny", device="cpu", cache_dir=tiny_settings.cache_dir, library=library, max_wait_ms=5)
-    app = create_app(settings, validator=validator, background=False)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    app.extensions["sdturbo"].stop()
+    with tiny_library_server(
+        tiny_settings.cache_dir, validator, tmp_path_factory.mktemp("library"), max_wait_ms=5
+    ) as url:
+        yield url
 
 
 @contextmanager

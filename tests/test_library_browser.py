@@ -8,7 +8,6 @@ across a reload, the zip and PNG loading; the rest run with -m slow (CI runs bot
 
 import base64
 import json
-import threading
 import urllib.error
 import urllib.request
 import zipfile
@@ -19,6 +18,7 @@ from PIL import Image, PngImagePlugin
 
 from tests.browser import ARTIFACTS
 from tests.fakes import FakeEngine
+from tests.net import tiny_library_server
 from tests.test_browser import missing, no_horizontal_overflow, serve
 
 pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
@@ -29,19 +29,8 @@ A1111 = "a girl\nNegative prompt: x\nSteps: 20, Sampler: Euler a, CFG scale: 7, 
 @pytest.fixture(scope="module")
 def server(tiny_settings, validator, tmp_path_factory):
     """The app on the tiny model with a fresh library, served on a free loopback port."""
-    from werkzeug.serving import make_server
-
-    from sdturbo.config import Settings
-    from sdturbo.web import create_app
-
-    library = tmp_path_factory.mktemp("library")
-    settings = Settings(model="tiny", device="cpu", cache_dir=tiny_settings.cache_dir, library=library)
-    app = create_app(settings, validator=validator, background=False)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    app.extensions["sdturbo"].stop()
+    with tiny_library_server(tiny_settings.cache_dir, validator, tmp_path_factory.mktemp("library")) as url:
+        yield url
 
 
 def api(server, path, body=None, method=None):
