@@ -20,6 +20,7 @@ def run(out, studio, **kwargs):
     return generate_anime_assets(out, **{"categories": TWO, **SMALL, **kwargs}, studio=studio)
 
 
+@pytest.mark.slow  # ~3 s: every catalog prompt through MiniLM; the default suite's time budget
 def test_catalog_has_the_promised_categories_and_every_prompt_passes(validator):
     expected = {
         "character_concepts",

@@ -104,6 +104,7 @@ def test_generate_an_image(page):
     assert no_horizontal_overflow(page)
 
 
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
 @PHONE_FIRST
 def test_reject_then_click_a_suggestion(page):
     page.fill("#prompt", "a photorealistic portrait of a businessman in a suit, 85mm lens")
