@@ -53,8 +53,6 @@ def start_gunicorn(cache_dir, port: int, *args: str, **env: str) -> subprocess.P
 def tiny_library_server(cache_dir, validator, library, **settings):
     """The app on the tiny model with the library in `library`, served by werkzeug on a free loopback
     port (the session's loaded validator reused); yields its base URL."""
-    from werkzeug.serving import make_server
-
     from sdturbo.config import Settings
     from sdturbo.web import create_app
 
@@ -63,6 +61,16 @@ def tiny_library_server(cache_dir, validator, library, **settings):
         validator=validator,
         background=False,
     )
+    with serve_app(app) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_app(app):
+    """`app` served by werkzeug's threaded server on a free loopback port; yields its base URL, then
+    shuts the server down and stops the app's studio."""
+    from werkzeug.serving import make_server
+
     http = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     try:

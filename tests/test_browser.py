@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser import ARTIFACTS, browser_missing
 from tests.fakes import FakeEngine, SlowLoad
+from tests.net import serve_app
 
 missing = browser_missing()
 if missing and os.environ.get("SDTURBO_REQUIRE_BROWSER") == "1":
@@ -65,19 +66,12 @@ class BrokenLoad(FakeEngine):
 @contextmanager
 def serve(engine, **settings):
     """The app with a fake engine (loading in the background) on a free loopback port."""
-    from werkzeug.serving import make_server
-
     from sdturbo.config import Settings
     from sdturbo.web import create_app
 
     app = create_app(Settings(model="fake", validator_model="none", **settings), engine=engine, background=True)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        app.extensions["sdturbo"].stop()
+    with serve_app(app) as url:
+        yield url
 
 
 def shot(page, name):
