@@ -244,10 +244,11 @@ class Studio:
         timeout = self.settings.request_timeout_s
         jobs = [self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout)) for r in requests]
         served = []
+        inits: dict[int, tuple[bytes, str]] = {}  # variations share one init image: encode and hash it once
         for request, job in zip(requests, jobs, strict=True):
             result = job.wait(timeout + RUN_GRACE_S)
             now = time.monotonic()
-            kept = self._keep(request, result, client) if keep else Kept()
+            kept = self._keep(request, result, client, inits) if keep else Kept()
             queued, total = ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000
             served.append(Served(result, queued, total, job.batch_size, kept))
         return served
@@ -263,12 +264,26 @@ class Studio:
         """
         return self.submit_many([request], client=client, seq=seq, keep=keep)[0]
 
-    def _keep(self, request: GenerationRequest, result: GenerationResult, client: str | None) -> Kept:
-        """Save a finished image in the library (previews: hold it); a failure to save is reported, not raised."""
+    def _keep(
+        self,
+        request: GenerationRequest,
+        result: GenerationResult,
+        client: str | None,
+        inits: dict[int, tuple[bytes, str]] | None = None,
+    ) -> Kept:
+        """Save a finished image in the library (previews: hold it); a failure to save is reported, not raised.
+
+        `inits` holds the PNG and sha256 of init images already encoded in this call, by object id."""
         if request.preview:
             return Kept(preview_id=self.previews.add(client, request, result)) if self.settings.library else Kept()
-        init_png = metadata.plain_png(request.init_image) if request.init_image is not None else None
-        record = ImageRecord.of(request, result, init_png and hashlib.sha256(init_png).hexdigest())
+        init_png = init_sha = None
+        if request.init_image is not None:
+            inits = {} if inits is None else inits
+            if id(request.init_image) not in inits:
+                data = metadata.plain_png(request.init_image)
+                inits[id(request.init_image)] = (data, hashlib.sha256(data).hexdigest())
+            init_png, init_sha = inits[id(request.init_image)]
+        record = ImageRecord.of(request, result, init_sha)
         png = result.png_bytes(fast=True, extra=record.png_chunks())
         library = self.open_library()
         if library is None:

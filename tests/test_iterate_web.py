@@ -181,3 +181,16 @@ def test_an_img2img_result_is_made_again_from_its_recorded_init_image(served):
     assert_bad(client.post("/api/img2img", json={"prompt": "anime girl", "init_sha256": "xyz"}), "init_sha256")
     missing = client.post("/api/img2img", json={"prompt": "anime girl", "init_sha256": "0" * 64})
     assert missing.status_code == 404
+
+
+def test_variations_of_one_init_image_encode_and_store_it_once(served, monkeypatch):
+    from sdturbo import metadata
+
+    client, _, library = served
+    encodes = []
+    real = metadata.plain_png
+    monkeypatch.setattr(metadata, "plain_png", lambda image: encodes.append(image.size) or real(image))
+    photo = b64(encoded(Image.new("RGB", (256, 256), "white"), "PNG"))
+    answer = client.post("/api/img2img", json={"prompt": "anime girl", "image": photo, "n": 4, "seed": 1}).json
+    assert encodes == [(256, 256)] and len({i["library"]["entry"]["init_sha256"] for i in answer["images"]}) == 1
+    assert len(list((library / "inits").glob("*.png"))) == 1
