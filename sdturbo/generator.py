@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from sdturbo import init_image
+from sdturbo import init_image, metadata
 from sdturbo.config import Settings
 from sdturbo.engine import Engine, GenerationRequest, GenerationResult
 from sdturbo.errors import InvalidParameterError, field_names
@@ -148,6 +149,12 @@ class SDTurboGenerator:
                 for i, p in enumerate(prompts)
             ]
         return self.run(requests)
+
+    @staticmethod
+    def save(image: Image.Image, path: str | Path) -> Path:
+        """Write a generated image to `path` (.png, .jpg or .webp) with the settings it carries in
+        `image.info["parameters"]` (A1111's PNG Info reads them), atomically."""
+        return metadata.save_image(image, path)
 
     def run(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         """Explicit requests, each with its own seed, as batched pipeline calls (resumable jobs use this)."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -27,11 +30,33 @@ def a1111_parameters(
     strength: float | None = None,
 ) -> str:
     """The text A1111's PNG Info reads: the prompt, then one line of settings (image-to-image adds
-    "Denoising strength" as A1111's img2img tab writes it)."""
-    settings = f"Steps: {steps}, Sampler: Euler, CFG scale: 0, Seed: {seed}, Size: {width}x{height}, Model: {model}"
-    if strength is not None:
-        settings += f", Denoising strength: {strength:g}"
-    return f"{prompt}\n{settings}" + (f", VAE: {vae}" if vae else "")
+    "Denoising strength" as A1111's img2img tab writes it).
+
+    "RNG: CPU": the engine draws each image's noise on the CPU from its seed, which A1111 reproduces
+    with its CPU noise source (its default, GPU, would draw different noise).
+    """
+    settings = {
+        "Steps": steps,
+        "Sampler": "Euler",
+        "CFG scale": 0,
+        "Seed": seed,
+        "Size": f"{width}x{height}",
+        "Model": model,
+        "RNG": "CPU",
+        "Denoising strength": None if strength is None else f"{strength:g}",
+        "VAE": vae,
+    }
+    line = ", ".join(f"{key}: {quote(value)}" for key, value in settings.items() if value is not None)
+    return f"{prompt}\n{line}"
+
+
+def quote(value: object) -> str:
+    """A settings value as A1111's infotext writer quotes it: as a JSON string when it holds `,` `:` or a
+    newline (its parser would split it there), else as is."""
+    text = str(value)
+    if "," not in text and ":" not in text and "\n" not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 Z_RLE = 3  # zlib strategy: nearly Huffman-only speed, better than it on PNG data
@@ -47,7 +72,10 @@ def png_bytes(
     """
     info = PngImagePlugin.PngInfo()
     for key, text in {"parameters": parameters, **(extra or {})}.items():
-        info.add_text(key, text)
+        if text.isascii():
+            info.add_text(key, text)
+        else:  # readers that decode tEXt as UTF-8 (ComfyUI) garble Latin-1 text: iTXt is UTF-8 by definition
+            info.add_itxt(key, text)
     buffer = io.BytesIO()
     extra = {"compress_type": Z_RLE} if rle else {}
     image.save(buffer, format="PNG", pnginfo=info, compress_level=compress_level, **extra)
@@ -78,18 +106,76 @@ def plain_png(image: Image.Image) -> bytes:
 
 
 def _text_chunk(key: str, text: str) -> bytes:
-    """A tEXt chunk, or iTXt (UTF-8) when the text is not Latin-1, as Pillow's PngInfo.add_text writes them."""
-    try:
-        kind, body = b"tEXt", key.encode("latin-1") + b"\0" + text.encode("latin-1")
-    except UnicodeEncodeError:  # keyword, no compression, no language tag, no translated keyword
+    """A tEXt chunk when the text is ASCII, else iTXt (UTF-8), as `png_bytes` writes them."""
+    if text.isascii():
+        kind, body = b"tEXt", key.encode("latin-1") + b"\0" + text.encode("ascii")
+    else:  # keyword, no compression, no language tag, no translated keyword
         kind, body = b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + text.encode("utf-8")
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
+EXIF_IFD, USER_COMMENT = 0x8769, 0x9286  # the Exif sub-IFD and its UserComment tag
+UNICODE_PREFIX = b"UNICODE\0"  # EXIF's character-code prefix for UTF-16 text (piexif's "unicode" encoding)
+FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+DEFAULT_QUALITY = 90  # JPEG and WebP
+
+
+def exif_user_comment(text: str) -> bytes:
+    """EXIF bytes holding `text` as UserComment, as A1111 writes JPEG and WebP (piexif, encoding "unicode").
+
+    Written here because Pillow's Exif writer types a bytes value BYTE, which piexif (A1111's reader)
+    does not decode; UserComment must be UNDEFINED. Big-endian TIFF: IFD0 points to the Exif IFD,
+    whose one entry points to the comment.
+    """
+    comment = UNICODE_PREFIX + text.encode("utf-16-be")
+    undefined, long_ = 7, 4  # TIFF field types
+    ifd0 = struct.pack(">HHHII", 1, EXIF_IFD, long_, 1, 26) + b"\0\0\0\0"  # at 8, 18 bytes; Exif IFD at 26
+    exif_ifd = struct.pack(">HHHII", 1, USER_COMMENT, undefined, len(comment), 44) + b"\0\0\0\0"  # data at 44
+    return b"Exif\0\0" + b"MM\0*" + struct.pack(">I", 8) + ifd0 + exif_ifd + comment
+
+
+def encode(
+    image: Image.Image, parameters: str, fmt: str, quality: int = DEFAULT_QUALITY, extra: dict[str, str] | None = None
+) -> bytes:
+    """`image` as `fmt` (png, jpeg, webp) carrying `parameters`: PNG text chunks (fast, for answers), or
+    EXIF UserComment for JPEG and WebP; `extra` chunks go into PNGs only."""
+    if fmt == "png":
+        return fast_png_bytes(image, parameters, extra)
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format=fmt.upper(), quality=quality, exif=exif_user_comment(parameters))
+    return buffer.getvalue()
+
+
 def read_parameters(path_or_file) -> str | None:
-    """The `parameters` text of a PNG, or None if it has none."""
+    """The `parameters` text of a PNG (text chunk) or JPEG/WebP (EXIF UserComment), or None if it has none."""
     with Image.open(path_or_file) as image:
-        return image.text.get("parameters") if hasattr(image, "text") else None
+        if hasattr(image, "text") and "parameters" in image.text:
+            return image.text["parameters"]
+        comment = image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
+    if isinstance(comment, bytes) and comment.startswith(UNICODE_PREFIX):
+        return comment[len(UNICODE_PREFIX) :].decode("utf-16-be", errors="replace")
+    return None
+
+
+def save_image(image: Image.Image, path: str | Path, parameters: str | None = None) -> Path:
+    """Write `image` to `path` (PNG, JPEG or WebP by its extension) with its settings (`parameters`, by
+    default `image.info["parameters"]`, which generated images carry), atomically: a failed write
+    leaves no partial file."""
+    path = Path(path)
+    fmt = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path.name}: the file name must end in .png, .jpg, .jpeg or .webp")
+    parameters = image.info.get("parameters", "") if parameters is None else parameters
+    data = png_bytes(image, parameters) if fmt == "png" else encode(image, parameters, fmt)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
 
 
 def slug(text: str, length: int) -> str:

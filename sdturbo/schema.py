@@ -88,6 +88,10 @@ class GenerationResult:
     vae: str | None = None  # set when a preview VAE decoded it instead of the model's own
     strength: float | None = None  # image-to-image: the denoising strength from its init image
 
+    def __post_init__(self) -> None:
+        # the image carries its settings, as a PNG read back would (metadata.save_image writes them)
+        self.image.info["parameters"] = self.parameters
+
     @property
     def parameters(self) -> str:
         """The AUTOMATIC1111 "parameters" text stored in saved PNGs."""
@@ -103,10 +107,8 @@ class GenerationResult:
         return metadata.png_bytes(self.image, self.parameters, extra=extra)
 
     def save(self, path: str | Path) -> Path:
-        """Write the PNG with its parameters chunk to `path` and return the path."""
-        path = Path(path)
-        path.write_bytes(self.png_bytes())
-        return path
+        """Write the image with its parameters (PNG, JPEG or WebP by the extension) to `path`, atomically."""
+        return metadata.save_image(self.image, path, self.parameters)
 
 
 def encode_pngs(results: list[GenerationResult]) -> list[bytes]:

@@ -146,6 +146,22 @@ def test_predict_matches_the_truss_contract(client):
         (["fox"], "body", "must be a JSON object"),
     ],
 )
+@pytest.mark.parametrize("num_steps", [2, 2.0, "2", " 2 "])
+def test_predict_reads_num_steps_as_the_truss_does(client, num_steps):
+    """Baseten's sd-turbo truss casts num_steps with int(): 2.0 and "2" mean 2 (2.7 and true do not: below)."""
+    response = client.post("/predict", json={"prompt": "anime fox", "num_steps": num_steps})
+    assert response.status_code == 200
+    assert "Steps: 2," in decode(response.json["result"]).text["parameters"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_predict_parses_the_body_as_json_whatever_the_content_type(client, content_type):
+    """As the truss does (and as `curl -d '{...}'` sends it: form-encoded)."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/predict", data=b'{"prompt": "anime fox", "num_steps": 1}', headers=headers)
+    assert response.status_code == 200 and list(response.json) == ["result"]
+
+
 def test_predict_bad_fields_are_400(client, body, field, message):
     response = client.post("/predict", json=body)
     assert response.status_code == 400

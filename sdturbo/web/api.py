@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import logging
 import re
@@ -12,8 +11,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, jsonify, request, url_for
 
-from sdturbo import init_image
+from sdturbo import init_image, metadata
 from sdturbo.errors import InvalidParameterError, NotFound, TooLarge, field_names
+from sdturbo.metadata import FORMATS
 from sdturbo.params import MAX_SIDE, MAX_VARIATIONS, check_count, check_seed, check_side
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Kept, Served
@@ -28,10 +28,10 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # low strength: the pick's composition stays and detail is redrawn at the larger size; 4 steps x 0.3
 # leaves one denoising step (2 x 0.3 would leave none)
 UPSCALE_STRENGTH, UPSCALE_STEPS = 0.3, 4
-FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
 DEFAULT_FORMAT = "png"
 LIVE_DEBOUNCE_MS = 150  # how long the page waits after a keystroke before a live request
 _CLIENT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_INTEGER_RE = re.compile(r"^\s*[+-]?[0-9]{1,6}\s*$")
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,14 @@ def healthz():
 
 @bp.post("/predict")
 def predict():
-    """Baseten Truss sd-turbo contract: {"prompt", "num_steps"} -> {"result": base64 PNG, 512x512}; kept."""
-    body = json_body()
+    """Baseten Truss sd-turbo contract: {"prompt", "num_steps"} -> {"result": base64 PNG, 512x512}; kept.
+
+    As the truss does: the body is JSON whatever its Content-Type, and num_steps is read as int() reads
+    it (2, 2.0, "2"), though not a fraction or a bool, which int() would quietly change."""
+    body = json_body(force=True)
     with field_names({"steps": "num_steps"}):
-        request = studio().prepare(field(body, "prompt"), steps=body.get("num_steps"))  # width, height: 512
+        steps = field(body, "num_steps", None, _whole_number)
+        request = studio().prepare(field(body, "prompt"), steps=steps)  # width, height: 512
     served = studio().submit(request)
     _log_served(served)
     return jsonify(result=_encode(served, "png"))
@@ -250,6 +254,15 @@ def config():
     return jsonify(**client_options(), model=studio().health())
 
 
+def _whole_number(value):
+    """An integer given as 2, 2.0 or "2"; anything else is returned as is, for the range check to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INTEGER_RE.match(value):
+        return int(value)
+    return value
+
+
 def _check_format(value):
     if not isinstance(value, str) or value not in FORMATS:
         raise InvalidParameterError("format", f"must be one of {', '.join(FORMATS)}, got {value!r}")
@@ -270,13 +283,14 @@ def _check_client(value):
 
 def _encode(served: Served, fmt: str) -> str:
     """Base64 image, encoded here on the HTTP thread so the GPU worker never waits on zlib."""
-    if fmt == "png":  # with the parameters chunks: the bytes the library saved, when it did
-        data = served.kept.png or served.result.png_bytes(fast=True)
-    else:
-        buffer = io.BytesIO()
-        served.result.image.save(buffer, format="JPEG", quality=90)
-        data = buffer.getvalue()
-    return base64.b64encode(data).decode("ascii")
+    return base64.b64encode(image_bytes(served, fmt)).decode("ascii")
+
+
+def image_bytes(served: Served, fmt: str = "png", quality: int = metadata.DEFAULT_QUALITY) -> bytes:
+    """The image as `fmt` with its settings; a PNG is the very file the library saved, when it did."""
+    if fmt == "png" and served.kept.png:
+        return served.kept.png
+    return metadata.encode(served.result.image, served.result.parameters, fmt, quality)
 
 
 def _library_json(kept: Kept) -> dict | None:
