@@ -135,17 +135,6 @@ def test_predict_matches_the_truss_contract(client):
     assert client.post("/predict", json={"prompt": "anime fox"}).status_code == 200  # num_steps defaults to 1
 
 
-@pytest.mark.parametrize(
-    ("body", "field", "message"),
-    [
-        ({}, "prompt", "prompt: is required"),
-        ({"prompt": ""}, "prompt", "must not be empty"),
-        ({"prompt": 5}, "prompt", "must be a string"),
-        ({"prompt": "fox", "num_steps": 0}, "num_steps", "num_steps: must be an integer from 1 to 4, got 0"),
-        ({"prompt": "fox", "num_steps": "2"}, "num_steps", "got '2'"),
-        (["fox"], "body", "must be a JSON object"),
-    ],
-)
 @pytest.mark.parametrize("num_steps", [2, 2.0, "2", " 2 "])
 def test_predict_reads_num_steps_as_the_truss_does(client, num_steps):
     """Baseten's sd-turbo truss casts num_steps with int(): 2.0 and "2" mean 2 (2.7 and true do not: below)."""
@@ -162,6 +151,17 @@ def test_predict_parses_the_body_as_json_whatever_the_content_type(client, conte
     assert response.status_code == 200 and list(response.json) == ["result"]
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "prompt", "prompt: is required"),
+        ({"prompt": ""}, "prompt", "must not be empty"),
+        ({"prompt": 5}, "prompt", "must be a string"),
+        ({"prompt": "fox", "num_steps": 0}, "num_steps", "num_steps: must be an integer from 1 to 4, got 0"),
+        ({"prompt": "fox", "num_steps": "2"}, "num_steps", "got '2'"),
+        (["fox"], "body", "must be a JSON object"),
+    ],
+)
 def test_predict_bad_fields_are_400(client, body, field, message):
     response = client.post("/predict", json=body)
     assert response.status_code == 400
