@@ -158,7 +158,11 @@ def test_predict_parses_the_body_as_json_whatever_the_content_type(client, conte
         ({"prompt": ""}, "prompt", "must not be empty"),
         ({"prompt": 5}, "prompt", "must be a string"),
         ({"prompt": "fox", "num_steps": 0}, "num_steps", "num_steps: must be an integer from 1 to 4, got 0"),
-        ({"prompt": "fox", "num_steps": "2"}, "num_steps", "got '2'"),
+        ({"prompt": "fox", "num_steps": 2.7}, "num_steps", "got 2.7"),
+        ({"prompt": "fox", "num_steps": True}, "num_steps", "got True"),
+        ({"prompt": "fox", "num_steps": "two"}, "num_steps", "got 'two'"),
+        ({"prompt": "fox", "num_steps": "2.0"}, "num_steps", "got '2.0'"),
+        ({"prompt": "fox", "num_steps": "5"}, "num_steps", "from 1 to 4, got 5"),
         (["fox"], "body", "must be a JSON object"),
     ],
 )
