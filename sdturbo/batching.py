@@ -37,6 +37,10 @@ class JobSuperseded(Exception):
     """A newer job from the same client replaced this one before it ran (live mode: latest wins)."""
 
 
+class JobCancelled(Exception):
+    """The job was cancelled (an A1111 /interrupt) before it ran."""
+
+
 class BatchFailed(Exception):
     """The batch this job was in raised; every job of the batch gets the same message."""
 
@@ -50,6 +54,7 @@ class Job:
     client: str | None = None  # jobs of one client supersede each other when `latest_wins`
     seq: int = 0  # the client's own order: a job never supersedes one the client sent later
     timeout_s: float = 30.0
+    group: str | None = None  # jobs that `BatchWorker.cancel(group)` cancels together
     enqueued: float = field(default_factory=time.monotonic)
     started: float | None = None  # when the worker took it into a batch
     result: Any = None
@@ -135,6 +140,7 @@ class BatchWorker:
         self._latest: dict[str, Job] = {}
         self._lock = threading.Lock()
         self.batch_sizes: collections.Counter = collections.Counter()  # size -> how many batches ran
+        self.running = 0  # jobs in the batch being run now
         self._busy = False  # the last batch had company or jobs were waiting: wait max_wait_s to fill the next
         self._thread = threading.Thread(target=self._loop, name="batch-worker", daemon=True)
 
@@ -191,6 +197,17 @@ class BatchWorker:
             if loser is not None and loser.started is None:
                 loser.finish(error=JobSuperseded("superseded by a newer request from the same client"))
 
+    def cancel(self, group: str) -> int:
+        """Cancel the jobs of `group` that have not started (they end with JobCancelled); how many."""
+        with self._queue.mutex:
+            waiting = [job for job in [*self._queue.queue, *self._pending] if job is not _STOP]
+        cancelled = 0
+        with self._lock:  # the worker marks jobs started under the same lock
+            for job in waiting:
+                if job.group == group and job.started is None and job.finish(error=JobCancelled("interrupted")):
+                    cancelled += 1
+        return cancelled
+
     def _purge_finished(self) -> None:
         with self._queue.mutex:
             waiting = [job for job in self._queue.queue if job is _STOP or not job.done]
@@ -245,6 +262,7 @@ class BatchWorker:
     def _run(self, batch: list[Job]) -> None:
         if not batch:
             return
+        self.running = len(batch)
         try:
             results = self.run_batch([job.payload for job in batch])
             if len(results) != len(batch):
@@ -256,6 +274,7 @@ class BatchWorker:
         else:
             failure = None
             self.batch_sizes[len(batch)] += 1
+        self.running = 0
         for job, result in zip(batch, results, strict=True):
             job.batch_size = len(batch)
             job.finish(result, failure)

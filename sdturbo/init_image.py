@@ -5,6 +5,8 @@ No torch here: the web layer and the CLIs both call it before a request is built
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import warnings
 from dataclasses import dataclass
@@ -34,6 +36,17 @@ class InitImage:
             "init": {"width": self.original[0], "height": self.original[1]},
             "crop": {"left": left, "top": top, "width": width, "height": height},
         }
+
+
+def from_base64(text: str, field: str = "image") -> bytes:
+    """The bytes of a base64 image (a `data:` URL prefix is fine), refused past MAX_BYTES before decoding."""
+    text = text.split(",", 1)[1] if text.startswith("data:") else text
+    if len(text) > MAX_BYTES * 4 // 3 + 4:
+        raise TooLarge(field, f"must be at most {MAX_BYTES // 2**20} MB")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidParameterError(field, "is not valid base64 (send the file's bytes base64-encoded)") from None
 
 
 def read(data: bytes, field: str = "image") -> Image.Image:

@@ -233,16 +233,23 @@ class Studio:
         return [dataclasses.replace(request, seed=first + i) for i in range(count)]
 
     def submit_many(
-        self, requests: list[GenerationRequest], *, client: str | None = None, seq: int = 0, keep: bool = True
+        self,
+        requests: list[GenerationRequest],
+        *,
+        client: str | None = None,
+        seq: int = 0,
+        keep: bool = True,
+        group: str | None = None,
     ) -> list[Served]:
-        """Served mode: queue `requests` together (the worker batches them) and wait for all, in order."""
+        """Served mode: queue `requests` together (the worker batches them) and wait for all, in order.
+        `interrupt(group)` cancels them while they wait."""
         if not self.served:
             raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
         if client is not None and len(requests) > 1:
             raise InvalidParameterError("n", "live mode makes one image at a time; use n 1 with live")
         self._require_ready()
         timeout = self.settings.request_timeout_s
-        jobs = [self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout)) for r in requests]
+        jobs = [self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout, group=group)) for r in requests]
         served = []
         inits: dict[int, tuple[bytes, str]] = {}  # variations share one init image: encode and hash it once
         for request, job in zip(requests, jobs, strict=True):
@@ -330,6 +337,14 @@ class Studio:
         return self.load().engine.generate(requests)
 
     # facts for front ends
+
+    def interrupt(self, group: str) -> int:
+        """Cancel the queued requests submitted with `group` (the batch already running finishes); how many."""
+        return self.worker.cancel(group)
+
+    def activity(self) -> dict:
+        """How busy the worker is: images being made now, and images waiting."""
+        return {"running": self.worker.running, "queued": self.worker.depth}
 
     def health(self) -> dict:
         """Status for /healthz: loading, error, or ok with model and queue facts."""

@@ -5,7 +5,17 @@ import time
 
 import pytest
 
-from sdturbo.batching import _STOP, BatchFailed, BatchWorker, Job, JobExpired, JobSuperseded, QueueFull, collect
+from sdturbo.batching import (
+    _STOP,
+    BatchFailed,
+    BatchWorker,
+    Job,
+    JobCancelled,
+    JobExpired,
+    JobSuperseded,
+    QueueFull,
+    collect,
+)
 
 
 def job(payload, key="k", **kwargs):
@@ -181,12 +191,26 @@ def test_error_fails_the_whole_batch_with_one_message_and_worker_survives(worker
     assert worker.submit(job(9)).wait(5) == "r9"
 
 
-def test_length_contract_is_enforced(worker_factory):
-    worker = worker_factory(lambda payloads: ["only one"], max_batch=4, max_wait_s=0.1)
+def test_length_contract_is_enforced():
+    worker = stepped(lambda payloads: ["only one"], max_batch=4, max_wait_s=0)
     jobs = [worker.submit(job(i)) for i in range(2)]
+    worker.step()  # both queued before the worker looks: one batch of two (a started thread could take one alone)
     for j in jobs:
         with pytest.raises(BatchFailed, match="returned 1 results for 2 jobs"):
             j.wait(5)
+
+
+def test_cancel_ends_a_groups_waiting_jobs_and_leaves_the_rest():
+    seen = []
+    worker = stepped(recording(seen), max_batch=8, max_wait_s=0)
+    mine = [worker.submit(Job(i, "k", group="a1111")) for i in range(2)]
+    other = worker.submit(Job(9, "k"))
+    assert worker.cancel("a1111") == 2 and worker.cancel("a1111") == 0
+    worker.step()
+    assert seen == [[9]] and other.wait(1) == "r9"
+    for j in mine:
+        with pytest.raises(JobCancelled):
+            j.wait(1)
 
 
 def test_expired_jobs_are_rejected_not_run():

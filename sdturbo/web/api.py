@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -12,12 +10,12 @@ from dataclasses import dataclass
 from flask import Blueprint, jsonify, request, url_for
 
 from sdturbo import init_image, metadata
-from sdturbo.errors import InvalidParameterError, NotFound, TooLarge, field_names
+from sdturbo.errors import InvalidParameterError, NotFound, field_names
 from sdturbo.metadata import FORMATS
 from sdturbo.params import MAX_SIDE, MAX_VARIATIONS, check_count, check_seed, check_side
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Kept, Served
-from sdturbo.web.common import entry_json, field, json_body, library, studio
+from sdturbo.web.common import entry_json, field, form_body, json_body, library, log_served, make_images, only, studio
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
@@ -72,7 +70,7 @@ def predict():
         steps = field(body, "num_steps", None, _whole_number)
         request = studio().prepare(field(body, "prompt"), steps=steps)  # width, height: 512
     served = studio().submit(request)
-    _log_served(served)
+    log_served(served)
     return jsonify(result=_encode(served, "png"))
 
 
@@ -80,7 +78,7 @@ def predict():
 def generate():
     """One image (or `n` variations) with its parameters; out-of-domain prompts get 422 with suggestions."""
     body = json_body()
-    _only(body, GENERATE_FIELDS)
+    only(body, GENERATE_FIELDS)
     delivery = _delivery(body)
     # live previews decode with the fast preview VAE when the server has one
     # the studio checks these (null or absent: its default)
@@ -95,8 +93,8 @@ def generate():
 @bp.post("/api/img2img")
 def img2img():
     """Image-to-image from an uploaded image or a library image (docs/ITERATE.md); JSON or multipart."""
-    body = _form_body() if request.files or request.form else json_body()
-    _only(body, IMG2IMG_FIELDS)
+    body = form_body() if request.files or request.form else json_body()
+    only(body, IMG2IMG_FIELDS)
     delivery = _delivery(body)
     init = _init_image(body)
     request_ = studio().prepare(
@@ -112,7 +110,7 @@ def img2img():
 def upscale():
     """A library image made again at twice its size (capped at the size limit) by low-strength image-to-image."""
     body = json_body()
-    _only(body, ("library_id", "strength", "steps", "format"))
+    only(body, ("library_id", "strength", "steps", "format"))
     store = library()
     entry = store.get(_library_id(body["library_id"]) if "library_id" in body else field(body, "library_id"))
     record = entry.record
@@ -133,14 +131,12 @@ def upscale():
 def _serve(request_: GenerationRequest, body: dict, delivery: Delivery, extra: dict | None = None):
     """Run the request (or its `n` variations, one batch) and answer one image object, or {n, images}."""
     count = field(body, "n", 1, lambda v: check_count(v, "n", 1, MAX_VARIATIONS))
-    requests = studio().variations(request_, count, seeded=body.get("seed") is not None) if count > 1 else [request_]
-    served = studio().submit_many(requests, client=delivery.client, seq=delivery.seq)
-    images = [_image_json(r, s, delivery, extra or {}) for r, s in zip(requests, served, strict=True)]
+    made = make_images(request_, count, seeded=body.get("seed") is not None, client=delivery.client, seq=delivery.seq)
+    images = [_image_json(r, s, delivery, extra or {}) for r, s in made]
     return jsonify(images[0] if count == 1 else {"n": count, "images": images})
 
 
 def _image_json(request_: GenerationRequest, served: Served, delivery: Delivery, extra: dict) -> dict:
-    _log_served(served)
     r = served.result
     return {
         "image": _encode(served, delivery.format),
@@ -165,12 +161,6 @@ def _image_json(request_: GenerationRequest, served: Served, delivery: Delivery,
     }
 
 
-def _only(body: dict, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(allowed)}")
-
-
 def _delivery(body: dict) -> Delivery:
     live = field(body, "live", False, _check_bool)
     client = field(body, "client_id", None, _check_client)
@@ -180,25 +170,6 @@ def _delivery(body: dict) -> Delivery:
         seq=field(body, "seq", 0, lambda v: check_seed(v, "seq")),
         live=live,
     )
-
-
-def _form_body() -> dict:
-    """A multipart form as the JSON body would be: numbers and true/false decoded, the file's bytes as `image`."""
-    body: dict = {}
-    for name, value in request.form.items():
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            decoded = value
-        body[name] = decoded if name not in ("prompt", "style") and isinstance(decoded, int | float | bool) else value
-    if request.files:
-        upload = request.files.get("image")
-        if upload is None:
-            raise InvalidParameterError(
-                "image", f"the file field must be named 'image', got {next(iter(request.files))!r}"
-            )
-        body["image"] = upload.read()
-    return body
 
 
 def _init_image(body: dict) -> init_image.InitImage:
@@ -223,13 +194,7 @@ def _init_image(body: dict) -> init_image.InitImage:
         return init_image.load(data, size, "library_id")
     data = body["image"]
     if isinstance(data, str):
-        text = data.split(",", 1)[1] if data.startswith("data:") else data
-        if len(text) > init_image.MAX_BYTES * 4 // 3 + 4:
-            raise TooLarge("image", f"must be at most {init_image.MAX_BYTES // 2**20} MB")
-        try:
-            data = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidParameterError("image", "is not valid base64 (send the file's bytes base64-encoded)") from None
+        data = init_image.from_base64(data, "image")
     elif not isinstance(data, bytes):
         raise InvalidParameterError("image", f"must be base64 text or a file, got {type(data).__name__}")
     return init_image.load(data, size)
@@ -304,18 +269,3 @@ def _library_json(kept: Kept) -> dict | None:
     if kept.error is not None:
         return {"saved": False, "error": kept.error}
     return None
-
-
-def _log_served(served: Served) -> None:
-    r = served.result
-    log.info(
-        "generated seed=%d steps=%d %dx%d batch=%d queue=%.1fms total=%.1fms prompt=%.60r",
-        r.seed,
-        r.steps,
-        r.width,
-        r.height,
-        served.batch_size,
-        served.queue_ms,
-        served.total_ms,
-        r.prompt,
-    )

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
 from flask import current_app, jsonify, request, url_for
 
 from sdturbo.errors import InvalidParameterError
 from sdturbo.library import Entry, Library, LibraryError
 from sdturbo.studio import LIBRARY_OFF
 
+log = logging.getLogger("sdturbo.web")
 _REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error as every dialect answers it: status, message, the field at fault, when to retry."""
+
+    status: int
+    message: str
+    field: str | None = None
+    retry_after: int | None = None  # seconds, for the Retry-After header
+    code: str | None = None  # a short name: invalid_parameter, out_of_domain, server_busy, ...
+    extra: dict = dataclass_field(default_factory=dict)  # out of domain: category, reasons, suggestions
 
 
 def studio():
@@ -31,6 +50,33 @@ def json_body(force: bool = False) -> dict:
     return body
 
 
+def only(body: dict, allowed: tuple[str, ...]) -> None:
+    """Refuse fields the endpoint does not know (a typo would otherwise be silently ignored)."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(allowed)}")
+
+
+def form_body(files: tuple[str, ...] = ("image",)) -> dict:
+    """A multipart form as the JSON body would be: numbers and true/false decoded (text fields named
+    prompt or style stay text), each file's bytes under its field name, which must be one of `files`."""
+    body: dict = {}
+    for name, value in request.form.items():
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = value
+        body[name] = decoded if name not in ("prompt", "style") and isinstance(decoded, int | float | bool) else value
+    for name in request.files:
+        if name not in files:
+            raise InvalidParameterError(name, f"is not a file field here; send the file as {' or '.join(files)}")
+        uploads = request.files.getlist(name)
+        if len(uploads) != 1:
+            raise InvalidParameterError(name, f"give one file, got {len(uploads)}")
+        body[name] = uploads[0].read()
+    return body
+
+
 def field(body: dict, name: str, default=_REQUIRED, check=None):
     """A required field, or one the studio does not take (checked here by `check`); null means the default."""
     value = body.get(name)
@@ -50,9 +96,41 @@ def entry_json(entry: Entry) -> dict:
     }
 
 
-def error(status: int, message: str, field: str | None = None, retry_after: int | None = None):
-    response = jsonify({"error": message, **({"field": field} if field else {})})
+def error(status: int, message: str, field: str | None = None, retry_after: int | None = None, extra=None):
+    """The studio's own error answer: {"error", "field"} (and `extra` keys), with Retry-After when given."""
+    response = jsonify({"error": message, **({"field": field} if field else {}), **(extra or {})})
     response.status_code = status
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def make_images(
+    request_, count: int, *, seeded: bool, client: str | None = None, seq: int = 0, group: str | None = None
+) -> list:
+    """`count` images like `request_` (consecutive seeds, from its own when `seeded`) in one batch, kept:
+    [(request, Served)] in order. Every dialect's generation goes through here."""
+    requests = studio().variations(request_, count, seeded=seeded) if count > 1 else [request_]
+    served = studio().submit_many(requests, client=client, seq=seq, group=group)
+    for one in served:
+        log_served(one)
+    return list(zip(requests, served, strict=True))
+
+
+def log_served(served) -> None:
+    r = served.result
+    log.info(
+        "generated seed=%d steps=%d %dx%d batch=%d queue=%.1fms total=%.1fms",
+        r.seed,
+        r.steps,
+        r.width,
+        r.height,
+        served.batch_size,
+        served.queue_ms,
+        served.total_ms,
+    )
+    log.debug("prompt=%r", r.prompt)  # prompts are the user's: logged only at DEBUG

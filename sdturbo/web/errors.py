@@ -1,54 +1,75 @@
-"""Every error the core raises, answered as JSON {"error", "field"} with its HTTP status, on every route."""
+"""Every error the core raises, as one Problem (status, message, field), answered in the dialect of
+the route that raised it: the studio's {"error", "field"}, OpenAI's {"error": {...}} under /v1/, or
+AUTOMATIC1111's {"error", "detail", ...} under /sdapi/ (docs/COMPAT.md)."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from collections.abc import Callable
+
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from sdturbo.batching import BatchFailed, JobExpired, JobSuperseded, QueueFull
+from sdturbo.batching import BatchFailed, JobCancelled, JobExpired, JobSuperseded, QueueFull
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound, TooLarge
 from sdturbo.library import LibraryError
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES, NoSettings
 from sdturbo.studio import NotReady, OutOfDomain
-from sdturbo.web.common import error
+from sdturbo.web import a1111, openai_api
+from sdturbo.web.common import Problem, error
+
+API_PREFIXES = ("/api/", "/library/", "/predict", "/healthz", "/v1/", "/sdapi/", "/openapi.json")
+
+PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
+    TooLarge: lambda err: Problem(413, str(err), err.field, code="too_large"),
+    InvalidParameterError: lambda err: Problem(400, str(err), err.field, code="invalid_parameter"),
+    NotFound: lambda err: Problem(404, str(err), code="not_found"),
+    Conflict: lambda err: Problem(409, str(err), err.field, code="conflict"),
+    JobSuperseded: lambda err: Problem(409, str(err), code="superseded"),
+    JobCancelled: lambda err: Problem(409, str(err), code="interrupted"),
+    RequestEntityTooLarge: lambda err: Problem(
+        413, f"upload too large: at most {MAX_UPLOAD_BYTES // 2**20} MB", code="too_large"
+    ),
+    NoSettings: lambda err: Problem(422, str(err), "file", code="no_settings"),
+    OutOfDomain: lambda err: _out_of_domain(err),
+    BatchFailed: lambda err: Problem(500, str(err), code="generation_failed"),
+    QueueFull: lambda err: Problem(503, f"server busy: {err}", retry_after=1, code="server_busy"),
+    NotReady: lambda err: Problem(503, str(err), retry_after=5, code="model_loading"),
+    LibraryError: lambda err: Problem(503, str(err), code="library_unavailable"),  # off, unopenable, write failed
+    JobExpired: lambda err: Problem(504, f"timed out in the queue: {err}", code="timeout"),
+    TimeoutError: lambda err: Problem(504, "no result in time: the generation worker did not answer", code="timeout"),
+}
+
+DIALECTS: dict[str, Callable[[Problem], object]] = {"/v1/": openai_api.answer_problem, "/sdapi/": a1111.answer_problem}
 
 
 def register(app: Flask) -> None:
-    handlers = {
-        InvalidParameterError: lambda err: error(400, f"{err.field}: {err.problem}", err.field),
-        TooLarge: lambda err: error(413, f"{err.field}: {err.problem}", err.field),
-        NotFound: lambda err: error(404, str(err)),
-        Conflict: lambda err: error(409, str(err), err.field),
-        JobSuperseded: lambda err: error(409, str(err)),
-        RequestEntityTooLarge: lambda err: error(413, f"upload too large: at most {MAX_UPLOAD_BYTES // 2**20} MB"),
-        NoSettings: lambda err: error(422, str(err), "file"),
-        OutOfDomain: _out_of_domain,
-        BatchFailed: lambda err: error(500, str(err)),
-        QueueFull: lambda err: error(503, f"server busy: {err}", retry_after=1),
-        NotReady: lambda err: error(503, str(err), retry_after=5),
-        LibraryError: lambda err: error(503, str(err)),  # off, cannot be opened, or a write failed
-        JobExpired: lambda err: error(504, f"timed out in the queue: {err}"),
-        TimeoutError: lambda err: error(504, "no result in time: the generation worker did not answer"),
-    }
-    for kind, handler in handlers.items():
-        app.register_error_handler(kind, handler)
+    for kind, describe in PROBLEMS.items():
+        app.register_error_handler(kind, lambda err, describe=describe: answer(describe(err)))
     app.register_error_handler(HTTPException, _http_error)
+
+
+def answer(problem: Problem):
+    """The problem in the dialect of the route asked for."""
+    for prefix, dialect in DIALECTS.items():
+        if request.path.startswith(prefix):
+            return dialect(problem)
+    return error(problem.status, problem.message, problem.field, problem.retry_after, problem.extra)
 
 
 def _http_error(err: HTTPException):
     """JSON for the API's own HTTP errors (no such route, wrong method); pages keep Flask's HTML."""
-    if request.path.startswith(("/api/", "/library/", "/predict", "/healthz")):
-        return error(err.code or 500, f"{err.name}: {err.description}")
+    if request.path.startswith(API_PREFIXES):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(err.code or 500)
+        return answer(Problem(err.code or 500, f"{err.name}: {err.description}", code=code))
     return err
 
 
-def _out_of_domain(err: OutOfDomain):
+def _out_of_domain(err: OutOfDomain) -> Problem:
     verdict = err.verdict
-    return jsonify(
-        error=str(err),
-        field="prompt",
-        category=verdict.category,
-        reasons=verdict.reasons,
-        suggestions=verdict.suggestions,
-        verdict=verdict.to_dict(),
-    ), 422
+    extra = {
+        "category": verdict.category,
+        "reasons": verdict.reasons,
+        "suggestions": verdict.suggestions,
+        "verdict": verdict.to_dict(),
+    }
+    return Problem(422, str(err), "prompt", code="out_of_domain", extra=extra)

@@ -1,0 +1,412 @@
+"""AUTOMATIC1111's web API (/sdapi/v1/*) over the studio (docs/COMPAT.md).
+
+txt2img and img2img decode A1111's field names into the studio's one request. A1111 fields that
+would change the image in a way SD-Turbo cannot honour (guidance, negative prompts, other samplers,
+hires fix, inpainting, ...) are refused with a 422 naming the field; fields that cannot change the
+image are accepted. The other endpoints answer what clients ask before generating (models,
+samplers, options, styles, progress) and read settings from a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+from flask import Blueprint, jsonify
+
+from sdturbo import init_image, metadata, params
+from sdturbo.batching import JobCancelled
+from sdturbo.errors import InvalidParameterError, field_names
+from sdturbo.library.infotext import parse_parameters
+from sdturbo.web.api import image_bytes
+from sdturbo.web.common import Problem, b64, field, json_body, make_images, studio
+
+bp = Blueprint("a1111", __name__, url_prefix="/sdapi/v1")
+
+GROUP = "a1111"  # the studio's cancel group of these requests: /interrupt cancels them
+SAMPLER = "Euler"  # SD-Turbo's scheduler: Euler, trailing timesteps
+SAMPLER_ALIASES = ("Euler", "k_euler")
+ONE_STEP_SAMPLERS = ("Euler a", "k_euler_a")  # ancestral noise is added after the last step: none at one step
+SCHEDULERS = ("Automatic", "automatic")
+DEFAULT_DENOISING = 0.75  # A1111's img2img default
+VERSION = "sdturbo"
+
+# A1111's txt2img/img2img fields that cannot change the image here, whatever their value
+HARMLESS = {
+    "save_images", "do_not_save_samples", "do_not_save_grid", "override_settings_restore_afterwards",
+    "comments", "force_task_id", "disable_extra_networks", "infotext", "eta", "s_min_uncond", "s_tmax",
+    "s_tmin", "s_noise", "subseed", "refiner_switch_at", "script_args", "include_init_images",
+    "image_cfg_scale", "sampler_index",
+}  # fmt: skip
+# hires-fix and inpainting settings: harmless while enable_hr is off / no mask is given (both checked)
+HIRES = {
+    "firstphase_width", "firstphase_height", "hr_scale", "hr_upscaler", "hr_second_pass_steps", "hr_resize_x",
+    "hr_resize_y", "hr_checkpoint_name", "hr_sampler_name", "hr_scheduler", "hr_prompt", "hr_negative_prompt",
+}  # fmt: skip
+INPAINT = {
+    "inpainting_fill", "inpaint_full_res", "inpaint_full_res_padding", "inpainting_mask_invert", "mask_blur",
+    "mask_blur_x", "mask_blur_y", "mask_round",
+}  # fmt: skip
+# fields that change the image: allowed only at their neutral values (the studio's own way of drawing)
+NEUTRAL = {
+    "negative_prompt": ("", None),
+    "restore_faces": (False, None),
+    "tiling": (False, None),
+    "enable_hr": (False, None),
+    "subseed_strength": (0, None),
+    "seed_resize_from_h": (-1, 0, None),
+    "seed_resize_from_w": (-1, 0, None),
+    "s_churn": (0, None),
+    "script_name": ("", None),
+    "alwayson_scripts": ({}, None),
+    "mask": ("", None),
+    "latent_mask": ("", None),
+    "firstpass_image": ("", None),
+    "initial_noise_multiplier": (1, None),
+    "refiner_checkpoint": ("", "None", None),
+}
+WHY = {
+    "negative_prompt": 'SD-Turbo runs without guidance, so a negative prompt has no effect; send ""',
+    "restore_faces": "face restoration is not available; send false",
+    "tiling": "tiling is not available; send false",
+    "enable_hr": "hires fix is not available: ask for the size you want (up to 1024) or use /api/upscale",
+    "mask": "this studio does not inpaint; send no mask",
+    "script_name": "scripts are not available",
+    "alwayson_scripts": "extensions (ControlNet, ...) are not available; send {}",
+}
+GENERATION_FIELDS = {"prompt", "styles", "seed", "steps", "cfg_scale", "sampler_name", "scheduler", "width", "height",
+                     "batch_size", "n_iter", "denoising_strength", "override_settings", "send_images"}  # fmt: skip
+IMG2IMG_FIELDS = {"init_images", "resize_mode"}
+
+
+@bp.post("/txt2img")
+def txt2img():
+    body = json_body()
+    return _generate(body, img2img=False)
+
+
+@bp.post("/img2img")
+def img2img():
+    body = json_body()
+    return _generate(body, img2img=True)
+
+
+def _generate(body: dict, img2img: bool):
+    """Decode an A1111 body into the studio's request, make batch_size x n_iter images, answer A1111's way."""
+    _refuse_unknown(body, img2img)
+    steps = field(body, "steps", params.DEFAULT_STEPS)
+    _check_sampler(body, steps)
+    count = _count(body)
+    seed = field(body, "seed", -1, _seed)
+    style = _style(body)
+    width, height = (field(body, name, params.DEFAULT_SIDE) for name in ("width", "height"))
+    extra = {}
+    if img2img:
+        size = (params.check_side(width, "width"), params.check_side(height, "height"))
+        extra = {
+            "init_image": _init_image(body, size),
+            "strength": field(body, "denoising_strength", DEFAULT_DENOISING),
+        }
+        width = height = None  # the init image is fitted to them: the request takes its size
+    with field_names({"strength": "denoising_strength", "image": "init_images"}):
+        request_ = studio().prepare(
+            field(body, "prompt"),
+            style=style,
+            steps=steps,
+            seed=None if seed == -1 else seed,
+            width=width,
+            height=height,
+            **extra,
+        )
+    try:
+        made = make_images(request_, count, seeded=seed != -1, group=GROUP)
+    except JobCancelled:
+        made = []
+    return jsonify(_response(body, made, request_, img2img))
+
+
+def _response(body: dict, made: list, request_, img2img: bool) -> dict:
+    results = [served.result for _, served in made]
+    first = results[0] if results else None
+    seeds = [r.seed for r in results]
+    info = {
+        "prompt": request_.user_prompt,
+        "all_prompts": [r.prompt for r in results],
+        "negative_prompt": "",
+        "all_negative_prompts": ["" for _ in results],
+        "seed": seeds[0] if seeds else request_.seed,
+        "all_seeds": seeds,
+        "subseed": -1,
+        "all_subseeds": [-1 for _ in results],
+        "subseed_strength": 0,
+        "width": request_.width,
+        "height": request_.height,
+        "sampler_name": SAMPLER,
+        "cfg_scale": 0,
+        "steps": request_.steps,
+        "batch_size": body.get("batch_size") or 1,
+        "restore_faces": False,
+        "face_restoration_model": None,
+        "sd_model_name": first.model if first else None,
+        "sd_model_hash": None,
+        "sd_vae_name": first.vae if first else None,
+        "sd_vae_hash": None,
+        "seed_resize_from_w": -1,
+        "seed_resize_from_h": -1,
+        "denoising_strength": request_.strength if img2img else body.get("denoising_strength"),
+        "extra_generation_params": {"RNG": "CPU"},
+        "index_of_first_image": 0,
+        "infotexts": [r.parameters for r in results],
+        "styles": [] if request_.style == "none" else [request_.style],
+        "job_timestamp": time.strftime("%Y%m%d%H%M%S"),
+        "clip_skip": 1,
+        "is_using_inpainting_conditioning": False,
+        "version": VERSION,
+        "interrupted": not made,
+        "library_ids": [served.kept.entry.id if served.kept.entry else None for _, served in made],
+    }
+    send = field(body, "send_images", True, lambda v: _bool("send_images", v))
+    images = [b64(image_bytes(served)) for _, served in made] if send else []
+    parameters = {**body, "steps": request_.steps, "width": request_.width, "height": request_.height}
+    parameters.update(sampler_name=SAMPLER, cfg_scale=0, init_images=None, mask=None)
+    return {"images": images, "parameters": parameters, "info": json.dumps(info)}
+
+
+def _refuse_unknown(body: dict, img2img: bool) -> None:
+    """Refuse field names A1111 does not have, and A1111 fields at values SD-Turbo cannot honour."""
+    known = GENERATION_FIELDS | HARMLESS | set(NEUTRAL) | (IMG2IMG_FIELDS | INPAINT if img2img else HIRES)
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise InvalidParameterError(unknown[0], "is not a field of AUTOMATIC1111's API for this endpoint")
+    for name, neutral in NEUTRAL.items():
+        value = body.get(name)
+        if value is not None and (value not in neutral or isinstance(value, bool) != isinstance(neutral[0], bool)):
+            why = WHY.get(name, f"must be {neutral[0]!r} (SD-Turbo cannot honour another value)")
+            raise InvalidParameterError(name, f"{why}; got {value!r:.60}")
+    cfg = body.get("cfg_scale")
+    if cfg is not None and (isinstance(cfg, bool) or cfg not in (0, 1)):
+        raise InvalidParameterError(
+            "cfg_scale", f"must be 0 or 1: SD-Turbo runs without guidance (both mean none); got {cfg!r:.60}"
+        )
+    field(body, "override_settings", {}, _override)
+
+
+def _check_sampler(body: dict, steps) -> None:
+    for name in ("sampler_name", "sampler_index"):
+        value = body.get(name)
+        if value in (None, "", *SAMPLER_ALIASES) or (value in ONE_STEP_SAMPLERS and steps == 1):
+            continue
+        one_step = " ('Euler a' is the same at steps 1)" if value in ONE_STEP_SAMPLERS else ""
+        raise InvalidParameterError(name, f"must be 'Euler', SD-Turbo's sampler{one_step}; got {value!r:.60}")
+    scheduler = body.get("scheduler")
+    if scheduler not in (None, "", *SCHEDULERS):
+        raise InvalidParameterError("scheduler", f"must be 'Automatic' (trailing timesteps); got {scheduler!r:.60}")
+
+
+def _count(body: dict) -> int:
+    batch = field(body, "batch_size", 1, lambda v: params.check_count(v, "batch_size", 1, params.MAX_VARIATIONS))
+    iterations = field(body, "n_iter", 1, lambda v: params.check_count(v, "n_iter", 1, params.MAX_VARIATIONS))
+    if batch * iterations > params.MAX_VARIATIONS:
+        raise InvalidParameterError(
+            "n_iter", f"batch_size x n_iter must be at most {params.MAX_VARIATIONS}, got {batch} x {iterations}"
+        )
+    return batch * iterations
+
+
+def _seed(value) -> int:
+    if value == -1 and not isinstance(value, bool):
+        return -1
+    return params.check_seed(value, "seed")
+
+
+def _style(body: dict) -> str | None:
+    styles = field(body, "styles", [], lambda v: v)
+    if not isinstance(styles, list) or len(styles) > 1:
+        raise InvalidParameterError("styles", f"must be a list of at most one style name, got {styles!r:.60}")
+    return styles[0] if styles else None
+
+
+def _override(value) -> dict:
+    if not isinstance(value, dict):
+        raise InvalidParameterError("override_settings", f"must be an object, got {value!r:.60}")
+    for key, setting in value.items():
+        if key == "sd_model_checkpoint" and setting in _model_names():
+            continue
+        raise InvalidParameterError(
+            "override_settings", f"{key}={setting!r:.60} cannot be honoured; this server has one model: {_title()}"
+        )
+    return value
+
+
+def _init_image(body: dict, size: tuple[int, int]):
+    images = body.get("init_images")
+    if not isinstance(images, list) or len(images) != 1 or not isinstance(images[0], str):
+        raise InvalidParameterError("init_images", "must be a list of one base64 image")
+    resize_mode = field(body, "resize_mode", 0, lambda v: v)
+    if resize_mode not in (0, 1) or isinstance(resize_mode, bool):
+        raise InvalidParameterError(
+            "resize_mode", f"must be 0 (just resize) or 1 (crop and resize); got {resize_mode!r:.60}"
+        )
+    data = init_image.from_base64(images[0], "init_images")
+    if resize_mode == 1:
+        return init_image.load(data, size, "init_images").image
+    return init_image.read(data, "init_images").resize(size, init_image.Image.Resampling.LANCZOS)
+
+
+def _bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(name, f"must be true or false, got {value!r:.60}")
+    return value
+
+
+def _title() -> str:
+    return studio().settings.model
+
+
+def _model_names() -> tuple[str, ...]:
+    name = _model_label()
+    return (name, _title(), f"{name}.safetensors")
+
+
+def _model_label() -> str:
+    """The model's short label (sd-turbo, tiny-random, a folder's name), never a path on this machine."""
+    return str(studio().engine.info().get("label") or _title())
+
+
+@bp.get("/sd-models")
+def sd_models():
+    label = _model_label()
+    return jsonify(
+        [{"title": label, "model_name": label, "hash": None, "sha256": None, "filename": label, "config": None}]
+    )
+
+
+@bp.get("/samplers")
+def samplers():
+    return jsonify([{"name": SAMPLER, "aliases": ["k_euler"], "options": {}}])
+
+
+@bp.get("/schedulers")
+def schedulers():
+    return jsonify(
+        [{"name": "automatic", "label": "Automatic", "aliases": None, "default_rho": -1, "need_inner_model": False}]
+    )
+
+
+@bp.get("/options")
+def get_options():
+    return jsonify(_options())
+
+
+@bp.post("/options")
+def set_options():
+    """Accepted when it asks for nothing this server cannot honour (its one model, its one format)."""
+    body = json_body()
+    current = _options()
+    for key, value in body.items():
+        if key == "sd_model_checkpoint" and value in _model_names():
+            continue
+        if current.get(key) != value:
+            raise InvalidParameterError(key, f"cannot be changed on this server (it is {current.get(key)!r:.60})")
+    return jsonify(None)
+
+
+def _options() -> dict:
+    return {
+        "sd_model_checkpoint": _model_label(),
+        "sd_checkpoint_hash": None,
+        "samples_format": "png",
+        "CLIP_stop_at_last_layers": 1,
+        "enable_pnginfo": True,
+        "randn_source": "CPU",
+        "eta_noise_seed_delta": 0,
+    }
+
+
+@bp.get("/prompt-styles")
+def prompt_styles():
+    styles = studio().validator.styles
+    return jsonify([{"name": name, "prompt": template, "negative_prompt": ""} for name, template in styles.items()])
+
+
+@bp.get("/progress")
+def progress():
+    """Whether the worker is busy and how many images wait; per-step progress is not tracked (a batch
+    takes tens of milliseconds on a GPU)."""
+    activity = studio().activity()
+    jobs = activity["running"] + activity["queued"]
+    state = {
+        "skipped": False,
+        "interrupted": False,
+        "job": "generating" if activity["running"] else "",
+        "job_count": jobs,
+        "job_timestamp": time.strftime("%Y%m%d%H%M%S"),
+        "job_no": 0,
+        "sampling_step": 0,
+        "sampling_steps": 0,
+    }
+    textinfo = f"{activity['running']} image(s) being made, {activity['queued']} waiting" if jobs else None
+    return jsonify(progress=0.0, eta_relative=0.0, state=state, current_image=None, textinfo=textinfo)
+
+
+@bp.post("/interrupt")
+def interrupt():
+    cancelled = studio().interrupt(GROUP)
+    return jsonify(cancelled=cancelled)
+
+
+@bp.post("/skip")
+def skip():
+    return jsonify(None)
+
+
+@bp.post("/png-info")
+def png_info():
+    """{image: base64} -> {info, items, parameters} as A1111's PNG Info reads them (PNG text or EXIF)."""
+    body = json_body()
+    image = field(body, "image")
+    if not isinstance(image, str):
+        raise InvalidParameterError("image", f"must be a base64 image, got {type(image).__name__}")
+    data = init_image.from_base64(image, "image")
+    try:
+        info = metadata.read_parameters(io.BytesIO(data))
+        items = _text_items(data)
+    except (OSError, SyntaxError, ValueError):
+        raise InvalidParameterError("image", "must be a PNG, JPEG or WebP image") from None
+    return jsonify(info=info or "", items=items, parameters=_parsed(info) if info else {})
+
+
+def _text_items(data: bytes) -> dict:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return {k: v for k, v in image.info.items() if isinstance(v, str) and k != "parameters"}
+
+
+def _parsed(text: str) -> dict:
+    """A1111's parse_generation_parameters result: Prompt, Negative prompt, the settings, Size-1/Size-2."""
+    parsed = parse_parameters(text)
+    fields = dict(parsed.fields)
+    if parsed.size:
+        fields.pop("Size", None)
+        fields["Size-1"], fields["Size-2"] = (str(side) for side in parsed.size)
+    return {"Prompt": parsed.prompt, "Negative prompt": parsed.negative_prompt, **fields}
+
+
+def answer_problem(problem: Problem):
+    """An error in A1111's shape ({"error", "detail", "body", "errors"}); a refused field is 422 as in A1111."""
+    status = 422 if problem.status == 400 else problem.status
+    body = {
+        "error": problem.code or "error",
+        "detail": problem.message,
+        "body": "",
+        "errors": problem.message,
+        **({"field": problem.field} if problem.field else {}),
+        **problem.extra,
+    }
+    response = jsonify(body)
+    response.status_code = status
+    if problem.retry_after is not None:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response
