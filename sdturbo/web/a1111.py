@@ -173,10 +173,14 @@ def _response(body: dict, made: list, request_, img2img: bool) -> dict:
     return {"images": images, "parameters": parameters, "info": json.dumps(info)}
 
 
+def known_fields(img2img: bool) -> set[str]:
+    """The A1111 field names txt2img (or img2img) takes."""
+    return GENERATION_FIELDS | HARMLESS | set(NEUTRAL) | (IMG2IMG_FIELDS | INPAINT if img2img else HIRES)
+
+
 def _refuse_unknown(body: dict, img2img: bool) -> None:
     """Refuse field names A1111 does not have, and A1111 fields at values SD-Turbo cannot honour."""
-    known = GENERATION_FIELDS | HARMLESS | set(NEUTRAL) | (IMG2IMG_FIELDS | INPAINT if img2img else HIRES)
-    unknown = sorted(set(body) - known)
+    unknown = sorted(set(body) - known_fields(img2img))
     if unknown:
         raise InvalidParameterError(unknown[0], "is not a field of AUTOMATIC1111's API for this endpoint")
     for name, neutral in NEUTRAL.items():
@@ -193,10 +197,10 @@ def _refuse_unknown(body: dict, img2img: bool) -> None:
 
 
 def _check_sampler(body: dict, steps) -> None:
-    for name in ("sampler_name", "sampler_index"):
-        value = body.get(name)
-        if value in (None, "", *SAMPLER_ALIASES) or (value in ONE_STEP_SAMPLERS and steps == 1):
-            continue
+    """sampler_name, or the deprecated sampler_index when it is empty (A1111: `sampler_name or sampler_index`)."""
+    name = "sampler_name" if body.get("sampler_name") else "sampler_index"
+    value = body.get(name)
+    if not (value in (None, "", *SAMPLER_ALIASES) or (value in ONE_STEP_SAMPLERS and steps == 1)):
         one_step = " ('Euler a' is the same at steps 1)" if value in ONE_STEP_SAMPLERS else ""
         raise InvalidParameterError(name, f"must be 'Euler', SD-Turbo's sampler{one_step}; got {value!r:.60}")
     scheduler = body.get("scheduler")

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
 GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq", "n")
+UPSCALE_FIELDS = ("library_id", "strength", "steps", "format")
 IMG2IMG_FIELDS = (*GENERATE_FIELDS, "image", "library_id", "init_sha256", "strength")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # low strength: the pick's composition stays and detail is redrawn at the larger size; 4 steps x 0.3
@@ -110,7 +111,7 @@ def img2img():
 def upscale():
     """A library image made again at twice its size (capped at the size limit) by low-strength image-to-image."""
     body = json_body()
-    only(body, ("library_id", "strength", "steps", "format"))
+    only(body, UPSCALE_FIELDS)
     store = library()
     entry = store.get(_library_id(body["library_id"]) if "library_id" in body else field(body, "library_id"))
     record = entry.record

@@ -14,7 +14,7 @@ from sdturbo.library.export import MAX_EXPORT, check_size, write_zip
 from sdturbo.library.pnginfo import read_png_info
 from sdturbo.library.store import DEFAULT_PAGE, ids_field, note_field
 from sdturbo.web.api import client_options
-from sdturbo.web.common import entry_json, field, json_body, library, studio
+from sdturbo.web.common import entry_json, field, json_body, library, only, studio
 
 bp = Blueprint("library", __name__)
 PATCH_FIELDS = ("starred", "note", "collections")
@@ -43,9 +43,7 @@ def entry(entry_id: int):
 @bp.patch("/api/library/<int(max=9223372036854775807):entry_id>")
 def update(entry_id: int):
     body = json_body()
-    unknown = sorted(set(body) - set(PATCH_FIELDS))
-    if unknown:
-        raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(PATCH_FIELDS)}")
+    only(body, PATCH_FIELDS)
     changed = library().update(
         entry_id,
         starred=field(body, "starred", None, _check_starred),
