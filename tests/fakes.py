@@ -18,9 +18,13 @@ class FakeEngine:
     """Paints one solid color per seed; can block on a gate or fail, and records batch sizes."""
 
     def __init__(
-        self, gate: threading.Event | None = None, fail: str | None = None, preview_vae: str | None = None
+        self,
+        gate: threading.Event | None = None,
+        fail: str | None = None,
+        preview_vae: str | None = None,
+        label: str = "fake",
     ) -> None:
-        self.gate, self.fail = gate, fail
+        self.gate, self.fail, self.label = gate, fail, label
         self.preview_vae = preview_vae  # set: preview requests are "decoded" by it (GenerationResult.vae)
         self.requests: list = []
         self.loaded = False
@@ -36,7 +40,7 @@ class FakeEngine:
     def info(self) -> dict:
         return {
             "model": "fake",
-            "label": "fake",
+            "label": self.label,
             "random_weights": True,
             "device": "cpu",
             "dtype": "fp32",
@@ -60,7 +64,7 @@ class FakeEngine:
                 r.steps,
                 r.width,
                 r.height,
-                "fake",
+                self.label,
                 1.0,
                 len(requests),
                 self.preview_vae if r.preview else None,

@@ -142,3 +142,15 @@ def test_public_names_from_generate_image():
 
     assert generate_image.SDTurboGenerator is SDTurboGenerator
     assert callable(generate_image.main)
+
+
+def test_generated_images_carry_their_settings_and_save_writes_them(generator, tmp_path):
+    """The Python API keeps "every image carries its settings": image.info, and SDTurboGenerator.save."""
+    from sdturbo.library.infotext import parse_parameters
+    from sdturbo.metadata import read_parameters
+
+    image = generator.generate("anime fox", num_inference_steps=2, seed=31, width=256, height=256)
+    fields = parse_parameters(image.info["parameters"]).fields
+    assert (fields["Seed"], fields["Steps"], fields["Size"], fields["RNG"]) == ("31", "2", "256x256", "CPU")
+    for name in ("fox.png", "fox.jpg", "fox.webp"):
+        assert read_parameters(generator.save(image, tmp_path / name)) == image.info["parameters"]
