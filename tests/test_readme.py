@@ -7,8 +7,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-# examples that talk to a running server are checked in tests/test_web.py, not here
-PYTHON_BLOCKS = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.S) if "requests.post" not in b]
+BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+# the Truss client example is checked in tests/test_web.py; the other server examples below
+PYTHON_BLOCKS = [b for b in BLOCKS if "localhost:5000" not in b and "port=5000" not in b]
+CLIENT_BLOCKS = [b for b in BLOCKS if "requests.post" not in b and b not in PYTHON_BLOCKS]
 
 
 def _commands():
@@ -35,3 +37,29 @@ def test_python_examples_run_with_the_tiny_model(code, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
     assert list(tmp_path.rglob("*.png"))  # images, or an asset library in a subfolder
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from sdturbo.config import Settings
+    from sdturbo.web import create_app
+    from tests.fakes import FakeEngine
+    from tests.net import serve_app
+
+    settings = Settings(model="tiny", device="cpu", validator_model="none", library=tmp_path_factory.mktemp("lib"))
+    with serve_app(create_app(settings, FakeEngine(), background=False)) as url:
+        yield url
+
+
+@pytest.mark.parametrize("code", CLIENT_BLOCKS, ids=[f"client{i}" for i in range(len(CLIENT_BLOCKS))])
+def test_client_examples_work_against_a_live_server(code, server, monkeypatch, tmp_path):
+    """The OpenAI SDK and webuiapi examples, pointed at a live server on a free port, as written otherwise."""
+    port = server.rsplit(":", 1)[1]
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "readme_example"}
+    exec(compile(code.replace("5000", port), "README.md", "exec"), namespace)
+    assert namespace["result"] is not None and (list(tmp_path.glob("*.png")) or namespace["result"].data)
+
+
+def test_there_are_client_examples():
+    assert len(CLIENT_BLOCKS) == 2

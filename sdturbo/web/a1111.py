@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 
 from flask import Blueprint, jsonify
@@ -23,6 +24,7 @@ from sdturbo.web.api import image_bytes
 from sdturbo.web.common import Problem, b64, field, json_body, make_images, studio
 
 bp = Blueprint("a1111", __name__, url_prefix="/sdapi/v1")
+log = logging.getLogger(__name__)
 
 GROUP = "a1111"  # the studio's cancel group of these requests: /interrupt cancels them
 SAMPLER = "Euler"  # SD-Turbo's scheduler: Euler, trailing timesteps
@@ -50,7 +52,6 @@ INPAINT = {
 }  # fmt: skip
 # fields that change the image: allowed only at their neutral values (the studio's own way of drawing)
 NEUTRAL = {
-    "negative_prompt": ("", None),
     "restore_faces": (False, None),
     "tiling": (False, None),
     "enable_hr": (False, None),
@@ -75,7 +76,8 @@ WHY = {
     "script_name": "scripts are not available",
     "alwayson_scripts": "extensions (ControlNet, ...) are not available; send {}",
 }
-GENERATION_FIELDS = {"prompt", "styles", "seed", "steps", "cfg_scale", "sampler_name", "scheduler", "width", "height",
+GENERATION_FIELDS = {"prompt", "negative_prompt", "styles", "seed", "steps", "cfg_scale", "sampler_name", "scheduler",
+                     "width", "height",
                      "batch_size", "n_iter", "denoising_strength", "override_settings", "send_images"}  # fmt: skip
 IMG2IMG_FIELDS = {"init_images", "resize_mode"}
 
@@ -94,12 +96,13 @@ def img2img():
 
 def _generate(body: dict, img2img: bool):
     """Decode an A1111 body into the studio's request, make batch_size x n_iter images, answer A1111's way."""
-    _refuse_unknown(body, img2img)
-    steps = field(body, "steps", params.DEFAULT_STEPS)
-    _check_sampler(body, steps)
+    _refuse(body)
+    notes = _ignored(body, img2img)  # what was adjusted or ignored: info["warnings"]
+    steps = _steps(body, notes)
+    _guidance(body, steps, notes)
+    field(body, "override_settings", {}, lambda v: _override(v, notes))
     count = _count(body)
     seed = field(body, "seed", -1, _seed)
-    style = _style(body)
     width, height = (field(body, name, params.DEFAULT_SIDE) for name in ("width", "height"))
     extra = {}
     if img2img:
@@ -112,21 +115,23 @@ def _generate(body: dict, img2img: bool):
     with field_names({"strength": "denoising_strength", "image": "init_images"}):
         request_ = studio().prepare(
             field(body, "prompt"),
-            style=style,
+            style=_style(body),
             steps=steps,
             seed=None if seed == -1 else seed,
             width=width,
             height=height,
             **extra,
         )
+    if notes:
+        log.info("A1111 request adjusted: %s", "; ".join(notes))
     try:
         made = make_images(request_, count, seeded=seed != -1, group=GROUP)
     except JobCancelled:
         made = []
-    return jsonify(_response(body, made, request_, img2img))
+    return jsonify(_response(body, made, request_, img2img, notes))
 
 
-def _response(body: dict, made: list, request_, img2img: bool) -> dict:
+def _response(body: dict, made: list, request_, img2img: bool, notes: list[str]) -> dict:
     results = [served.result for _, served in made]
     first = results[0] if results else None
     seeds = [r.seed for r in results]
@@ -164,12 +169,14 @@ def _response(body: dict, made: list, request_, img2img: bool) -> dict:
         "is_using_inpainting_conditioning": False,
         "version": VERSION,
         "interrupted": not made,
+        "warnings": notes,
         "library_ids": [served.kept.entry.id if served.kept.entry else None for _, served in made],
     }
     send = field(body, "send_images", True, lambda v: _bool("send_images", v))
     images = [b64(image_bytes(served)) for _, served in made] if send else []
-    parameters = {**body, "steps": request_.steps, "width": request_.width, "height": request_.height}
-    parameters.update(sampler_name=SAMPLER, cfg_scale=0, init_images=None, mask=None)
+    parameters = {name: value for name, value in body.items() if name in known_fields(img2img)}
+    parameters.update(steps=request_.steps, width=request_.width, height=request_.height, sampler_name=SAMPLER)
+    parameters.update(cfg_scale=0, negative_prompt="", init_images=None, mask=None)
     return {"images": images, "parameters": parameters, "info": json.dumps(info)}
 
 
@@ -178,34 +185,53 @@ def known_fields(img2img: bool) -> set[str]:
     return GENERATION_FIELDS | HARMLESS | set(NEUTRAL) | (IMG2IMG_FIELDS | INPAINT if img2img else HIRES)
 
 
-def _refuse_unknown(body: dict, img2img: bool) -> None:
-    """Refuse field names A1111 does not have, and A1111 fields at values SD-Turbo cannot honour."""
-    unknown = sorted(set(body) - known_fields(img2img))
-    if unknown:
-        raise InvalidParameterError(unknown[0], "is not a field of AUTOMATIC1111's API for this endpoint")
+def _refuse(body: dict) -> None:
+    """Refuse A1111 features SD-Turbo does not have (hires fix, inpainting, scripts, ...) unless left off."""
     for name, neutral in NEUTRAL.items():
         value = body.get(name)
         if value is not None and (value not in neutral or isinstance(value, bool) != isinstance(neutral[0], bool)):
             why = WHY.get(name, f"must be {neutral[0]!r} (SD-Turbo cannot honour another value)")
             raise InvalidParameterError(name, f"{why}; got {value!r:.60}")
+
+
+def _ignored(body: dict, img2img: bool) -> list[str]:
+    """A1111 ignores fields it does not know, and clients rely on it (SillyTavern sends its own): so do we,
+    and say so."""
+    unknown = sorted(set(body) - known_fields(img2img))
+    return [f"ignored fields that are not A1111's: {', '.join(unknown)}"] if unknown else []
+
+
+def _steps(body: dict, notes: list[str]) -> int:
+    """A1111 clients default to 20-50 steps; SD-Turbo draws in 1-4: more than 4 is drawn at 4, and said."""
+    steps = field(body, "steps", params.DEFAULT_STEPS, lambda v: params.check_count(v, "steps", 1, 1000))
+    if steps > params.MAX_STEPS:
+        notes.append(f"steps {steps} -> {params.MAX_STEPS}: SD-Turbo draws in 1-{params.MAX_STEPS} steps")
+        return params.MAX_STEPS
+    return steps
+
+
+def _guidance(body: dict, steps: int, notes: list[str]) -> None:
+    """Guidance, negative prompt, sampler and scheduler: SD-Turbo has one way to draw (Euler, no guidance).
+    The values every A1111 client sends by default (CFG 7, "Euler a", ...) are drawn that way, and said."""
     cfg = body.get("cfg_scale")
-    if cfg is not None and (isinstance(cfg, bool) or cfg not in (0, 1)):
-        raise InvalidParameterError(
-            "cfg_scale", f"must be 0 or 1: SD-Turbo runs without guidance (both mean none); got {cfg!r:.60}"
-        )
-    field(body, "override_settings", {}, _override)
-
-
-def _check_sampler(body: dict, steps) -> None:
-    """sampler_name, or the deprecated sampler_index when it is empty (A1111: `sampler_name or sampler_index`)."""
+    if cfg is not None and (isinstance(cfg, bool) or not isinstance(cfg, int | float) or cfg < 0):
+        raise InvalidParameterError("cfg_scale", f"must be a number of at least 0, got {cfg!r:.60}")
+    if cfg not in (None, 0, 1):
+        notes.append(f"cfg_scale {cfg:g} -> 0: SD-Turbo draws without guidance")
+    negative = body.get("negative_prompt")
+    if negative is not None and not isinstance(negative, str):
+        raise InvalidParameterError("negative_prompt", f"must be a string, got {type(negative).__name__}")
+    if negative and negative.strip():
+        notes.append("negative_prompt ignored: without guidance it has no effect")
     name = "sampler_name" if body.get("sampler_name") else "sampler_index"
-    value = body.get(name)
-    if not (value in (None, "", *SAMPLER_ALIASES) or (value in ONE_STEP_SAMPLERS and steps == 1)):
-        one_step = " ('Euler a' is the same at steps 1)" if value in ONE_STEP_SAMPLERS else ""
-        raise InvalidParameterError(name, f"must be 'Euler', SD-Turbo's sampler{one_step}; got {value!r:.60}")
+    sampler = body.get(name)
+    if sampler is not None and not isinstance(sampler, str):
+        raise InvalidParameterError(name, f"must be a sampler name, got {sampler!r:.60}")
+    if sampler not in (None, "", *SAMPLER_ALIASES) and not (sampler in ONE_STEP_SAMPLERS and steps == 1):
+        notes.append(f"sampler {sampler!r} -> {SAMPLER!r}: SD-Turbo's one sampler")
     scheduler = body.get("scheduler")
     if scheduler not in (None, "", *SCHEDULERS):
-        raise InvalidParameterError("scheduler", f"must be 'Automatic' (trailing timesteps); got {scheduler!r:.60}")
+        notes.append(f"scheduler {scheduler!r:.40} -> 'Automatic' (trailing timesteps)")
 
 
 def _count(body: dict) -> int:
@@ -231,15 +257,20 @@ def _style(body: dict) -> str | None:
     return styles[0] if styles else None
 
 
-def _override(value) -> dict:
+def _override(value, notes: list[str]) -> dict:
+    """Another model cannot be honoured (422); other settings are ignored, and said."""
     if not isinstance(value, dict):
         raise InvalidParameterError("override_settings", f"must be an object, got {value!r:.60}")
+    current = _options()
     for key, setting in value.items():
-        if key == "sd_model_checkpoint" and setting in _model_names():
-            continue
-        raise InvalidParameterError(
-            "override_settings", f"{key}={setting!r:.60} cannot be honoured; this server has one model: {_title()}"
-        )
+        if key == "sd_model_checkpoint":
+            if setting not in _model_names():
+                raise InvalidParameterError(
+                    "override_settings",
+                    f"sd_model_checkpoint={setting!r:.60}: this server has one model, {_model_label()}",
+                )
+        elif key not in current or current[key] != setting:
+            notes.append(f"override_settings.{key} ignored")
     return value
 
 
@@ -356,13 +387,36 @@ def progress():
 
 @bp.post("/interrupt")
 def interrupt():
-    cancelled = studio().interrupt(GROUP)
-    return jsonify(cancelled=cancelled)
+    """Cancel the A1111 requests still queued; answers {} as A1111 does (clients call .json() on it)."""
+    log.info("interrupt: %d queued A1111 request(s) cancelled", studio().interrupt(GROUP))
+    return jsonify({})
 
 
 @bp.post("/skip")
 def skip():
-    return jsonify(None)
+    return jsonify({})
+
+
+# what A1111 lists for features this server does not have: empty, so clients (webuiapi reads /scripts
+# when it starts) add nothing for them
+EMPTY_LISTS = {
+    "scripts": {"txt2img": [], "img2img": []},
+    "upscalers": [],
+    "latent-upscale-modes": [],
+    "sd-vae": [],
+    "loras": [],
+    "hypernetworks": [],
+    "face-restorers": [],
+    "embeddings": {"loaded": {}, "skipped": {}},
+}
+
+
+def _empty_list(name: str):
+    return jsonify(EMPTY_LISTS[name])
+
+
+for _name in EMPTY_LISTS:
+    bp.add_url_rule(f"/{_name}", f"empty_{_name}", _empty_list, methods=["GET"], defaults={"name": _name})
 
 
 @bp.post("/png-info")

@@ -56,9 +56,10 @@ FIELDS = {
     "input_fidelity": {"type": "string", "enum": ["low", "high"]},
     "image[]": FILE,
     "styles": {"type": "array", "items": STRING, "maxItems": 1},
-    "cfg_scale": {"type": "number", "enum": [0, 1]},
-    "sampler_name": {"type": "string", "enum": ["Euler", "k_euler", "Euler a"]},
-    "scheduler": {"type": "string", "enum": ["Automatic", "automatic"]},
+    "cfg_scale": {"type": "number", "minimum": 0, "description": "drawn without guidance; other than 0/1 is reported"},
+    "negative_prompt": {"type": "string", "description": "no effect without guidance; a non-empty one is reported"},
+    "sampler_name": {"type": "string", "description": "Euler; any other is drawn with Euler and reported"},
+    "scheduler": {"type": "string", "description": "Automatic; any other is reported"},
     "batch_size": {"type": "integer", "minimum": 1, "maximum": params.MAX_VARIATIONS},
     "n_iter": {"type": "integer", "minimum": 1, "maximum": params.MAX_VARIATIONS},
     "denoising_strength": {"type": "number", "minimum": params.MIN_STRENGTH, "maximum": params.MAX_STRENGTH},
@@ -133,6 +134,10 @@ OPERATIONS = (
     Operation("get", "/sdapi/v1/progress", "a1111", "Whether the worker is busy, and how many images wait"),
     Operation("post", "/sdapi/v1/interrupt", "a1111", "Cancel the A1111 requests still queued"),
     Operation("post", "/sdapi/v1/skip", "a1111", "Accepted; nothing to skip (batches take milliseconds)"),
+    *(
+        Operation("get", f"/sdapi/v1/{name}", "a1111", "Empty: this server has none (clients add nothing for them)")
+        for name in a1111.EMPTY_LISTS
+    ),
     Operation(
         "post", "/sdapi/v1/png-info", "a1111", "Settings from a base64 PNG, JPEG or WebP", ("image",), ("image",)
     ),
