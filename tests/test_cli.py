@@ -9,7 +9,7 @@ def test_writes_pngs_with_parameters_chunk(tmp_path, capsys):
     [png] = tmp_path.glob("*.png")
     assert read_parameters(png) == (
         "anime fox, anime style, key visual, vibrant colors, clean lineart, detailed background\n"
-        "Steps: 1, Sampler: Euler, CFG scale: 0, Seed: 7, Size: 512x512, Model: tiny-random"
+        "Steps: 1, Sampler: Euler, CFG scale: 0, Seed: 7, Size: 512x512, Model: tiny-random, RNG: CPU"
     )
     assert png.name == "anime-fox-7-1step-512x512.png"  # named from the prompt the user typed
     out = capsys.readouterr().out
