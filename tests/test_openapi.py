@@ -38,7 +38,7 @@ def test_every_field_a_studio_or_openai_route_reads_has_its_own_schema():
         for name in op.fields:
             if op.path in a1111_ops and name not in a1111.GENERATION_FIELDS | a1111.IMG2IMG_FIELDS:
                 continue
-            assert field_schema(name) is not ANY, f"{op.method} {op.path}: field {name} has no schema"
+            assert field_schema(name, op.tag) is not ANY, f"{op.method} {op.path}: field {name} has no schema"
 
 
 def test_a1111_operations_list_the_fields_the_route_knows(app):

@@ -25,7 +25,7 @@ FIELDS = {
     "prompt": {"type": "string", "minLength": 1, "maxLength": params.MAX_PROMPT_CHARS},
     "steps": {"type": "integer", "minimum": params.MIN_STEPS, "maximum": params.MAX_STEPS},
     "num_steps": {"type": ["integer", "number", "string"], "description": "1-4, read as int() reads it"},
-    "seed": {"type": "integer", "minimum": -1, "maximum": params.MAX_SEED, "description": "-1: random (A1111)"},
+    "seed": {"type": "integer", "minimum": 0, "maximum": params.MAX_SEED, "description": "absent: random"},
     "width": SIDE,
     "height": SIDE,
     "style": {"type": "string", "description": "a style preset name (GET /api/config lists them)"},
@@ -144,13 +144,19 @@ OPERATIONS = (
     Operation("get", "/openapi.json", "docs", "This document"),
     Operation("get", "/docs", "docs", "This document as a page", answers="text/html"),
 )
+# A1111's own meaning of a few names (docs/COMPAT.md)
+A1111_FIELDS = {
+    "seed": {"type": "integer", "minimum": -1, "maximum": params.MAX_SEED, "description": "-1: random"},
+    "steps": {"type": "integer", "minimum": 1, "description": "1-4; more is drawn at 4, and reported"},
+}
 EXTRA_FIELDS = {"ids": {"type": "array", "items": INT}, "name": STRING, "add": {"type": "array", "items": INT},
                 "remove": {"type": "array", "items": INT}, "file": FILE}  # fmt: skip
 
 
-def field_schema(name: str) -> dict:
-    """The schema of a field: its own, or, for A1111 fields that cannot change the image, "accepted"."""
-    return FIELDS.get(name) or EXTRA_FIELDS.get(name) or ANY
+def field_schema(name: str, tag: str = "") -> dict:
+    """The schema of a field (`tag`: the operation's dialect); A1111 fields that cannot change the image:
+    "accepted"."""
+    return (A1111_FIELDS.get(name) if tag == "a1111" else None) or FIELDS.get(name) or EXTRA_FIELDS.get(name) or ANY
 
 
 def document() -> dict:
@@ -199,7 +205,7 @@ def _operation(op: Operation) -> dict:
     if op.fields:
         schema = {
             "type": "object",
-            "properties": {name: field_schema(name) for name in op.fields},
+            "properties": {name: field_schema(name, op.tag) for name in op.fields},
             **({"required": list(op.required)} if op.required else {}),
         }
         media = "multipart/form-data" if op.multipart else "application/json"
