@@ -121,3 +121,21 @@ def test_variations_bench_runs_end_to_end(capsys):
     out = capsys.readouterr().out
     for row in ("server, text-to-image", "server, image-to-image", "stock diffusers in-process, image-to-image"):
         assert f"| {row} |" in out
+
+
+@pytest.mark.slow  # starts a zero-cost server subprocess: ~8 s
+def test_dialect_bench_runs_end_to_end(capsys):
+    from bench.dialect_bench import DIALECTS, main
+    from tests.net import free_port
+
+    assert main(["--count", "3", "--port", str(free_port())]) == 0  # every request answered 200
+    out = capsys.readouterr().out
+    assert all(f"`{path}`" in out for path in DIALECTS) and "| p50 / native |" in out
+
+
+def test_dialect_bench_refuses_a_bad_count():
+    from bench.dialect_bench import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--count", "0"])
+    assert exit_.value.code == 2
