@@ -20,8 +20,7 @@ from sdturbo import init_image, metadata, params
 from sdturbo.batching import JobCancelled
 from sdturbo.errors import InvalidParameterError, field_names
 from sdturbo.library.infotext import parse_parameters
-from sdturbo.web.api import image_bytes
-from sdturbo.web.common import Problem, b64, field, json_body, make_images, studio
+from sdturbo.web.common import Problem, b64, field, image_bytes, json_body, make_images, studio
 
 bp = Blueprint("a1111", __name__, url_prefix="/sdapi/v1")
 log = logging.getLogger(__name__)

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from dataclasses import dataclass
 
 from flask import Blueprint, jsonify, request, url_for
 
-from sdturbo import init_image, metadata
+from sdturbo import init_image
 from sdturbo.errors import InvalidParameterError, NotFound, field_names
 from sdturbo.metadata import FORMATS
 from sdturbo.params import MAX_SIDE, MAX_VARIATIONS, check_count, check_seed, check_side
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Kept, Served
-from sdturbo.web.common import entry_json, field, form_body, json_body, library, log_served, make_images, only, studio
+from sdturbo.web.common import (
+    b64,
+    entry_json,
+    field,
+    form_body,
+    image_bytes,
+    json_body,
+    library,
+    log_served,
+    make_images,
+    only,
+    studio,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
@@ -249,14 +260,7 @@ def _check_client(value):
 
 def _encode(served: Served, fmt: str) -> str:
     """Base64 image, encoded here on the HTTP thread so the GPU worker never waits on zlib."""
-    return base64.b64encode(image_bytes(served, fmt)).decode("ascii")
-
-
-def image_bytes(served: Served, fmt: str = "png", quality: int = metadata.DEFAULT_QUALITY) -> bytes:
-    """The image as `fmt` with its settings; a PNG is the very file the library saved, when it did."""
-    if fmt == "png" and served.kept.png:
-        return served.kept.png
-    return metadata.encode(served.result.image, served.result.parameters, fmt, quality)
+    return b64(image_bytes(served, fmt))
 
 
 def _library_json(kept: Kept) -> dict | None:

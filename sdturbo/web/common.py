@@ -10,9 +10,10 @@ from dataclasses import field as dataclass_field
 
 from flask import current_app, jsonify, request, url_for
 
+from sdturbo import metadata
 from sdturbo.errors import InvalidParameterError
 from sdturbo.library import Entry, Library, LibraryError
-from sdturbo.studio import LIBRARY_OFF
+from sdturbo.studio import LIBRARY_OFF, Served
 
 log = logging.getLogger("sdturbo.web")
 _REQUIRED = object()
@@ -107,6 +108,13 @@ def error(status: int, message: str, field: str | None = None, retry_after: int 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def image_bytes(served: Served, fmt: str = "png", quality: int = metadata.DEFAULT_QUALITY) -> bytes:
+    """The image as `fmt` with its settings; a PNG is the very file the library saved, when it did."""
+    if fmt == "png" and served.kept.png:
+        return served.kept.png
+    return metadata.encode(served.result.image, served.result.parameters, fmt, quality)
 
 
 def make_images(

@@ -21,8 +21,7 @@ from sdturbo.library.pnginfo import NoSettings, read_png_info
 from sdturbo.params import MAX_VARIATIONS, check_count, check_side
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Served
-from sdturbo.web.api import image_bytes
-from sdturbo.web.common import Problem, b64, field, form_body, json_body, make_images, only, studio
+from sdturbo.web.common import Problem, b64, field, form_body, image_bytes, json_body, make_images, only, studio
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
