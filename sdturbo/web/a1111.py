@@ -97,7 +97,7 @@ def _generate(body: dict, img2img: bool):
     """Decode an A1111 body into the studio's request, make batch_size x n_iter images, answer A1111's way."""
     _refuse(body)
     notes = _ignored(body, img2img)  # what was adjusted or ignored: info["warnings"]
-    steps = _steps(body, notes)
+    steps = _steps(body, img2img, notes)
     _guidance(body, steps, notes)
     field(body, "override_settings", {}, lambda v: _override(v, notes))
     count = _count(body)
@@ -111,7 +111,7 @@ def _generate(body: dict, img2img: bool):
             "strength": field(body, "denoising_strength", DEFAULT_DENOISING),
         }
         width = height = None  # the init image is fitted to them: the request takes its size
-    with field_names({"strength": "denoising_strength", "image": "init_images"}):
+    with field_names({"strength": "denoising_strength", "image": "init_images", "style": "styles"}):
         request_ = studio().prepare(
             field(body, "prompt"),
             style=_style(body),
@@ -200,9 +200,11 @@ def _ignored(body: dict, img2img: bool) -> list[str]:
     return [f"ignored fields that are not A1111's: {', '.join(unknown)}"] if unknown else []
 
 
-def _steps(body: dict, notes: list[str]) -> int:
+def _steps(body: dict, img2img: bool, notes: list[str]) -> int:
     """A1111 clients default to 20-50 steps; SD-Turbo draws in 1-4: more than 4 is drawn at 4, and said."""
-    steps = field(body, "steps", params.DEFAULT_STEPS, lambda v: params.check_count(v, "steps", 1, 1000))
+    steps = field(body, "steps", None, lambda v: params.check_count(v, "steps", 1, 1000))
+    if steps is None:  # the studio's defaults: 1 step; image-to-image 2 (with A1111's strength 0.75: 1 step)
+        return params.DEFAULT_IMG2IMG_STEPS if img2img else params.DEFAULT_STEPS
     if steps > params.MAX_STEPS:
         notes.append(f"steps {steps} -> {params.MAX_STEPS}: SD-Turbo draws in 1-{params.MAX_STEPS} steps")
         return params.MAX_STEPS
