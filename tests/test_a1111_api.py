@@ -319,7 +319,7 @@ def test_a_minimal_img2img_body_is_drawn_with_the_defaults(server):
     # steps and denoising_strength left out: img2img's 2 steps x A1111's 0.75 leave one denoising step
     body = {"prompt": FOX, "init_images": [png_b64(picture(256, 256))], "width": 256, "height": 256}
     answer = ok(post(server, "img2img", body))
-    info = json.loads(answer["info"])
+    info = answer["info"]
     assert answer["images"] and (info["steps"], info["denoising_strength"]) == (2, 0.75) and not info["warnings"]
 
 
