@@ -10,7 +10,7 @@ from flask import Flask
 from sdturbo.config import Settings
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES
 from sdturbo.studio import Studio
-from sdturbo.web import a1111, api, errors, library, openai_api, openapi, pages
+from sdturbo.web import a1111, a1111_info, api, errors, library, openai_api, openapi, pages
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, engine=None, *, validator=None,
     app.register_blueprint(pages.bp)
     app.register_blueprint(openai_api.bp)
     app.register_blueprint(a1111.bp)
+    app.register_blueprint(a1111_info.bp)
     app.register_blueprint(openapi.bp)
     errors.register(app)
     if not logging.getLogger().handlers:

@@ -9,24 +9,23 @@ samplers, options, styles, progress) and read settings from a PNG.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
 
 from flask import Blueprint, jsonify
 
-from sdturbo import init_image, metadata, params
+from sdturbo import init_image, params
 from sdturbo.batching import JobCancelled
 from sdturbo.errors import InvalidParameterError, field_names
-from sdturbo.library.infotext import parse_parameters
+from sdturbo.web import a1111_info
 from sdturbo.web.common import Problem, b64, field, image_bytes, json_body, make_images, studio
 
 bp = Blueprint("a1111", __name__, url_prefix="/sdapi/v1")
 log = logging.getLogger(__name__)
 
 GROUP = "a1111"  # the studio's cancel group of these requests: /interrupt cancels them
-SAMPLER = "Euler"  # SD-Turbo's scheduler: Euler, trailing timesteps
+SAMPLER = a1111_info.SAMPLER
 SAMPLER_ALIASES = ("Euler", "k_euler")
 ONE_STEP_SAMPLERS = ("Euler a", "k_euler_a")  # ancestral noise is added after the last step: none at one step
 SCHEDULERS = ("Automatic", "automatic")
@@ -262,13 +261,13 @@ def _override(value, notes: list[str]) -> dict:
     """Another model cannot be honoured (422); other settings are ignored, and said."""
     if not isinstance(value, dict):
         raise InvalidParameterError("override_settings", f"must be an object, got {value!r:.60}")
-    current = _options()
+    current = a1111_info.options()
     for key, setting in value.items():
         if key == "sd_model_checkpoint":
-            if setting not in _model_names():
+            if setting not in a1111_info.model_names():
                 raise InvalidParameterError(
                     "override_settings",
-                    f"sd_model_checkpoint={setting!r:.60}: this server has one model, {_model_label()}",
+                    f"sd_model_checkpoint={setting!r:.60}: this server has one model, {a1111_info.model_label()}",
                 )
         elif key not in current or current[key] != setting:
             notes.append(f"override_settings.{key} ignored")
@@ -296,96 +295,6 @@ def _bool(name: str, value) -> bool:
     return value
 
 
-def _title() -> str:
-    return studio().settings.model
-
-
-def _model_names() -> tuple[str, ...]:
-    name = _model_label()
-    return (name, _title(), f"{name}.safetensors")
-
-
-def _model_label() -> str:
-    """The model's short label (sd-turbo, tiny-random, a folder's name), never a path on this machine."""
-    return str(studio().engine.info().get("label") or _title())
-
-
-@bp.get("/sd-models")
-def sd_models():
-    label = _model_label()
-    return jsonify(
-        [{"title": label, "model_name": label, "hash": None, "sha256": None, "filename": label, "config": None}]
-    )
-
-
-@bp.get("/samplers")
-def samplers():
-    return jsonify([{"name": SAMPLER, "aliases": ["k_euler"], "options": {}}])
-
-
-@bp.get("/schedulers")
-def schedulers():
-    return jsonify(
-        [{"name": "automatic", "label": "Automatic", "aliases": None, "default_rho": -1, "need_inner_model": False}]
-    )
-
-
-@bp.get("/options")
-def get_options():
-    return jsonify(_options())
-
-
-@bp.post("/options")
-def set_options():
-    """Accepted when it asks for nothing this server cannot honour (its one model, its one format)."""
-    body = json_body()
-    current = _options()
-    for key, value in body.items():
-        if key == "sd_model_checkpoint" and value in _model_names():
-            continue
-        if current.get(key) != value:
-            raise InvalidParameterError(key, f"cannot be changed on this server (it is {current.get(key)!r:.60})")
-    return jsonify(None)
-
-
-def _options() -> dict:
-    return {
-        "sd_model_checkpoint": _model_label(),
-        "sd_checkpoint_hash": None,
-        "samples_format": "png",
-        "CLIP_stop_at_last_layers": 1,
-        "enable_pnginfo": True,
-        "randn_source": "CPU",
-        "eta_noise_seed_delta": 0,
-    }
-
-
-@bp.get("/prompt-styles")
-def prompt_styles():
-    styles = studio().validator.styles
-    return jsonify([{"name": name, "prompt": template, "negative_prompt": ""} for name, template in styles.items()])
-
-
-@bp.get("/progress")
-def progress():
-    """Whether the worker is busy and how many images wait; per-step progress is not tracked (a batch
-    takes tens of milliseconds on a GPU)."""
-    activity = studio().activity()
-    jobs = activity["running"] + activity["queued"]
-    state = {
-        "skipped": False,
-        "interrupted": False,
-        "job": "generating" if activity["running"] else "",
-        "job_count": jobs,
-        "job_timestamp": time.strftime("%Y%m%d%H%M%S"),
-        "job_no": 0,
-        "sampling_step": 0,
-        "sampling_steps": 0,
-    }
-    textinfo = f"{activity['running']} image(s) being made, {activity['queued']} waiting" if jobs else None
-    return jsonify(progress=0.0, eta_relative=0.0, state=state, current_image=None, textinfo=textinfo)
-
-
 @bp.post("/interrupt")
 def interrupt():
     """Cancel the A1111 requests still queued; answers {} as A1111 does (clients call .json() on it)."""
@@ -396,61 +305,6 @@ def interrupt():
 @bp.post("/skip")
 def skip():
     return jsonify({})
-
-
-# what A1111 lists for features this server does not have: empty, so clients (webuiapi reads /scripts
-# when it starts) add nothing for them
-EMPTY_LISTS = {
-    "scripts": {"txt2img": [], "img2img": []},
-    "upscalers": [],
-    "latent-upscale-modes": [],
-    "sd-vae": [],
-    "loras": [],
-    "hypernetworks": [],
-    "face-restorers": [],
-    "embeddings": {"loaded": {}, "skipped": {}},
-}
-
-
-def _empty_list(name: str):
-    return jsonify(EMPTY_LISTS[name])
-
-
-for _name in EMPTY_LISTS:
-    bp.add_url_rule(f"/{_name}", f"empty_{_name}", _empty_list, methods=["GET"], defaults={"name": _name})
-
-
-@bp.post("/png-info")
-def png_info():
-    """{image: base64} -> {info, items, parameters} as A1111's PNG Info reads them (PNG text or EXIF)."""
-    body = json_body()
-    image = field(body, "image")
-    if not isinstance(image, str):
-        raise InvalidParameterError("image", f"must be a base64 image, got {type(image).__name__}")
-    data = init_image.from_base64(image, "image")
-    try:
-        info = metadata.read_parameters(io.BytesIO(data))
-        items = _text_items(data)
-    except (OSError, SyntaxError, ValueError):
-        raise InvalidParameterError("image", "must be a PNG, JPEG or WebP image") from None
-    return jsonify(info=info or "", items=items, parameters=_parsed(info) if info else {})
-
-
-def _text_items(data: bytes) -> dict:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return {k: v for k, v in image.info.items() if isinstance(v, str) and k != "parameters"}
-
-
-def _parsed(text: str) -> dict:
-    """A1111's parse_generation_parameters result: Prompt, Negative prompt, the settings, Size-1/Size-2."""
-    parsed = parse_parameters(text)
-    fields = dict(parsed.fields)
-    if parsed.size:
-        fields.pop("Size", None)
-        fields["Size-1"], fields["Size-2"] = (str(side) for side in parsed.size)
-    return {"Prompt": parsed.prompt, "Negative prompt": parsed.negative_prompt, **fields}
 
 
 def answer_problem(problem: Problem):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, jsonify, render_template
 
 from sdturbo import params
-from sdturbo.web import a1111, api, openai_api
+from sdturbo.web import a1111, a1111_info, api, openai_api
 from sdturbo.web.library import PATCH_FIELDS
 
 bp = Blueprint("openapi", __name__)
@@ -136,7 +136,7 @@ OPERATIONS = (
     Operation("post", "/sdapi/v1/skip", "a1111", "Accepted; nothing to skip (batches take milliseconds)"),
     *(
         Operation("get", f"/sdapi/v1/{name}", "a1111", "Empty: this server has none (clients add nothing for them)")
-        for name in a1111.EMPTY_LISTS
+        for name in a1111_info.EMPTY_LISTS
     ),
     Operation(
         "post", "/sdapi/v1/png-info", "a1111", "Settings from a base64 PNG, JPEG or WebP", ("image",), ("image",)
