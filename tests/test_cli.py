@@ -16,6 +16,7 @@ def test_writes_pngs_with_parameters_chunk(tmp_path, capsys):
     assert "images are noise" in out and str(png) in out and "ms/image" in out
 
 
+@pytest.mark.slow  # ~1.4 s; the same seed's same pixels are checked in the default suite (test_generator)
 def test_same_seed_gives_byte_identical_files(tmp_path):
     args = ["--model", "tiny", "--prompt", "anime fox", "--seed", "7", "--width", "256", "--height", "256"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0

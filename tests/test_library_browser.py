@@ -127,7 +127,8 @@ def test_a_generated_image_stays_in_recent_after_a_reload(browser, server):
         assert page.get_attribute("#viewer-star", "aria-pressed") == "true"
 
 
-@pytest.mark.parametrize("viewport", list(SIZES))
+# the desktop layout runs under -m slow: the default suite's 90 s budget
+@pytest.mark.parametrize("viewport", ["phone", pytest.param("desktop", marks=pytest.mark.slow)])
 def test_the_gallery_and_the_viewer_fit_the_screen(browser, server, gallery, viewport):
     with open_page(browser, server + "/library", viewport) as page:
         tile(page, gallery[-1]["prompt"]).wait_for()
