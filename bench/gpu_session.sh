@@ -56,6 +56,9 @@ case "$stage" in
   ablation) variants "none=--optimize none" "channels_last=--optimize channels_last" \
               "fuse_qkv=--optimize fuse_qkv" "uint8_decode=--optimize uint8_decode" | tee "$out/ablation.txt" ;;
   serve)    python3 -m bench.serve_bench --model "${SESSION_MODEL:-random-full}" --device "${SESSION_DEVICE:-cuda}" \
-              --optimize "$eager" --logs "$out/serve-logs" 2>&1 | tee "$out/serve.txt" ;;
+              --optimize "$eager" --logs "$out/serve-logs" 2>&1 | tee "$out/serve.txt"
+            # what each API dialect (native, Truss, OpenAI, A1111) costs a request once the engine is fast
+            python3 -m bench.dialect_bench --model "${SESSION_MODEL:-random-full}" --device "${SESSION_DEVICE:-cuda}" \
+              --count 40 2>&1 | tee "$out/dialects.txt" ;;
   *)        echo "unknown stage $stage: use eager, kernels, tests, compile, ablation or serve" >&2; exit 2 ;;
 esac
