@@ -170,7 +170,7 @@ class BatchWorker:
         """Jobs waiting to run (queued, or held back for a different batch key)."""
         with self._queue.mutex:  # queue.Queue's own lock: a consistent look at its deque
             queued = sum(1 for job in self._queue.queue if job is not _STOP and not job.done)
-        return queued + len(self._pending)
+        return queued + sum(1 for job in list(self._pending) if job is not _STOP and not job.done)
 
     def submit(self, job: Job) -> Job:
         """Queue `job`; raise QueueFull when at capacity. In live mode the client's newest job wins."""

@@ -40,7 +40,8 @@ class InitImage:
 
 def from_base64(text: str, field: str = "image") -> bytes:
     """The bytes of a base64 image (a `data:` URL prefix is fine), refused past MAX_BYTES before decoding."""
-    text = text.split(",", 1)[1] if text.startswith("data:") else text
+    if text.startswith("data:"):  # data:image/png;base64,<data>
+        text = text.partition(",")[2]
     if len(text) > MAX_BYTES * 4 // 3 + 4:
         raise TooLarge(field, f"must be at most {MAX_BYTES // 2**20} MB")
     try:

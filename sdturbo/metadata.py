@@ -7,6 +7,7 @@ import json
 import os
 import re
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -149,11 +150,17 @@ def encode(
 
 
 def read_parameters(path_or_file) -> str | None:
-    """The `parameters` text of a PNG (text chunk) or JPEG/WebP (EXIF UserComment), or None if it has none."""
-    with Image.open(path_or_file) as image:
-        if hasattr(image, "text") and "parameters" in image.text:
-            return image.text["parameters"]
-        comment = image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
+    """The `parameters` text of a PNG (text chunk) or JPEG/WebP (EXIF UserComment), or None if it has none.
+
+    Reads headers only, never pixels (a PNG's text chunks before its image data, as every writer puts
+    them): a decompression bomb costs nothing here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path_or_file) as image:
+            text = image.info.get("parameters")
+            if isinstance(text, str):
+                return text
+            comment = image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
     if isinstance(comment, bytes) and comment.startswith(UNICODE_PREFIX):
         return comment[len(UNICODE_PREFIX) :].decode("utf-16-be", errors="replace")
     return None

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from sdturbo import metadata, params
-from sdturbo.batching import BatchWorker, Job
+from sdturbo.batching import BatchWorker, Job, JobCancelled
 from sdturbo.config import Settings
 from sdturbo.domain import DomainValidator, Verdict
 from sdturbo.errors import InvalidParameterError
@@ -240,9 +240,11 @@ class Studio:
         seq: int = 0,
         keep: bool = True,
         group: str | None = None,
-    ) -> list[Served]:
+    ) -> list[Served | None]:
         """Served mode: queue `requests` together (the worker batches them) and wait for all, in order.
-        `interrupt(group)` cancels them while they wait."""
+
+        With a `group`, `interrupt(group)` cancels those still waiting: they answer None, and the
+        images made before the interrupt are kept and answered as usual."""
         if not self.served:
             raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
         if client is not None and len(requests) > 1:
@@ -253,7 +255,13 @@ class Studio:
         served = []
         inits: dict[int, tuple[bytes, str]] = {}  # variations share one init image: encode and hash it once
         for request, job in zip(requests, jobs, strict=True):
-            result = job.wait(timeout + RUN_GRACE_S)
+            try:
+                result = job.wait(timeout + RUN_GRACE_S)
+            except JobCancelled:
+                if group is None:
+                    raise
+                served.append(None)
+                continue
             now = time.monotonic()
             kept = self._keep(request, result, client, inits) if keep else Kept()
             queued, total = ((job.started or now) - job.enqueued) * 1000, (now - job.enqueued) * 1000
@@ -269,7 +277,8 @@ class Studio:
         end with JobSuperseded; `seq` is the client's own order. With `keep`, the image is saved in
         the library, or held as a preview when the request is one (live mode).
         """
-        return self.submit_many([request], client=client, seq=seq, keep=keep)[0]
+        (served,) = self.submit_many([request], client=client, seq=seq, keep=keep)
+        return served
 
     def _keep(
         self,

@@ -656,3 +656,92 @@ def test_a_full_queue_is_503_in_a1111_shape_with_retry_after(gated):
     gate.set()
     running.join(10), queued.join(10)
     assert sorted(r.seed for r in engine.requests) == [1, 1, 2]  # the two queued before it were made
+
+
+# findings of the review of 2026-11-25, each failing before its fix
+
+
+def test_an_interrupted_request_answers_the_images_made_before_it():
+    """batch_size 4 on a server batching 2: the first batch runs, the second is cancelled; the answer
+    holds the two images made (A1111 returns what was finished), not nothing."""
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    settings = Settings(model="fake", validator_model="none", max_wait_ms=0, max_batch_size=2, library=None)
+    app = create_app(settings, engine=engine, background=False)
+    client, studio = app.test_client(), app.extensions["sdturbo"]
+    try:
+        body = {"prompt": "fox", "width": 256, "height": 256, "seed": 10, "batch_size": 4}
+        thread, answer = in_thread(lambda: client.post("/sdapi/v1/txt2img", json=body))
+        wait_until(lambda: engine.batches and studio.worker.depth == 2)
+        client.post("/sdapi/v1/interrupt")
+        gate.set()
+        thread.join(10)
+    finally:
+        gate.set()
+        studio.stop()
+    response = answer["response"]
+    info = json.loads(response.json["info"])
+    assert response.status_code == 200 and len(response.json["images"]) == 2
+    assert info["interrupted"] is True and info["all_seeds"] == [10, 11] and len(info["infotexts"]) == 2
+    assert studio.worker.depth == 0  # cancelled jobs are not counted as waiting
+
+
+def test_send_images_is_checked_before_anything_is_made(gated):
+    client, _, engine, gate = gated
+    gate.set()
+    response = client.post("/sdapi/v1/txt2img", json={"prompt": "fox", "send_images": "yes"})
+    assert response.status_code == 422 and response.json["field"] == "send_images" and engine.requests == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("img2img", {"prompt": "fox", "init_images": ["data:image/png;base64"]}, "init_images"),
+        ("png-info", {"image": "data:image/png"}, "image"),
+        ("txt2img", {"prompt": "fox", "sampler_name": {}}, "sampler_name"),
+        ("txt2img", {"prompt": "fox", "scheduler": ["karras"]}, "scheduler"),
+        ("txt2img", {"prompt": "fox", "styles": [None]}, "styles"),
+        ("options", {"foo": None}, "foo"),
+        ("options", {"enable_pnginfo": 1}, "enable_pnginfo"),
+    ],
+)
+def test_odd_values_are_422_naming_the_field(server, path, body, field):
+    message = a1111_error(post(server, path, body), 422)["detail"]
+    assert message.startswith(f"{field}:")
+
+
+def test_nan_in_a_body_is_refused_not_echoed(server):
+    response = requests.post(
+        f"{server}/sdapi/v1/txt2img",
+        data=b'{"prompt": "fox", "hr_scale": NaN}',
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert a1111_error(response, 422)["field"] == "body"
+
+
+def test_a_png_info_bomb_is_refused_without_decoding_it(server):
+    buffer = io.BytesIO()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "fox\nSteps: 1, Sampler: Euler, Seed: 3")
+    Image.new("1", (15000, 15000)).save(buffer, format="PNG", pnginfo=info)  # 225 MP: over Pillow's bomb limit
+    response = post(server, "png-info", {"image": base64.b64encode(buffer.getvalue()).decode()})
+    assert a1111_error(response, 422)["field"] == "image"  # was a 500
+
+
+def test_more_steps_than_ever_are_drawn_at_4_and_styles_empty_means_the_prompt_as_written(server):
+    answer = ok(post(server, "txt2img", {"prompt": FOX, "steps": 5000, "styles": [], "width": 256, "height": 256}))
+    assert answer["info"]["steps"] == 4 and "steps 5000 -> 4" in answer["info"]["warnings"][0]
+    assert answer["info"]["all_prompts"] == [FOX] and answer["info"]["styles"] == []
+
+
+def test_img2img_parameters_hold_the_strength_used(server):
+    body = {"prompt": FOX, "init_images": [png_b64(picture(256, 256))], "width": 256, "height": 256}
+    assert ok(post(server, "img2img", body))["parameters"]["denoising_strength"] == 0.75
+
+
+def test_a_16_mb_base64_image_is_read_not_refused_as_too_large(server):
+    """The JSON body limit leaves room for a 20 MB image as base64 (4/3 larger)."""
+    body = {"prompt": FOX, "init_images": ["A" * (16 * 2**20)], "width": 256, "height": 256}
+    error = a1111_error(post(server, "img2img", body), 422)
+    assert error["field"] == "init_images"  # read, then found not to be an image: not a 413

@@ -428,3 +428,29 @@ def test_a_variation_prompt_extension_replaces_the_images_and_is_validated(clien
     with pytest.raises(openai.BadRequestError) as raised:
         client.images.create_variation(image=image, size=SIZE, extra_body={"prompt": "quarterly earnings spreadsheet"})
     assert raised.value.code == "content_policy_violation"
+
+
+# findings of the review of 2026-11-25, each failing before its fix
+
+
+@pytest.mark.parametrize(("quality", "steps"), [("standard", 2), ("low", 2), ("medium", 3), ("hd", 4)])
+def test_edit_quality_maps_to_steps_that_can_draw_an_edit(client, quality, steps):
+    """DALL-E 2's edits send quality "standard": 1 step at strength 0.5 would draw nothing, so edits start at 2."""
+    answer = client.images.edit(image=("in.png", picture(), "image/png"), prompt=FOX, size=SIZE, quality=quality)
+    assert answer.data[0].steps == steps
+
+
+def test_numeric_text_fields_in_a_form_stay_text(client):
+    answer = client.images.edit(image=("in.png", picture(), "image/png"), prompt=FOX, size=SIZE, user="12345")
+    assert answer.data[0].steps == 2
+
+
+@VARIATIONS_DEPRECATED
+def test_a_variation_of_an_image_with_an_empty_or_overlong_own_prompt(client):
+    empty = picture(text={"parameters": "Steps: 1, Sampler: Euler, Seed: 1"})  # A1111, made with no prompt
+    varied = client.images.create_variation(image=("empty.png", empty, "image/png"), size=SIZE).data[0]
+    assert varied.revised_prompt.startswith("anime illustration")
+    long = picture(text={"parameters": "fox " * 1250 + "\nSteps: 1, Sampler: Euler, Seed: 1"})
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.create_variation(image=("long.png", long, "image/png"), size=SIZE)
+    assert refused.value.body["param"] == "image" and "send a `prompt`" in refused.value.body["message"]

@@ -36,8 +36,8 @@ def test_every_field_a_studio_or_openai_route_reads_has_its_own_schema():
     a1111_ops = {"/sdapi/v1/txt2img", "/sdapi/v1/img2img"}
     for op in OPERATIONS:
         for name in op.fields:
-            if op.path in a1111_ops and name not in a1111.GENERATION_FIELDS | a1111.IMG2IMG_FIELDS:
-                continue
+            if op.path in a1111_ops and name not in a1111.GENERATION_FIELDS | a1111.IMG2IMG_FIELDS or name == "*":
+                continue  # "*": A1111's options, any of its settings
             assert field_schema(name, op.tag) is not ANY, f"{op.method} {op.path}: field {name} has no schema"
 
 
@@ -59,3 +59,14 @@ def test_docs_page_lists_every_operation_and_is_linked_from_the_studio(app):
         assert op.path in page
     assert 'href="/openapi.json"' in page
     assert 'href="/docs"' in client.get("/").get_data(as_text=True)
+
+
+def test_multipart_images_are_files_and_required(app):
+    paths = app.test_client().get("/openapi.json").json["paths"]
+    for path in ("/v1/images/edits", "/v1/images/variations"):
+        schema = paths[path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert "image" in schema["required"] and "contentMediaType" in schema["properties"]["image"]
+    both = paths["/api/img2img"]["post"]["requestBody"]["content"]
+    assert set(both) == {"application/json", "multipart/form-data"}
+    txt2img = paths["/sdapi/v1/txt2img"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert txt2img["properties"]["enable_hr"]["enum"] == [False]  # A1111 features SD-Turbo lacks: off only

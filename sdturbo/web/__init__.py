@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from sdturbo.config import Settings
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES
@@ -15,12 +17,27 @@ from sdturbo.web import a1111, a1111_info, api, errors, library, openai_api, ope
 ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
 
 
+class StrictJSON(DefaultJSONProvider):
+    """JSON as the standard has it: NaN and Infinity are refused (Python's json reads them, and
+    JavaScript clients could not read them echoed back); answers keep their keys' order."""
+
+    sort_keys = False
+
+    def loads(self, s, **kwargs):
+        return json.loads(s, parse_constant=_not_json, **kwargs)
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def create_app(settings: Settings | None = None, engine=None, *, validator=None, background: bool = True) -> Flask:
     """A Flask app owning one warm engine; it loads in the background and /healthz says when ready."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    app.json.sort_keys = False
-    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES + 2**20  # a PNG upload and its multipart wrapping
+    app.json = StrictJSON(app)
+    # a 20 MB image as base64 in a JSON body (4/3 larger), or as a file with its multipart wrapping
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES * 4 // 3 + 2**20
     app.register_blueprint(api.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(pages.bp)

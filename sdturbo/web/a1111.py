@@ -16,10 +16,9 @@ import time
 from flask import Blueprint, jsonify
 
 from sdturbo import init_image, params
-from sdturbo.batching import JobCancelled
 from sdturbo.errors import InvalidParameterError, field_names
 from sdturbo.web import a1111_info
-from sdturbo.web.common import Problem, b64, field, image_bytes, json_body, make_images, studio
+from sdturbo.web.common import Problem, b64, field, image_bytes, json_body, json_error, make_images, studio
 
 bp = Blueprint("a1111", __name__, url_prefix="/sdapi/v1")
 log = logging.getLogger(__name__)
@@ -101,6 +100,7 @@ def _generate(body: dict, img2img: bool):
     field(body, "override_settings", {}, lambda v: _override(v, notes))
     count = _count(body)
     seed = field(body, "seed", -1, _seed)
+    send = field(body, "send_images", True, lambda v: _bool("send_images", v))
     width, height = (field(body, name, params.DEFAULT_SIDE) for name in ("width", "height"))
     extra = {}
     if img2img:
@@ -122,14 +122,14 @@ def _generate(body: dict, img2img: bool):
         )
     if notes:
         log.info("A1111 request adjusted: %s", "; ".join(notes))
-    try:
-        made = make_images(request_, count, seeded=seed != -1, group=GROUP)
-    except JobCancelled:
-        made = []
-    return jsonify(_response(body, made, request_, img2img, notes))
+    made = make_images(request_, count, seeded=seed != -1, group=GROUP)  # fewer than `count`: interrupted
+    answer = _response(body, made, request_, img2img, notes, interrupted=len(made) < count)
+    if not send:
+        answer["images"] = []
+    return jsonify(answer)
 
 
-def _response(body: dict, made: list, request_, img2img: bool, notes: list[str]) -> dict:
+def _response(body: dict, made: list, request_, img2img: bool, notes: list[str], interrupted: bool) -> dict:
     results = [served.result for _, served in made]
     first = results[0] if results else None
     seeds = [r.seed for r in results]
@@ -166,15 +166,15 @@ def _response(body: dict, made: list, request_, img2img: bool, notes: list[str])
         "clip_skip": 1,
         "is_using_inpainting_conditioning": False,
         "version": VERSION,
-        "interrupted": not made,
+        "interrupted": interrupted,
         "warnings": notes,
         "library_ids": [served.kept.entry.id if served.kept.entry else None for _, served in made],
     }
-    send = field(body, "send_images", True, lambda v: _bool("send_images", v))
-    images = [b64(image_bytes(served)) for _, served in made] if send else []
+    images = [b64(image_bytes(served)) for _, served in made]
     parameters = {name: value for name, value in body.items() if name in known_fields(img2img)}
     parameters.update(steps=request_.steps, width=request_.width, height=request_.height, sampler_name=SAMPLER)
-    parameters.update(cfg_scale=0, negative_prompt="", init_images=None, mask=None)
+    parameters.update(cfg_scale=0, negative_prompt="", denoising_strength=info["denoising_strength"])
+    parameters.update(styles=info["styles"], init_images=None, mask=None)
     return {"images": images, "parameters": parameters, "info": json.dumps(info)}
 
 
@@ -201,7 +201,8 @@ def _ignored(body: dict, img2img: bool) -> list[str]:
 
 def _steps(body: dict, img2img: bool, notes: list[str]) -> int:
     """A1111 clients default to 20-50 steps; SD-Turbo draws in 1-4: more than 4 is drawn at 4, and said."""
-    steps = field(body, "steps", None, lambda v: params.check_count(v, "steps", 1, 1000))
+    # any whole number from 1: A1111 has no upper limit, and more than 4 is drawn at 4 here
+    steps = field(body, "steps", None, lambda v: params.check_count(v, "steps", 1, 2**63))
     if steps is None:  # the studio's defaults: 1 step; image-to-image 2 (with A1111's strength 0.75: 1 step)
         return params.DEFAULT_IMG2IMG_STEPS if img2img else params.DEFAULT_STEPS
     if steps > params.MAX_STEPS:
@@ -223,10 +224,11 @@ def _guidance(body: dict, steps: int, notes: list[str]) -> None:
         raise InvalidParameterError("negative_prompt", f"must be a string, got {type(negative).__name__}")
     if negative and negative.strip():
         notes.append("negative_prompt ignored: without guidance it has no effect")
-    name = "sampler_name" if body.get("sampler_name") else "sampler_index"
+    for name in ("sampler_name", "sampler_index", "scheduler"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InvalidParameterError(name, f"must be a name (text), got {body[name]!r:.60}")
+    name = "sampler_name" if body.get("sampler_name") else "sampler_index"  # A1111: sampler_name or sampler_index
     sampler = body.get(name)
-    if sampler is not None and not isinstance(sampler, str):
-        raise InvalidParameterError(name, f"must be a sampler name, got {sampler!r:.60}")
     if sampler not in (None, "", *SAMPLER_ALIASES) and not (sampler in ONE_STEP_SAMPLERS and steps == 1):
         notes.append(f"sampler {sampler!r} -> {SAMPLER!r}: SD-Turbo's one sampler")
     scheduler = body.get("scheduler")
@@ -250,11 +252,12 @@ def _seed(value) -> int:
     return params.check_seed(value, "seed")
 
 
-def _style(body: dict) -> str | None:
+def _style(body: dict) -> str:
+    """A1111's styles: none (the prompt as written, as in A1111) or one of the studio's presets."""
     styles = field(body, "styles", [], lambda v: v)
-    if not isinstance(styles, list) or len(styles) > 1:
+    if not isinstance(styles, list) or len(styles) > 1 or not all(isinstance(s, str) for s in styles):
         raise InvalidParameterError("styles", f"must be a list of at most one style name, got {styles!r:.60}")
-    return styles[0] if styles else None
+    return styles[0] if styles else "none"
 
 
 def _override(value, notes: list[str]) -> dict:
@@ -318,8 +321,4 @@ def answer_problem(problem: Problem):
         **({"field": problem.field} if problem.field else {}),
         **problem.extra,
     }
-    response = jsonify(body)
-    response.status_code = status
-    if problem.retry_after is not None:
-        response.headers["Retry-After"] = str(problem.retry_after)
-    return response
+    return json_error(status, body, problem.retry_after)

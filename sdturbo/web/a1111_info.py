@@ -54,20 +54,22 @@ def schedulers():
 
 
 @bp.get("/options")
-def getoptions():
+def get_options():
     return jsonify(options())
 
 
 @bp.post("/options")
-def setoptions():
+def set_options():
     """Accepted when it asks for nothing this server cannot honour (its one model, its one format)."""
     body = json_body()
     current = options()
     for key, value in body.items():
         if key == "sd_model_checkpoint" and value in model_names():
             continue
-        if current.get(key) != value:
-            raise InvalidParameterError(key, f"cannot be changed on this server (it is {current.get(key)!r:.60})")
+        if key not in current:
+            raise InvalidParameterError(key, f"is not a setting of this server; it has {', '.join(current)}")
+        if current[key] != value or type(current[key]) is not type(value):
+            raise InvalidParameterError(key, f"cannot be changed on this server (it is {current[key]!r:.60})")
     return jsonify(None)
 
 
@@ -142,7 +144,7 @@ def png_info():
     try:
         info = metadata.read_parameters(io.BytesIO(data))
         items = _text_items(data)
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise InvalidParameterError("image", "must be a PNG, JPEG or WebP image") from None
     return jsonify(info=info or "", items=items, parameters=_parsed(info) if info else {})
 

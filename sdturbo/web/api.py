@@ -34,6 +34,7 @@ bp = Blueprint("api", __name__)
 GENERATE_FIELDS = ("prompt", "steps", "seed", "width", "height", "style", "format", "client_id", "live", "seq", "n")
 UPSCALE_FIELDS = ("library_id", "strength", "steps", "format")
 IMG2IMG_FIELDS = (*GENERATE_FIELDS, "image", "library_id", "init_sha256", "strength")
+IMG2IMG_NUMBERS = ("steps", "seed", "width", "height", "n", "strength", "seq", "live", "library_id")  # in a form
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # low strength: the pick's composition stays and detail is redrawn at the larger size; 4 steps x 0.3
 # leaves one denoising step (2 x 0.3 would leave none)
@@ -105,7 +106,7 @@ def generate():
 @bp.post("/api/img2img")
 def img2img():
     """Image-to-image from an uploaded image or a library image (docs/ITERATE.md); JSON or multipart."""
-    body = form_body() if request.files or request.form else json_body()
+    body = form_body(IMG2IMG_NUMBERS) if request.files or request.form else json_body()
     only(body, IMG2IMG_FIELDS)
     delivery = _delivery(body)
     init = _init_image(body)

@@ -47,7 +47,9 @@ def json_body(force: bool = False) -> dict:
     """The request's JSON object (`force`: whatever its Content-Type); 400 naming `body` otherwise."""
     body = request.get_json(force=force, silent=True)
     if not isinstance(body, dict):
-        raise InvalidParameterError("body", 'must be a JSON object, e.g. {"prompt": "anime fox"}')
+        raise InvalidParameterError(
+            "body", 'must be a JSON object (NaN and Infinity are not JSON), e.g. {"prompt": "anime fox"}'
+        )
     return body
 
 
@@ -58,16 +60,16 @@ def only(body: dict, allowed: tuple[str, ...]) -> None:
         raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(allowed)}")
 
 
-def form_body(files: tuple[str, ...] = ("image",)) -> dict:
-    """A multipart form as the JSON body would be: numbers and true/false decoded (text fields named
-    prompt or style stay text), each file's bytes under its field name, which must be one of `files`."""
+def form_body(numbers: tuple[str, ...], files: tuple[str, ...] = ("image",)) -> dict:
+    """A multipart form as the JSON body would be: the `numbers` fields (numbers, true/false) decoded,
+    every other field kept as text, each file's bytes under its field name, which must be in `files`."""
     body: dict = {}
     for name, value in request.form.items():
         try:
-            decoded = json.loads(value)
+            decoded = json.loads(value) if name in numbers else value
         except ValueError:
-            decoded = value
-        body[name] = decoded if name not in ("prompt", "style") and isinstance(decoded, int | float | bool) else value
+            decoded = value  # the field's own check says what is wrong with it
+        body[name] = decoded if isinstance(decoded, str | int | float | bool) else value
     for name in request.files:
         if name not in files:
             raise InvalidParameterError(name, f"is not a file field here; send the file as {' or '.join(files)}")
@@ -99,7 +101,12 @@ def entry_json(entry: Entry) -> dict:
 
 def error(status: int, message: str, field: str | None = None, retry_after: int | None = None, extra=None):
     """The studio's own error answer: {"error", "field"} (and `extra` keys), with Retry-After when given."""
-    response = jsonify({"error": message, **({"field": field} if field else {}), **(extra or {})})
+    return json_error(status, {"error": message, **({"field": field} if field else {}), **(extra or {})}, retry_after)
+
+
+def json_error(status: int, body: dict, retry_after: int | None = None):
+    """A JSON error answer in any dialect's shape, with Retry-After when given."""
+    response = jsonify(body)
     response.status_code = status
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -125,8 +132,10 @@ def make_images(
     requests = studio().variations(request_, count, seeded=seeded) if count > 1 else [request_]
     served = studio().submit_many(requests, client=client, seq=seq, group=group)
     for one in served:
-        log_served(one)
-    return list(zip(requests, served, strict=True))
+        if one is not None:
+            log_served(one)
+    # an interrupted request (group) answers the images made before the interrupt
+    return [(r, s) for r, s in zip(requests, served, strict=True) if s is not None]
 
 
 def log_served(served) -> None:

@@ -27,7 +27,9 @@ PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
     JobSuperseded: lambda err: Problem(409, str(err), code="superseded"),
     JobCancelled: lambda err: Problem(409, str(err), code="interrupted"),
     RequestEntityTooLarge: lambda err: Problem(
-        413, f"upload too large: at most {MAX_UPLOAD_BYTES // 2**20} MB", code="too_large"
+        413,
+        f"upload too large: images at most {MAX_UPLOAD_BYTES // 2**20} MB (as a file, or base64 in JSON)",
+        code="too_large",
     ),
     NoSettings: lambda err: Problem(422, str(err), "file", code="no_settings"),
     OutOfDomain: lambda err: _out_of_domain(err),

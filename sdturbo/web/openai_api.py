@@ -18,10 +18,21 @@ from sdturbo.errors import InvalidParameterError
 from sdturbo.library import LibraryError
 from sdturbo.library.infotext import parse_parameters
 from sdturbo.library.pnginfo import NoSettings, read_png_info
-from sdturbo.params import MAX_VARIATIONS, check_count, check_side
+from sdturbo.params import MAX_PROMPT_CHARS, MAX_VARIATIONS, check_count, check_side
 from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Served
-from sdturbo.web.common import Problem, b64, field, form_body, image_bytes, json_body, make_images, only, studio
+from sdturbo.web.common import (
+    Problem,
+    b64,
+    field,
+    form_body,
+    image_bytes,
+    json_body,
+    json_error,
+    make_images,
+    only,
+    studio,
+)
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -30,7 +41,11 @@ OUTPUT_FIELDS = ("quality", "output_format", "output_compression", "background",
 GENERATION_FIELDS = ("prompt", *COMMON_FIELDS, *OUTPUT_FIELDS, "style", "moderation")
 EDIT_FIELDS = ("image", "image[]", "prompt", *COMMON_FIELDS, *OUTPUT_FIELDS, "strength", "mask", "input_fidelity")
 VARIATION_FIELDS = ("image", *COMMON_FIELDS, "strength", "prompt")
-QUALITY_STEPS = {"low": 1, "standard": 1, "medium": 2, "hd": 4, "high": 4}  # "auto": the mode's default
+# quality -> steps ("auto": the mode's default); image-to-image needs steps x strength >= 1, so its
+# cheapest quality is its default 2 steps (1 step at the default strength 0.5 would draw nothing)
+QUALITY_STEPS = {"low": 1, "standard": 1, "medium": 2, "hd": 4, "high": 4}
+EDIT_QUALITY_STEPS = {"low": 2, "standard": 2, "medium": 3, "hd": 4, "high": 4}
+FORM_NUMBERS = ("n", "seed", "steps", "strength", "output_compression", "stream", "partial_images")
 DALLE_STYLES = ("vivid", "natural")  # DALL-E 3's tone: accepted, no effect here
 VARIATION_PROMPT = "anime illustration"  # a variation of an image that carries no prompt of its own
 _SIZE_RE = re.compile(r"^([0-9]{1,5})x([0-9]{1,5})$")
@@ -66,11 +81,11 @@ def generations():
 @bp.post("/images/edits")
 def edits():
     """Image-to-image from one uploaded image (multipart); a mask (inpainting) is refused."""
-    body = form_body(files=("image", "image[]", "mask"))
+    body = form_body(FORM_NUMBERS, files=("image", "image[]", "mask"))
     only(body, EDIT_FIELDS)
     if "mask" in body:
         raise InvalidParameterError("mask", "is not supported: this studio does not inpaint; send the image alone")
-    out = _output(body)
+    out = _output(body, EDIT_QUALITY_STEPS)
     field(body, "input_fidelity", None, lambda v: _one_of("input_fidelity", v, ("low", "high")))
     init = init_image.load(_image(body), out.size)
     request_ = studio().prepare(
@@ -86,9 +101,9 @@ def edits():
 @bp.post("/images/variations")
 def variations():
     """Variations of one uploaded image: image-to-image with its own prompt (from its settings) or `prompt`."""
-    body = form_body()
+    body = form_body(FORM_NUMBERS)
     only(body, VARIATION_FIELDS)
-    out = _output(body)
+    out = _output(body, EDIT_QUALITY_STEPS)
     data = _image(body)
     init = init_image.load(data, out.size)
     prompt, style = (body["prompt"], None) if body.get("prompt") is not None else _own_prompt(data)
@@ -137,7 +152,7 @@ def _datum(served: Served, out: Output) -> dict:
     }
 
 
-def _output(body: dict) -> Output:
+def _output(body: dict, quality_steps: dict[str, int] = QUALITY_STEPS) -> Output:
     """The answer's shape from the OpenAI fields common to all three endpoints; refuses what cannot be."""
     field(body, "model", None, lambda v: _text("model", v))
     field(body, "user", None, lambda v: _text("user", v))
@@ -151,7 +166,7 @@ def _output(body: dict) -> Output:
         raise InvalidParameterError("response_format", "url needs the library, and this server runs with --library off")
     if url == "url" and fmt != "png":
         raise InvalidParameterError("output_format", "with response_format url the library's PNG is served; use png")
-    quality = field(body, "quality", "auto", lambda v: _one_of("quality", v, ("auto", *QUALITY_STEPS)))
+    quality = field(body, "quality", "auto", lambda v: _one_of("quality", v, ("auto", *quality_steps)))
     steps = body.get("steps")
     if steps is not None and quality != "auto":
         raise InvalidParameterError("quality", "give quality or steps, not both")
@@ -161,7 +176,7 @@ def _output(body: dict) -> Output:
         url=url == "url",
         format=fmt,
         quality=field(body, "output_compression", metadata.DEFAULT_QUALITY, _compression),
-        steps=steps if steps is not None else QUALITY_STEPS.get(quality),
+        steps=steps if steps is not None else quality_steps.get(quality),
     )
 
 
@@ -179,10 +194,17 @@ def _own_prompt(data: bytes) -> tuple[str, str | None]:
             settings = read_png_info(data, studio().validator.styles)["settings"]
         except (NoSettings, InvalidParameterError):
             return VARIATION_PROMPT, "none"
-        return settings["prompt"], settings.get("style", "none")
-    text = metadata.read_parameters(io.BytesIO(data))  # JPEG and WebP: EXIF UserComment
-    prompt = parse_parameters(text).prompt if text else ""
-    return (prompt, "none") if prompt.strip() else (VARIATION_PROMPT, "none")
+        prompt, style = settings["prompt"], settings.get("style", "none")
+    else:
+        text = metadata.read_parameters(io.BytesIO(data))  # JPEG and WebP: EXIF UserComment
+        prompt, style = (parse_parameters(text).prompt if text else ""), "none"
+    if not prompt.strip():
+        return VARIATION_PROMPT, "none"
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidParameterError(
+            "image", f"its own prompt is {len(prompt)} characters, more than {MAX_PROMPT_CHARS}: send a `prompt`"
+        )
+    return prompt, style
 
 
 def _size(value) -> tuple[int, int] | None:
@@ -238,8 +260,4 @@ def answer_problem(problem: Problem):
         "code": code,
         **extra,
     }
-    response = jsonify(error=body)
-    response.status_code = status
-    if problem.retry_after is not None:
-        response.headers["Retry-After"] = str(problem.retry_after)
-    return response
+    return json_error(status, {"error": body}, problem.retry_after)

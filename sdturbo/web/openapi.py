@@ -80,10 +80,11 @@ class Operation:
     summary: str
     fields: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
-    multipart: bool = False
+    media: tuple[str, ...] = ("application/json",)  # how the body may come
     answers: str = "application/json"
 
 
+JSON, FORM = ("application/json",), ("multipart/form-data",)
 GENERATE, IMG2IMG = api.GENERATE_FIELDS, api.IMG2IMG_FIELDS
 A1111_TXT2IMG = tuple(sorted(a1111.known_fields(img2img=False)))
 A1111_IMG2IMG = tuple(sorted(a1111.known_fields(img2img=True)))
@@ -93,7 +94,9 @@ OPERATIONS = (
         "post", "/predict", "truss", "Baseten Truss sd-turbo: a 512x512 PNG", ("prompt", "num_steps"), ("prompt",)
     ),
     Operation("post", "/api/generate", "studio", "Text to image (n variations)", GENERATE, ("prompt",)),
-    Operation("post", "/api/img2img", "studio", "Image to image (JSON or multipart)", IMG2IMG, ("prompt",)),
+    Operation(
+        "post", "/api/img2img", "studio", "Image to image (JSON or multipart)", IMG2IMG, ("prompt",), (*JSON, *FORM)
+    ),
     Operation("post", "/api/upscale", "studio", "A library image made again at twice its size", api.UPSCALE_FIELDS),
     Operation("post", "/api/validate", "studio", "The domain validator's verdict", ("prompt", "style"), ("prompt",)),
     Operation("get", "/api/config", "studio", "Limits, defaults, sizes, style presets, model facts"),
@@ -111,16 +114,24 @@ OPERATIONS = (
     Operation("patch", "/api/collections/{cid}", "library", "Rename a collection", ("name",)),
     Operation("delete", "/api/collections/{cid}", "library", "Delete a collection (its images stay)"),
     Operation("post", "/api/collections/{cid}/images", "library", "Add and remove images", ("add", "remove")),
-    Operation("post", "/api/png-info", "library", "Settings read from an uploaded PNG", ("file",), multipart=True),
+    Operation("post", "/api/png-info", "library", "Settings read from an uploaded PNG", ("file",), FORM),
     Operation("get", "/library/{entry_id}.png", "library", "A library image, with its settings", answers="image/png"),
     Operation("get", "/library/{entry_id}.thumb", "library", "Its 256 px thumbnail", answers="image/webp"),
     Operation(
         "post", "/v1/images/generations", "openai", "OpenAI: text to image", openai_api.GENERATION_FIELDS, ("prompt",)
     ),
     Operation(
-        "post", "/v1/images/edits", "openai", "OpenAI: image to image", openai_api.EDIT_FIELDS, ("prompt",), True
+        "post",
+        "/v1/images/edits",
+        "openai",
+        "OpenAI: image to image",
+        openai_api.EDIT_FIELDS,
+        ("prompt", "image"),
+        FORM,
     ),
-    Operation("post", "/v1/images/variations", "openai", "OpenAI: variations", openai_api.VARIATION_FIELDS, (), True),
+    Operation(
+        "post", "/v1/images/variations", "openai", "OpenAI: variations", openai_api.VARIATION_FIELDS, ("image",), FORM
+    ),
     Operation("post", "/sdapi/v1/txt2img", "a1111", "AUTOMATIC1111: text to image", A1111_TXT2IMG, ("prompt",)),
     Operation(
         "post", "/sdapi/v1/img2img", "a1111", "AUTOMATIC1111: image to image", A1111_IMG2IMG, ("prompt", "init_images")
@@ -129,7 +140,9 @@ OPERATIONS = (
     Operation("get", "/sdapi/v1/samplers", "a1111", "Euler, the one sampler"),
     Operation("get", "/sdapi/v1/schedulers", "a1111", "Automatic, the one scheduler"),
     Operation("get", "/sdapi/v1/options", "a1111", "sd_model_checkpoint and a few read-only settings"),
-    Operation("post", "/sdapi/v1/options", "a1111", "Accepted when it changes nothing this server cannot honour"),
+    Operation(
+        "post", "/sdapi/v1/options", "a1111", "Accepted when it changes nothing this server cannot honour", ("*",)
+    ),
     Operation("get", "/sdapi/v1/prompt-styles", "a1111", "The style presets"),
     Operation("get", "/sdapi/v1/progress", "a1111", "Whether the worker is busy, and how many images wait"),
     Operation("post", "/sdapi/v1/interrupt", "a1111", "Cancel the A1111 requests still queued"),
@@ -148,14 +161,19 @@ OPERATIONS = (
 A1111_FIELDS = {
     "seed": {"type": "integer", "minimum": -1, "maximum": params.MAX_SEED, "description": "-1: random"},
     "steps": {"type": "integer", "minimum": 1, "description": "1-4; more is drawn at 4, and reported"},
+    "denoising_strength": {"type": "number", "description": "img2img: 0.1-1.0, steps x strength >= 1; txt2img: unused"},
 }
+FILES = ("image", "image[]", "file", "mask")  # sent as files in multipart forms
 EXTRA_FIELDS = {"ids": {"type": "array", "items": INT}, "name": STRING, "add": {"type": "array", "items": INT},
                 "remove": {"type": "array", "items": INT}, "file": FILE}  # fmt: skip
 
 
 def field_schema(name: str, tag: str = "") -> dict:
     """The schema of a field (`tag`: the operation's dialect); A1111 fields that cannot change the image:
-    "accepted"."""
+    "accepted"; A1111 features SD-Turbo lacks: their "off" values only."""
+    if tag == "a1111" and name in a1111.NEUTRAL:
+        off = [value for value in a1111.NEUTRAL[name] if value is not None]
+        return {"enum": off, "description": "only off: SD-Turbo has no such feature (422 otherwise)"}
     return (A1111_FIELDS.get(name) if tag == "a1111" else None) or FIELDS.get(name) or EXTRA_FIELDS.get(name) or ANY
 
 
@@ -203,14 +221,18 @@ def _operation(op: Operation) -> dict:
     if parameters:
         operation["parameters"] = parameters
     if op.fields:
-        schema = {
-            "type": "object",
-            "properties": {name: field_schema(name, op.tag) for name in op.fields},
-            **({"required": list(op.required)} if op.required else {}),
-        }
-        media = "multipart/form-data" if op.multipart else "application/json"
-        operation["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
+        content = {media: {"schema": _body_schema(op, media)} for media in op.media}
+        operation["requestBody"] = {"required": True, "content": content}
     return operation
+
+
+def _body_schema(op: Operation, media: str) -> dict:
+    """The body's fields; in a multipart form an image is a file; "*": any object (A1111's options)."""
+    if op.fields == ("*",):
+        return {"type": "object", "additionalProperties": True}
+    form = media == "multipart/form-data"
+    properties = {name: FILE if form and name in FILES else field_schema(name, op.tag) for name in op.fields}
+    return {"type": "object", "properties": properties, **({"required": list(op.required)} if op.required else {})}
 
 
 def route_operations(app) -> set[tuple[str, str]]:
