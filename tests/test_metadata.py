@@ -13,9 +13,7 @@ def test_a1111_format():
     )
 
 
-@pytest.mark.parametrize(
-    "model", ["sd-turbo", "sd-turbo, v2: fp16", 'a "quoted" name', "two\nlines", "café, naïve"]
-)
+@pytest.mark.parametrize("model", ["sd-turbo", "sd-turbo, v2: fp16", 'a "quoted" name', "two\nlines", "café, naïve"])
 def test_values_with_separators_are_quoted_and_read_back_by_a1111s_parser(model):
     from sdturbo.library.infotext import parse_parameters
 
