@@ -114,6 +114,12 @@ class Settings:
     library_retain: int | None | str = "all"
     # gunicorn: HTTP threads of its one worker process (waiting requests are cheap; the queue bounds work)
     http_threads: int = 32
+    # LAN use: a key every API request must carry (Authorization: Bearer, X-API-Key, or Basic's password);
+    # "" = none. Never logged or shown (repr=False).
+    api_key: str = dataclasses.field(default="", repr=False)
+    # Host header values served (against DNS rebinding): a comma list, "*" for any; "" = this machine's
+    # loopback names, the listening host and this machine's own addresses
+    allowed_hosts: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
@@ -140,6 +146,13 @@ class Settings:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
         object.__setattr__(self, "library", _library_dir(self.library))
         object.__setattr__(self, "library_retain", _retain(self.library_retain))
+        if not isinstance(self.api_key, str) or (self.api_key and len(self.api_key.strip()) < 16):
+            make = "python -c 'import secrets; print(secrets.token_urlsafe())'"
+            raise InvalidParameterError("api_key", f"must be at least 16 characters (make one: {make}), or empty")
+        if not isinstance(self.allowed_hosts, str):
+            raise InvalidParameterError(
+                "allowed_hosts", f"must be a comma list of host names, got {self.allowed_hosts!r}"
+            )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
