@@ -3,8 +3,8 @@
 The worker takes the oldest job, then waits at most `max_wait_s` for up to `max_batch - 1` more
 jobs with the same key (steps and size), and runs them as one call. It only waits under load
 (the last batch had company or jobs are queued): on an idle server a lone request runs at once.
-Each job gets exactly its own result back; an error fails every job of that batch with the
-same message.
+Each job gets exactly its own result back. A batch that raises is split in halves and run again,
+down to single jobs, so one bad request (or a batch too large for GPU memory) fails alone.
 """
 
 from __future__ import annotations
@@ -262,25 +262,34 @@ class BatchWorker:
     def _run(self, batch: list[Job]) -> None:
         if not batch:
             return
-        self.running = len(batch)
-        try:
-            results = self.run_batch([job.payload for job in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"batch function returned {len(results)} results for {len(batch)} jobs")
-        except Exception as err:  # one bad batch must not kill the worker; every job hears why
-            log.exception("batch of %d failed", len(batch))
-            failure = BatchFailed(f"generation failed: {type(err).__name__}: {first_line(err)[:200]}")
-            results = [None] * len(batch)
-        else:
-            failure = None
-            self.batch_sizes[len(batch)] += 1
-        self.running = 0
-        for job, result in zip(batch, results, strict=True):
-            job.batch_size = len(batch)
-            job.finish(result, failure)
+        for job, (result, error, size) in zip(batch, self._outcomes(batch), strict=True):
+            job.batch_size = size
+            job.finish(result, error)
         with self._lock:
             for job in batch:
                 self._forget(job)
+
+    def _outcomes(self, batch: list[Job]) -> list[tuple[Any, Exception | None, int]]:
+        """(result, error, size of the call that made it) per job. A failing batch is split in halves and
+        each half run again, so one bad request (or a batch too big for memory) fails alone."""
+        self.running = len(batch)
+        try:
+            results = self.run_batch([job.payload for job in batch])
+        except Exception as err:  # one bad batch must not kill the worker, nor fail its neighbours
+            if len(batch) == 1:
+                log.exception("request failed")
+                return [(None, BatchFailed(f"generation failed: {type(err).__name__}: {first_line(err)[:200]}"), 1)]
+            log.warning("batch of %d failed (%s: %s); retrying its halves", len(batch), type(err).__name__, err)
+            middle = len(batch) // 2
+            return self._outcomes(batch[:middle]) + self._outcomes(batch[middle:])
+        finally:
+            self.running = 0
+        if len(results) != len(batch):  # a broken batch function: retrying would not help
+            failure = BatchFailed(f"batch function returned {len(results)} results for {len(batch)} jobs")
+            log.error("%s", failure)
+            return [(None, failure, len(batch))] * len(batch)
+        self.batch_sizes[len(batch)] += 1
+        return [(result, None, len(batch)) for result in results]
 
     def _forget(self, job: Job) -> None:
         """Drop the client's latest-job entry once that job is finished (call with the lock held)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 
@@ -18,6 +19,9 @@ DEFAULT_STRENGTH, DEFAULT_IMG2IMG_STEPS = 0.5, 2  # the SD-Turbo model card's im
 MAX_VARIATIONS = 8  # images one request may ask for (n)
 # sizes offered by the page: square, 3:2 and 16:9 both ways (any multiple of 64 in range is accepted)
 PRESET_SIZES = ((512, 512), (768, 512), (512, 768), (768, 768), (1024, 576), (576, 1024), (1024, 1024))
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # not \t \n \r
 
 
 def _as_int(field: str, value: object, allowed: str) -> int:
@@ -59,9 +63,16 @@ def check_seed(value: object, field: str = "seed", count: int = 1) -> int:
 
 
 def check_prompt(value: object, field: str = "prompt") -> str:
-    """Return the prompt if it is a non-blank string of at most 1000 characters."""
+    """Return the prompt if it is a non-blank string of at most 1000 characters, without control characters
+    (newlines and tabs are fine) or lone surrogates: those break the tokenizer, and the PNG text."""
     if not isinstance(value, str):
         raise InvalidParameterError(field, f"must be a string, got {type(value).__name__}")
+    bad = _UNPRINTABLE.search(value)
+    if bad:
+        what = "a lone surrogate (half of a UTF-16 pair)" if "\ud800" <= bad[0] <= "\udfff" else "a control character"
+        raise InvalidParameterError(
+            field, f"contains {what}, U+{ord(bad[0]):04X} at character {bad.start() + 1}; remove it"
+        )
     if not value.strip():
         raise InvalidParameterError(field, "must not be empty or only whitespace")
     if len(value) > MAX_PROMPT_CHARS:

@@ -23,8 +23,10 @@ class FakeEngine:
         fail: str | None = None,
         preview_vae: str | None = None,
         label: str = "fake",
+        fail_on: str | None = None,
     ) -> None:
         self.gate, self.fail, self.label = gate, fail, label
+        self.fail_on = fail_on  # a batch holding a prompt with this text raises, as a poisoned tokenizer would
         self.preview_vae = preview_vae  # set: preview requests are "decoded" by it (GenerationResult.vae)
         self.requests: list = []
         self.loaded = False
@@ -56,6 +58,8 @@ class FakeEngine:
             self.gate.wait(10)
         if self.fail:
             raise RuntimeError(self.fail)
+        if self.fail_on and any(self.fail_on in r.prompt for r in requests):
+            raise ValueError(f"cannot encode {self.fail_on!r}")
         return [
             GenerationResult(
                 Image.new("RGB", (r.width, r.height), seed_color(r.seed)),

@@ -171,24 +171,36 @@ def test_the_loop_runs_on_its_own_thread_until_the_sentinel():
     assert seen == [[0, 2], [1, 3], [4]]  # one key per batch, at most max_batch, oldest first
 
 
-def test_error_fails_the_whole_batch_with_one_message_and_worker_survives(worker_factory):
+def test_a_batch_that_fails_once_is_split_and_every_job_still_gets_its_result():
+    """A CUDA out-of-memory error for the whole batch: its halves fit, and nobody fails."""
     calls = []
 
-    def flaky(payloads):
-        calls.append(payloads)
-        if len(calls) == 1:
+    def oom_at_three(payloads):
+        calls.append(list(payloads))
+        if len(payloads) > 2:
             raise RuntimeError("CUDA out of memory")
         return echo(payloads)
 
-    worker = worker_factory(flaky, max_batch=4, max_wait_s=0.1)
+    worker = stepped(oom_at_three, max_batch=4, max_wait_s=0)
     jobs = [worker.submit(job(i)) for i in range(3)]
-    errors = []
-    for j in jobs:
-        with pytest.raises(BatchFailed) as info:
-            j.wait(5)
-        errors.append(str(info.value))
-    assert len(set(errors)) == 1 and "CUDA out of memory" in errors[0]
-    assert worker.submit(job(9)).wait(5) == "r9"
+    worker.step()
+    assert [j.wait(0) for j in jobs] == ["r0", "r1", "r2"]
+    assert calls == [[0, 1, 2], [0], [1, 2]] and [j.batch_size for j in jobs] == [1, 2, 2]
+
+
+def test_only_the_culprit_of_a_failing_batch_fails_and_the_worker_carries_on():
+    def poisoned(payloads):
+        if "bad" in payloads:
+            raise ValueError("tokenizer choked")
+        return echo(payloads)
+
+    worker = stepped(poisoned, max_batch=8, max_wait_s=0)
+    jobs = [worker.submit(job(p)) for p in (0, 1, "bad", 3, 4)]
+    worker.step()
+    with pytest.raises(BatchFailed, match="ValueError: tokenizer choked"):
+        jobs[2].wait(0)
+    assert [j.wait(0) for j in jobs if j is not jobs[2]] == ["r0", "r1", "r3", "r4"]
+    assert worker.submit(job(9)) and worker.step() and worker.batch_sizes[1] >= 1
 
 
 def test_length_contract_is_enforced():

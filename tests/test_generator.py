@@ -154,3 +154,21 @@ def test_generated_images_carry_their_settings_and_save_writes_them(generator, t
     assert (fields["Seed"], fields["Steps"], fields["Size"], fields["RNG"]) == ("31", "2", "256x256", "CPU")
     for name in ("fox.png", "fox.jpg", "fox.webp"):
         assert read_parameters(generator.save(image, tmp_path / name)) == image.info["parameters"]
+
+
+def test_out_of_memory_empties_the_cuda_cache_and_reaches_the_batcher(generator, monkeypatch):
+    """The batcher splits a batch that raised (tests/test_batching.py); the engine first gives the memory back."""
+    import torch
+
+    from sdturbo.schema import GenerationRequest
+
+    emptied = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(True))
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(type(generator.engine.pipe), "__call__", out_of_memory)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        generator.engine.generate([GenerationRequest("anime fox", 1, width=256, height=256)])
+    assert emptied == [True]

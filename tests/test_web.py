@@ -255,6 +255,39 @@ def test_concurrent_requests_share_a_batch_and_get_their_own_images():
     studio.stop()
 
 
+def test_a_request_that_breaks_the_engine_fails_alone_not_its_batch():
+    """Issue 15 finding 1: a poisoned request batched with good ones; only it gets 500."""
+    gate = threading.Event()
+    engine = FakeEngine(gate, fail_on="POISON")
+    client, studio = make_client(engine, max_wait_ms=100)
+    blocker = background_post(client, {"prompt": "fox", "seed": 99})
+    wait_until(lambda: engine.batches)  # the next six queue up and run as one batch
+    answers: dict[int, object] = {}
+
+    def post(i):
+        prompt = "anime fox POISON" if i == 3 else f"anime fox {i}"
+        answers[i] = client.post("/api/generate", json={"prompt": prompt, "seed": i})
+
+    posts = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+    for thread in posts:
+        thread.start()
+    wait_until(lambda: studio.worker.depth == 6)
+    gate.set()
+    for thread in [blocker, *posts]:
+        thread.join(5)
+    assert 6 in engine.batches  # they did share a batch
+    assert answers[3].status_code == 500 and "cannot encode" in answers[3].json["error"]
+    assert all(answers[i].status_code == 200 for i in (0, 1, 2, 4, 5))
+    studio.stop()
+
+
+@pytest.mark.parametrize(("prompt", "what"), [("anime fox \ud800", "lone surrogate"), ("anime\x00fox", "control")])
+@pytest.mark.parametrize("path", ["/api/validate", "/api/generate", "/predict"])
+def test_text_that_would_break_the_tokenizer_or_the_png_is_refused_at_decode(client, path, prompt, what):
+    response = client.post(path, json={"prompt": prompt})
+    assert response.status_code == 400 and response.json["field"] == "prompt" and what in response.json["error"]
+
+
 def test_errors_fan_out_to_every_request_of_the_batch():
     client, studio = make_client(FakeEngine(fail="GPU fell off the bus"), max_wait_ms=100)
     responses = in_threads(lambda i: client.post("/api/generate", json={"prompt": "fox", "seed": i}), 3)

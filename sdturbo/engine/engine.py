@@ -152,7 +152,12 @@ class Engine:
             raise RuntimeError("Engine.load() must be called before generate()")
         results: list[GenerationResult | None] = [None] * len(requests)
         for indices in self._chunks(requests):
-            chunk_results = self._run_chunk([requests[i] for i in indices])
+            try:
+                chunk_results = self._run_chunk([requests[i] for i in indices])
+            except torch.cuda.OutOfMemoryError:
+                # give the failed call's memory back before the batcher retries the halves
+                torch.cuda.empty_cache()
+                raise
             for i, result in zip(indices, chunk_results, strict=True):
                 results[i] = result
         return results  # type: ignore[return-value]  # every slot was filled above
