@@ -79,6 +79,10 @@ class Job:
     def expired(self, now: float) -> bool:
         return now - self.enqueued > self.timeout_s
 
+    def finished(self, timeout: float | None = None) -> bool:
+        """Wait until the job is done, at most `timeout` seconds; whether it is."""
+        return self._done.wait(timeout)
+
     def wait(self, timeout: float | None = None) -> Any:
         """The result, or raise the job's error; TimeoutError if still not done after `timeout`."""
         if not self._done.wait(timeout):
@@ -196,6 +200,14 @@ class BatchWorker:
                 loser, self._latest[job.client] = latest, job
             if loser is not None and loser.started is None:
                 loser.finish(error=JobSuperseded("superseded by a newer request from the same client"))
+
+    def expire(self, job: Job) -> bool:
+        """End `job` with JobExpired unless it has started; whether it did (the caller's deadline passed)."""
+        with self._lock:  # the worker marks jobs started under the same lock
+            if job.started is not None:
+                return False
+            waited = time.monotonic() - job.enqueued
+            return job.finish(error=JobExpired(f"waited {waited:.1f} s, the {job.timeout_s:g} s timeout; not run"))
 
     def cancel(self, group: str) -> int:
         """Cancel the jobs of `group` that have not started (they end with JobCancelled); how many."""

@@ -28,7 +28,7 @@ from sdturbo.schema import GenerationRequest, GenerationResult
 log = logging.getLogger(__name__)
 
 LIBRARY_OFF = "the library is off (the server runs with --library off)"
-RUN_GRACE_S = 120.0  # how long a request waits for a batch that already started, beyond its queue timeout
+RUN_GRACE_S = 120.0  # how long a request waits for a batch that started before its queue deadline
 
 
 class NotReady(Exception):
@@ -255,8 +255,11 @@ class Studio:
         served = []
         inits: dict[int, tuple[bytes, str]] = {}  # variations share one init image: encode and hash it once
         for request, job in zip(requests, jobs, strict=True):
+            # answer 504 at the deadline, not when the worker reaches the job: then it is not run at all
+            if not job.finished(max(0.0, job.enqueued + timeout - time.monotonic())):
+                self.worker.expire(job)
             try:
-                result = job.wait(timeout + RUN_GRACE_S)
+                result = job.wait(RUN_GRACE_S)  # started by the deadline: its batch may take this long
             except JobCancelled:
                 if group is None:
                     raise

@@ -1,5 +1,6 @@
 import base64
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -482,3 +483,68 @@ def test_config_defaults_include_the_format(client):
         "img2img_steps": 2,
         "format": "png",
     }
+
+
+# issue 15, findings 4, 5 and 8: limits, JSON errors, the deadline
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read():
+    """Finding 4: a 400 MB body was read whole and answered 200; now its Content-Length alone refuses it."""
+    import http.client
+
+    from tests.net import serve_app
+
+    app = create_app(Settings(model="fake", validator_model="none", library=None), FakeEngine(), background=False)
+    with serve_app(app) as url:
+        connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+        connection.putrequest("POST", "/predict")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(400 * 2**20))
+        connection.endheaders(b'{"prompt": "anime fox"}')  # the 400 MB never come
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        connection.close()
+    assert response.status == 413 and "at most 20 MB" in body["error"]
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 100_000])
+def test_deeply_nested_json_is_400_naming_the_body(client, depth):
+    """Finding 5: JSON nested ~1 000 deep was a 500 with an HTML traceback."""
+    body = '{"prompt": "anime fox", "seed": ' + "[" * depth + "]" * depth + "}"
+    response = client.post("/api/generate", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json["field"] == "body"
+    assert "nested more than 32 levels" in response.json["error"]
+
+
+def test_an_unexpected_error_is_json_without_a_traceback(monkeypatch):
+    client, studio = make_client()
+    monkeypatch.setattr(studio, "check", lambda *a: 1 / 0)
+    response = client.post("/api/validate", json={"prompt": "anime fox"})
+    studio.stop()
+    assert response.status_code == 500 and response.is_json
+    assert response.json["error"] == "internal error (ZeroDivisionError); the server log has the details"
+
+
+@pytest.mark.parametrize(("path", "body"), [("/predict", {"num_step": 2}), ("/api/validate", {"styel": "anime"})])
+def test_unknown_fields_are_refused_everywhere(client, path, body):
+    """Finding 8: /predict and /api/validate ignored a misspelt field that /api/generate refused."""
+    response = client.post(path, json={"prompt": "anime fox", **body})
+    assert response.status_code == 400 and response.json["field"] == next(iter(body))
+
+
+def test_a_request_still_queued_at_its_deadline_is_504_then_with_retry_after_and_never_run():
+    """Finding 5: the 504 came 4-6 s after the timeout, without Retry-After (and the job could still run)."""
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, request_timeout_s=0.3)
+    blocker = background_post(client, {"prompt": "fox", "seed": 1})
+    wait_until(lambda: engine.batches)  # the worker is held: the next request can only wait
+    started = time.monotonic()
+    response = client.post("/api/generate", json={"prompt": "fox", "seed": 2})
+    waited = time.monotonic() - started
+    gate.set()
+    blocker.join(5)
+    studio.stop()
+    assert response.status_code == 504 and response.headers["Retry-After"] == "5"
+    assert 0.25 <= waited < 1.3  # at the 0.3 s deadline, not when the worker got to it
+    assert [r.seed for r in engine.requests] == [1]  # the expired request was never made

@@ -24,11 +24,35 @@ class StrictJSON(DefaultJSONProvider):
     sort_keys = False
 
     def loads(self, s, **kwargs):
-        return json.loads(s, parse_constant=_not_json, **kwargs)
+        try:
+            value = json.loads(s, parse_constant=_not_json, **kwargs)
+        except RecursionError:
+            raise ValueError(f"nested more than {MAX_DEPTH} levels") from None
+        _check_depth(value)
+        return value
+
+
+MAX_DEPTH = 32  # no request of this API nests deeper than 4; a deeper body is an attack or a mistake
 
 
 def _not_json(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+def _check_depth(value) -> None:
+    """Raise ValueError if `value` nests lists and objects more than MAX_DEPTH levels deep (no recursion)."""
+    level = [value]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise ValueError(f"nested more than {MAX_DEPTH} levels")
 
 
 def create_app(settings: Settings | None = None, engine=None, *, validator=None, background: bool = True) -> Flask:

@@ -79,6 +79,7 @@ def predict():
     As the truss does: the body is JSON whatever its Content-Type, and num_steps is read as int() reads
     it (2, 2.0, "2"), though not a fraction or a bool, which int() would quietly change."""
     body = json_body(force=True)
+    only(body, ("prompt", "num_steps"))
     with field_names({"steps": "num_steps"}):
         steps = field(body, "num_steps", None, _whole_number)
         request = studio().prepare(field(body, "prompt"), steps=steps)  # width, height: 512
@@ -223,6 +224,7 @@ def _library_id(value: object) -> int:
 def validate():
     """The validator's verdict alone (the page calls it while the user types); the same check as generate."""
     body = json_body()
+    only(body, ("prompt", "style"))
     return jsonify(studio().check(field(body, "prompt"), body.get("style")).to_dict())
 
 

@@ -11,7 +11,7 @@ from dataclasses import field as dataclass_field
 from flask import current_app, jsonify, request, url_for
 
 from sdturbo import metadata
-from sdturbo.errors import InvalidParameterError
+from sdturbo.errors import InvalidParameterError, first_line
 from sdturbo.library import Entry, Library, LibraryError
 from sdturbo.studio import LIBRARY_OFF, Served
 
@@ -44,12 +44,17 @@ def library() -> Library:
 
 
 def json_body(force: bool = False) -> dict:
-    """The request's JSON object (`force`: whatever its Content-Type); 400 naming `body` otherwise."""
-    body = request.get_json(force=force, silent=True)
+    """The request's JSON object (`force`: whatever its Content-Type); 400 naming `body` and saying why
+    otherwise. The body is read within the app's size limit (413 beyond it)."""
+    example = 'e.g. {"prompt": "anime fox"}'
+    if not (force or request.is_json):
+        raise InvalidParameterError("body", f"must be a JSON object sent as application/json, {example}")
+    try:
+        body = current_app.json.loads(request.get_data(cache=True))
+    except ValueError as err:  # bad syntax, bad UTF-8, NaN, nesting too deep
+        raise InvalidParameterError("body", f"is not valid JSON ({first_line(err)[:120]}); {example}") from None
     if not isinstance(body, dict):
-        raise InvalidParameterError(
-            "body", 'must be a JSON object (NaN and Infinity are not JSON), e.g. {"prompt": "anime fox"}'
-        )
+        raise InvalidParameterError("body", f"must be a JSON object, got {type(body).__name__}; {example}")
     return body
 
 

@@ -4,6 +4,7 @@ AUTOMATIC1111's {"error", "detail", ...} under /sdapi/ (docs/COMPAT.md)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import Flask, request
@@ -17,7 +18,10 @@ from sdturbo.studio import NotReady, OutOfDomain
 from sdturbo.web import a1111, openai_api
 from sdturbo.web.common import Problem, error
 
+log = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/library/", "/predict", "/healthz", "/v1/", "/sdapi/", "/openapi.json")
+
+RETRY_S = 5  # a timed-out request: the queue was full of work for its whole deadline
 
 PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
     TooLarge: lambda err: Problem(413, str(err), err.field, code="too_large"),
@@ -37,8 +41,10 @@ PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
     QueueFull: lambda err: Problem(503, f"server busy: {err}", retry_after=1, code="server_busy"),
     NotReady: lambda err: Problem(503, str(err), retry_after=5, code="model_loading"),
     LibraryError: lambda err: Problem(503, str(err), code="library_unavailable"),  # off, unopenable, write failed
-    JobExpired: lambda err: Problem(504, f"timed out in the queue: {err}", code="timeout"),
-    TimeoutError: lambda err: Problem(504, "no result in time: the generation worker did not answer", code="timeout"),
+    JobExpired: lambda err: Problem(504, f"timed out in the queue: {err}", retry_after=RETRY_S, code="timeout"),
+    TimeoutError: lambda err: Problem(
+        504, "no result in time: the generation worker did not answer", retry_after=RETRY_S, code="timeout"
+    ),
 }
 
 DIALECTS: dict[str, Callable[[Problem], object]] = {"/v1/": openai_api.answer_problem, "/sdapi/": a1111.answer_problem}
@@ -48,6 +54,7 @@ def register(app: Flask) -> None:
     for kind, describe in PROBLEMS.items():
         app.register_error_handler(kind, lambda err, describe=describe: answer(describe(err)))
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
 
 
 def answer(problem: Problem):
@@ -64,6 +71,14 @@ def _http_error(err: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(err.code or 500)
         return answer(Problem(err.code or 500, f"{err.name}: {err.description}", code=code))
     return err
+
+
+def _unexpected(err: Exception):
+    """A bug: logged with its traceback; the client hears only that it happened (no paths, no stack)."""
+    log.error("unexpected error on %s %s", request.method, request.path, exc_info=err)
+    if request.path.startswith(API_PREFIXES):
+        return answer(Problem(500, f"internal error ({type(err).__name__}); the server log has the details"))
+    return error(500, "internal error; the server log has the details")
 
 
 def _out_of_domain(err: OutOfDomain) -> Problem:

@@ -93,9 +93,7 @@ def export():
 @bp.post("/api/library/<preview_id>/keep")
 def keep(preview_id: str):
     """Keep a live preview (made again with the full VAE when a preview VAE drew it)."""
-    body = request.get_json(silent=True) if request.data else {}
-    if not isinstance(body, dict):
-        raise InvalidParameterError("body", 'must be a JSON object such as {"starred": true}, or empty')
+    body = json_body() if request.data else {}  # e.g. {"starred": true}, or empty
     starred = field(body, "starred", False, _check_starred)
     if re.fullmatch(r"[0-9]{1,18}", preview_id):  # a library id: it is kept already
         store = library()
