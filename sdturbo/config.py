@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -120,6 +121,16 @@ class Settings:
     # Host header values served (against DNS rebinding): a comma list, "*" for any; "" = this machine's
     # loopback names, the listening host and this machine's own addresses
     allowed_hosts: str = ""
+
+    @property
+    def local_only(self) -> bool:
+        """Whether the server listens on loopback only: answers may then name folders on this machine."""
+        if self.host.lower() in ("localhost", "::1"):
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():

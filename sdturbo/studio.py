@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sdturbo import metadata, params
 from sdturbo.batching import BatchWorker, Job, JobCancelled
@@ -358,8 +360,21 @@ class Studio:
         """How busy the worker is: images being made now, and images waiting."""
         return {"running": self.worker.running, "queued": self.worker.depth}
 
+    def redact(self, text: str) -> str:
+        """`text` without this machine's folders when the server is reachable beyond loopback (their
+        names stay: enough for the owner, who has the log); unchanged on a local-only server."""
+        if self.settings.local_only:
+            return text
+        for folder in (self.settings.library, self.settings.cache_dir, Path(self.settings.model), Path.home()):
+            if folder is not None and folder.is_absolute() and str(folder) in text:
+                text = text.replace(str(folder), folder.name or "~")
+        return text
+
     def health(self) -> dict:
-        """Status for /healthz: loading, error, or ok with model and queue facts."""
+        """Status for /healthz: loading, error, or ok with model and queue facts (see `redact`)."""
+        return json.loads(self.redact(json.dumps(self._health())))
+
+    def _health(self) -> dict:
         if self.load_error:
             return {"status": "error", "error": self.load_error}
         if self.ready.is_set() and self.served and not self.worker.alive:

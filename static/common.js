@@ -3,6 +3,9 @@
 
 const $ = (id) => document.getElementById(id);
 
+// The page's settings, rendered by the server as JSON data (the Content-Security-Policy allows no inline script).
+Object.assign(window, JSON.parse($("page-data")?.textContent || "{}"));
+
 function show(id) { $(id).hidden = false; }
 function hide(id) { $(id).hidden = true; }
 
@@ -11,6 +14,37 @@ function item(tag, text) {
   element.textContent = text;
   return element;
 }
+
+// A server on the LAN may need an access key (SDTURBO_API_KEY): the page asks for it once, and the
+// server keeps it in a cookie for this browser session. Every fetch waits for that, and asks again on a 401.
+const nativeFetch = window.fetch.bind(window);
+let access = null;
+
+function ensureAccess(again = false) {
+  if (access && !again) return access;
+  access = (async () => {
+    const state = await readJson(await nativeFetch("/api/session"));
+    let message = "This studio needs its access key (ask whoever runs it):";
+    while (state.key_required && (again || !state.authorized)) {
+      const key = window.prompt(message);
+      if (key === null) return false;
+      const given = await nativeFetch("/api/session", {
+        method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({key}),
+      });
+      if (given.ok) return true;
+      message = "That key was not accepted. The studio's access key:";
+    }
+    return true;
+  })();
+  return access;
+}
+
+window.fetch = async (url, init) => {
+  await ensureAccess();
+  const response = await nativeFetch(url, init);
+  if (response.status !== 401) return response;
+  return (await ensureAccess(true)) ? nativeFetch(url, init) : response;
+};
 
 // fetch with an optional JSON body; `data` is the answer's JSON, or {} when it has none (a proxy's error page).
 async function send(url, method, body) {

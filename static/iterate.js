@@ -252,6 +252,9 @@ function iterateError(message) {
 
 function bindSketch() {
   $("palette").replaceChildren(...PALETTE.map(([color, name]) => swatch(color, name)));
+  for (const dot of document.querySelectorAll(".brush .dot[data-dot]")) {
+    dot.style.setProperty("--dot", `${dot.dataset.dot}px`);  // CSSOM, which the CSP allows (a style attribute it would not)
+  }
   for (const brush of document.querySelectorAll(".brush[data-size]")) {
     brush.addEventListener("click", () => setBrush(Number(brush.dataset.size)));
   }

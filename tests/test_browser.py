@@ -125,9 +125,9 @@ def test_live_mode_follows_typing(page):
     assert page.get_attribute("#seed-lock", "aria-pressed") == "true"  # live mode keeps the seed
     page.type("#prompt", "a cat on a roof", delay=20)
     page.wait_for_selector("#image:not([hidden])")
-    page.wait_for_function("document.getElementById('image').alt === 'a cat on a roof'")
+    page.wait_for_function("() => document.getElementById('image').alt === 'a cat on a roof'")
     page.type("#prompt", " at dawn", delay=20)
-    page.wait_for_function("document.getElementById('image').alt === 'a cat on a roof at dawn'")
+    page.wait_for_function("() => document.getElementById('image').alt === 'a cat on a roof at dawn'")
     assert page.get_attribute("#image", "src").startswith("data:image/jpeg")
     assert len(requests) >= 2
     shot(page, "live")
@@ -139,7 +139,7 @@ def test_recent_strip_restores_settings(page):
     for prompt in ("a red dragon", "a blue whale in the sky"):
         page.fill("#prompt", prompt)
         page.click("#generate")
-        page.wait_for_function(f"document.getElementById('image').alt === {prompt!r}")
+        page.wait_for_function(f"() => document.getElementById('image').alt === {prompt!r}")
     count = page.locator("#recent .thumb").count()
     page.locator("#recent .thumb").nth(1).click()
     assert page.input_value("#prompt") == "a red dragon"
@@ -302,5 +302,5 @@ def test_a_new_result_scrolls_into_view_on_a_phone(browser, live_server):
         assert not page.evaluate(in_view)  # below the controls at first
         page.fill("#prompt", "a koi pond under cherry blossoms")
         page.click("#generate")
-        page.wait_for_function(in_view)
+        page.wait_for_function(f"() => {in_view}")
         assert page.is_visible("#seed-used")

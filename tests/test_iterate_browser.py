@@ -132,7 +132,7 @@ def test_four_variations_pick_one_vary_it_and_upscale(browser, server, viewport)
         assert body["library_id"] == pick["library"]["id"] and "image" not in body and "n" not in body
         assert (body["strength"], body["seed"], body["prompt"]) == (0.75, pick["seed"], PROMPT + ", snow")
         assert int(body["steps"] * body["strength"]) >= 1
-        page.wait_for_function("document.getElementById('timing').textContent.includes('strength 0.75')")
+        page.wait_for_function("() => document.getElementById('timing').textContent.includes('strength 0.75')")
         assert varied["strength"] == 0.75 and "Denoising strength: 0.75" in page.text_content("#parameters")
         assert page.locator("#variations").is_hidden()
         fits(page)
@@ -146,7 +146,7 @@ def test_four_variations_pick_one_vary_it_and_upscale(browser, server, viewport)
         assert captions == ["original · 256×256", "upscaled · 512×512"]
         assert selected(page) == 1 and "strength 0.3 · 512×512" in page.text_content("#timing")
         page.locator(".variation").first.click()  # the original is kept and shown again
-        page.wait_for_function("document.getElementById('timing').textContent.includes('strength 0.75 · 256×256')")
+        page.wait_for_function("() => document.getElementById('timing').textContent.includes('strength 0.75 · 256×256')")
         assert page.get_attribute("#image", "src") == varied["library"]["entry"]["url"]
         fits(page)
         shot(page, "upscale")
@@ -240,7 +240,7 @@ def test_a_sketch_by_mouse_and_finger_becomes_the_init_image(browser, server, vi
         sent = Image.open(io.BytesIO(base64.b64decode(body["image"].split(",", 1)[1])))
         assert sent.size == (256, 256) and sent.getpixel((0, 0))[:3] == (255, 255, 255)  # white paper, opaque
         assert (answer["width"], answer["height"]) == (256, 256)
-        page.wait_for_function("document.getElementById('timing').textContent.includes('strength 0.5')")
+        page.wait_for_function("() => document.getElementById('timing').textContent.includes('strength 0.5')")
         fits(page)
         shot(page, "sketch")
 
@@ -325,7 +325,7 @@ def test_uploads_show_the_crop_and_the_servers_errors(browser, server):
         page.click("#tab-upload")
         assert page.is_disabled("#img2img-run")
         pick_init(page, "wide.png", png_bytes((1000, 700)), "image/png")
-        page.wait_for_function("document.getElementById('upload-note').textContent.includes('1000×700')")
+        page.wait_for_function("() => document.getElementById('upload-note').textContent.includes('1000×700')")
         with page.expect_response("**/api/img2img") as answer:
             page.click("#img2img-run")
         assert answer.value.request.headers["content-type"].startswith("multipart/form-data")  # the file as it is
@@ -341,9 +341,9 @@ def test_uploads_show_the_crop_and_the_servers_errors(browser, server):
         page.dispatch_event("main", "dragenter", {"dataTransfer": transfer})
         page.dispatch_event("main", "dragleave", {"dataTransfer": transfer})  # the page's overlay still counts right
         assert page.locator("#drop-overlay").is_hidden()
-        page.wait_for_function("document.getElementById('upload-note').textContent.includes('400×600')")  # EXIF
+        page.wait_for_function("() => document.getElementById('upload-note').textContent.includes('400×600')")  # EXIF
         page.click("#img2img-run")
-        page.wait_for_function("document.getElementById('upload-note').textContent.includes('of 400×600')")
+        page.wait_for_function("() => document.getElementById('upload-note').textContent.includes('of 400×600')")
         assert page.text_content("#upload-note").endswith("→ 384×576.")
         pick_init(page, "notes.txt", b"hello", "text/plain")
         assert "must be a PNG, JPEG or WebP" in page.text_content("#iterate-error")
@@ -363,7 +363,7 @@ def test_too_big_uploads_show_the_servers_message(browser, server, tmp_path):
         ]:
             page.set_input_files("#init-file", str(tmp_path / name))
             page.click("#img2img-run")
-            page.wait_for_function(f"document.getElementById('iterate-error').textContent.includes('{message}')")
+            page.wait_for_function(f"() => document.getElementById('iterate-error').textContent.includes('{message}')")
             assert page.is_visible("#iterate-error")
         shot(page, "upload-error")
 

@@ -146,7 +146,7 @@ def test_the_gallery_and_the_viewer_fit_the_screen(browser, server, gallery, vie
         page.click("#select-mode")
         tile(page, gallery[2]["prompt"]).locator(".tile-open").click()
         page.wait_for_selector("#viewer[open]")
-        page.wait_for_function("document.getElementById('viewer-image').complete")
+        page.wait_for_function("() => document.getElementById('viewer-image').complete")
         assert f"Seed: {gallery[2]['seed']}" in page.text_content("#viewer-params")
         assert page.get_attribute("#rerun", "href") == f"/?from={gallery[2]['id']}&run=1"
         assert page.get_attribute("#viewer-download", "href") == f"{gallery[2]['url']}?download=1"
@@ -162,7 +162,7 @@ def test_search_finds_an_image_by_a_word_of_its_prompt(browser, server, gallery)
     with open_page(browser, server + "/library", "desktop") as page:
         tile(page, gallery[0]["prompt"]).wait_for()
         page.fill("#q", "drag")  # words match as prefixes
-        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 1")
         assert tile(page, "a red dragon over misty mountains").count() == 1
         assert page.text_content("#total") == "1 image matches"
         page.fill("#q", "nothingcalledthis")
@@ -188,12 +188,12 @@ def test_the_grid_pages_through_the_library(browser, server, gallery, monkeypatc
             page.add_init_script("delete window.IntersectionObserver")
         page.goto(server + "/library")
         if observer:  # each poll scrolls to the end, as a reader would
-            page.wait_for_function(f"(scrollTo(0, document.body.scrollHeight), {count} === {total})")
+            page.wait_for_function(f"() => (scrollTo(0, document.body.scrollHeight), {count} === {total})")
         else:
             for shown in range(2, total, 2):
-                page.wait_for_function(f"{count} === {shown}")
+                page.wait_for_function(f"() => {count} === {shown}")
                 page.click("#load-more")
-            page.wait_for_function(f"{count} === {total}")
+            page.wait_for_function(f"() => {count} === {total}")
         page.wait_for_selector("#load-more", state="hidden")
         ids = page.eval_on_selector_all(".tile", "ts => ts.map(t => Number(t.dataset.id))")
         assert ids == sorted(set(ids), reverse=True)  # newest first, no tile twice
@@ -215,7 +215,7 @@ def test_the_viewer_stars_notes_and_collects(browser, server, gallery):
         page.wait_for_selector("#viewer-star[aria-pressed=true]")
         page.fill("#viewer-note", "wallpaper candidate")
         page.click("#save-note")
-        page.wait_for_function("document.getElementById('viewer-status').textContent === 'Note saved'")
+        page.wait_for_function("() => document.getElementById('viewer-status').textContent === 'Note saved'")
         page.fill("#viewer-new-collection", "Skies")
         page.click("#viewer-add-collection")
         page.wait_for_selector("#viewer-collections input:checked")
@@ -229,10 +229,10 @@ def test_the_viewer_stars_notes_and_collects(browser, server, gallery):
         assert page.input_value("#collections-list input") == "Skies" and small_targets(page, "main") == []
         shot(page, "collections")
         page.select_option("#collection", label="Skies (1)")
-        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 1")
         page.select_option("#collection", "")
         page.fill("#q", "wallpaper")  # the note is searched too
-        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        page.wait_for_function("() => document.querySelectorAll('#grid .tile').length === 1")
         assert tile(page, whale["prompt"]).count() == 1
 
 
@@ -270,7 +270,7 @@ def test_delete_asks_first(browser, server):
             tile(page, entry["prompt"]).locator("input").check()
         page.click("#delete-selected")
         assert "Delete 2 image(s)?" in page.confirms[1]
-        page.wait_for_function("document.getElementById('status').textContent === 'Deleted 2 image(s).'")
+        page.wait_for_function("() => document.getElementById('status').textContent === 'Deleted 2 image(s).'")
         assert tile(page, two["prompt"]).count() == 0 and tile(page, three["prompt"]).count() == 0
 
 
@@ -293,7 +293,7 @@ def test_a_png_refills_the_studio_form(browser, server, gallery, tmp_path):
         assert page.input_value("#seed") == str(gallery[1]["seed"])
         assert page.get_attribute("#seed-lock", "aria-pressed") == "true"
         page.set_input_files("#png-file", str(a1111_png(tmp_path / "a1111.png")))
-        page.wait_for_function("document.getElementById('prompt').value === 'a girl'")
+        page.wait_for_function("() => document.getElementById('prompt').value === 'a girl'")
         assert page.input_value("#seed") == "42" and page.input_value("#size") == "512x768"
         assert "AUTOMATIC1111" in page.text_content("#png-source")
         assert "Steps 20" in page.text_content("#png-warnings")
@@ -304,9 +304,9 @@ def test_a_png_refills_the_studio_form(browser, server, gallery, tmp_path):
         assert "no generation settings" in page.text_content("#error")
         (tmp_path / "notes.png").write_text("not a picture")
         page.set_input_files("#png-file", str(tmp_path / "notes.png"))
-        page.wait_for_function("document.getElementById('error').textContent.includes('must be a PNG file')")
+        page.wait_for_function("() => document.getElementById('error').textContent.includes('must be a PNG file')")
         drop_file(page, ours)
-        page.wait_for_function(f"document.getElementById('prompt').value === {json.dumps(gallery[1]['prompt'])}")
+        page.wait_for_function(f"() => document.getElementById('prompt').value === {json.dumps(gallery[1]['prompt'])}")
         assert page.locator("#error").is_hidden() and page.locator("#drop-overlay").is_hidden()
 
 
@@ -335,7 +335,7 @@ def test_the_library_page_reads_a_png_for_the_studio(browser, server, gallery, t
         shot(page, "png-panel", full_page=False)
         page.click("#use-in-studio")
         page.wait_for_url(server + "/")
-        page.wait_for_function("document.getElementById('prompt').value === 'a girl'")
+        page.wait_for_function("() => document.getElementById('prompt').value === 'a girl'")
         assert page.input_value("#seed") == "42"
         assert page.evaluate("sessionStorage.getItem('sdturbo-restore')") is None
 
@@ -348,7 +348,7 @@ def test_rerun_restores_and_generates_with_the_same_seed(browser, server, galler
             page.goto(f"{server}/?from={fox['id']}&run=1")
         made = answer.value.json()
         assert (made["seed"], made["prompt"]) == (fox["seed"], fox["prompt"])
-        page.wait_for_function(f"document.getElementById('seed-used').textContent === 'Seed {fox['seed']}'")
+        page.wait_for_function(f"() => document.getElementById('seed-used').textContent === 'Seed {fox['seed']}'")
         assert page.url == server + "/"  # a reload does not run it again
 
 
@@ -381,12 +381,12 @@ def test_a_save_failure_is_a_notice_and_live_previews_are_kept_on_demand(browser
             return  # the rest does not depend on the width
         page.route("**/keep", lambda route: route.fulfill(status=404, json={"error": "no preview p-1 is held"}))
         page.click("#keep")
-        page.wait_for_function("document.getElementById('library-notice').textContent.includes('no longer held')")
+        page.wait_for_function("() => document.getElementById('library-notice').textContent.includes('no longer held')")
         page.unroute("**/keep")
         page.fill("#prompt", prompt + " at dawn")
-        page.wait_for_function("document.getElementById('image').alt.endsWith('at dawn')")
+        page.wait_for_function("() => document.getElementById('image').alt.endsWith('at dawn')")
         page.click("#keep-star")
-        page.wait_for_function("document.getElementById('library-notice').textContent === 'Kept and starred'")
+        page.wait_for_function("() => document.getElementById('library-notice').textContent === 'Kept and starred'")
         assert page.locator("#recent img").first.get_attribute("alt") == prompt + " at dawn"
         assert page.get_attribute("#star", "aria-pressed") == "true"
 

@@ -12,7 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from sdturbo.config import Settings
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES
 from sdturbo.studio import Studio
-from sdturbo.web import a1111, a1111_info, api, errors, library, openai_api, openapi, pages
+from sdturbo.web import a1111, a1111_info, api, errors, library, openai_api, openapi, pages, security
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder with templates/ and static/
 
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, engine=None, *, validator=None,
     app.register_blueprint(a1111_info.bp)
     app.register_blueprint(openapi.bp)
     errors.register(app)
+    security.register(app, settings)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.extensions["sdturbo"] = Studio(settings, engine, validator).start(background)

@@ -275,5 +275,5 @@ def _library_json(kept: Kept) -> dict | None:
         keep_url = url_for("library.keep", preview_id=kept.preview_id)
         return {"saved": False, "preview_id": kept.preview_id, "keep_url": keep_url}
     if kept.error is not None:
-        return {"saved": False, "error": kept.error}
+        return {"saved": False, "error": studio().redact(kept.error)}
     return None

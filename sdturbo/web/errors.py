@@ -4,6 +4,7 @@ AUTOMATIC1111's {"error", "detail", ...} under /sdapi/ (docs/COMPAT.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from sdturbo.library import LibraryError
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES, NoSettings
 from sdturbo.studio import NotReady, OutOfDomain
 from sdturbo.web import a1111, openai_api
-from sdturbo.web.common import Problem, error
+from sdturbo.web.common import Problem, error, studio
 
 log = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/library/", "/predict", "/healthz", "/v1/", "/sdapi/", "/openapi.json")
@@ -58,7 +59,8 @@ def register(app: Flask) -> None:
 
 
 def answer(problem: Problem):
-    """The problem in the dialect of the route asked for."""
+    """The problem in the dialect of the route asked for (without local folders on a LAN server)."""
+    problem = dataclasses.replace(problem, message=studio().redact(problem.message))
     for prefix, dialect in DIALECTS.items():
         if request.path.startswith(prefix):
             return dialect(problem)

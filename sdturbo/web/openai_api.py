@@ -251,6 +251,7 @@ def answer_problem(problem: Problem):
     code = {
         "out_of_domain": "content_policy_violation",
         "too_large": "file_too_large",
+        "unauthorized": "invalid_api_key",
         "invalid_parameter": None,
     }.get(problem.code, problem.code)
     body = {

@@ -154,6 +154,11 @@ OPERATIONS = (
     Operation(
         "post", "/sdapi/v1/png-info", "a1111", "Settings from a base64 PNG, JPEG or WebP", ("image",), ("image",)
     ),
+    Operation("get", "/api/session", "studio", "Whether this server needs an access key, and whether it was given"),
+    Operation(
+        "post", "/api/session", "studio", "Give the access key once (kept in a cookie for the session)", ("key",)
+    ),
+    Operation("delete", "/api/session", "studio", "Forget the access key (log out)"),
     Operation("get", "/openapi.json", "docs", "This document"),
     Operation("get", "/docs", "docs", "This document as a page", answers="text/html"),
 )
@@ -164,8 +169,8 @@ A1111_FIELDS = {
     "denoising_strength": {"type": "number", "description": "img2img: 0.1-1.0, steps x strength >= 1; txt2img: unused"},
 }
 FILES = ("image", "image[]", "file", "mask")  # sent as files in multipart forms
-EXTRA_FIELDS = {"ids": {"type": "array", "items": INT}, "name": STRING, "add": {"type": "array", "items": INT},
-                "remove": {"type": "array", "items": INT}, "file": FILE}  # fmt: skip
+IDS = {"type": "array", "items": INT}
+EXTRA_FIELDS = {"key": STRING, "ids": IDS, "name": STRING, "add": IDS, "remove": IDS, "file": FILE}
 
 
 def field_schema(name: str, tag: str = "") -> dict:
