@@ -146,7 +146,9 @@ def test_four_variations_pick_one_vary_it_and_upscale(browser, server, viewport)
         assert captions == ["original · 256×256", "upscaled · 512×512"]
         assert selected(page) == 1 and "strength 0.3 · 512×512" in page.text_content("#timing")
         page.locator(".variation").first.click()  # the original is kept and shown again
-        page.wait_for_function("() => document.getElementById('timing').textContent.includes('strength 0.75 · 256×256')")
+        page.wait_for_function(
+            "() => document.getElementById('timing').textContent.includes('strength 0.75 · 256×256')"
+        )
         assert page.get_attribute("#image", "src") == varied["library"]["entry"]["url"]
         fits(page)
         shot(page, "upscale")
@@ -358,7 +360,7 @@ def test_too_big_uploads_show_the_servers_message(browser, server, tmp_path):
         page.fill("#prompt", "a lighthouse on a cliff, anime sky")
         page.click("#tab-upload")
         for name, message in [
-            ("huge.png", "upload too large: at most 20 MB"),  # 413
+            ("huge.png", "must be at most 20 MB"),  # 413 (over the form limit the message starts "upload too large")
             ("bomb.png", "declares 8000x6000 pixels; at most 40 megapixels"),  # 400
         ]:
             page.set_input_files("#init-file", str(tmp_path / name))
