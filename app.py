@@ -6,6 +6,7 @@ Production: `gunicorn -c gunicorn.conf.py "app:create_app()"` (see gunicorn.conf
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from sdturbo.cli.args import Parser, run
@@ -69,8 +70,19 @@ def _serve(args: argparse.Namespace) -> int:
         library_retain=args.library_retain,
     )
     app = create_app(settings)
-    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _stop(app))
+    try:
+        app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through _stop
+        app.extensions["sdturbo"].shutdown()
     return 0
+
+
+def _stop(app) -> None:
+    """SIGTERM: queued requests are answered 503 (not run), the running batch finishes, then the server
+    stops (Flask's server stops on KeyboardInterrupt)."""
+    app.extensions["sdturbo"].shutdown()
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -15,8 +15,23 @@ _settings = Settings.from_env()
 bind = f"{_settings.host}:{_settings.port}"
 workers = 1
 worker_class = "gthread"
-threads = _settings.http_threads
+threads = _settings.threads
 timeout = 180  # the model loads in a background thread, so the worker answers /healthz meanwhile
 graceful_timeout = 30
 accesslog = "-"
 loglevel = "info"
+
+
+def post_worker_init(worker):
+    """On SIGTERM, before gunicorn's own graceful stop: requests still queued are answered 503 at once
+    (not run, not left to time out), so the worker exits as soon as the running batch is done."""
+    import signal
+
+    studio = worker.wsgi.extensions["sdturbo"]
+    graceful = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame):
+        studio.shutdown(timeout=0)  # the batch running finishes on its thread; the worker stops after it
+        graceful(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)

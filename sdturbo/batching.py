@@ -41,6 +41,14 @@ class JobCancelled(Exception):
     """The job was cancelled (an A1111 /interrupt) before it ran."""
 
 
+class ClientGone(Exception):
+    """The client closed its connection before the job ran: it was not run."""
+
+
+class ShuttingDown(Exception):
+    """The server is stopping: queued jobs are answered, not run."""
+
+
 class BatchFailed(Exception):
     """The batch this job was in raised; every job of the batch gets the same message."""
 
@@ -55,6 +63,7 @@ class Job:
     seq: int = 0  # the client's own order: a job never supersedes one the client sent later
     timeout_s: float = 30.0
     group: str | None = None  # jobs that `BatchWorker.cancel(group)` cancels together
+    alive: Callable[[], bool] | None = None  # whether its client still waits (a socket peek); None: assume so
     enqueued: float = field(default_factory=time.monotonic)
     started: float | None = None  # when the worker took it into a batch
     result: Any = None
@@ -258,6 +267,10 @@ class BatchWorker:
             for job in batch:
                 if job.done:
                     continue
+                if job.alive is not None and not job.alive():
+                    job.finish(error=ClientGone("the client closed the connection before its turn; not run"))
+                    self._forget(job)
+                    continue
                 if job.expired(now):
                     waited = now - job.enqueued
                     job.finish(
@@ -307,6 +320,13 @@ class BatchWorker:
         """Drop the client's latest-job entry once that job is finished (call with the lock held)."""
         if job.client and self._latest.get(job.client) is job:
             del self._latest[job.client]
+
+    def drain(self, reason: str) -> int:
+        """Answer every job not yet started with ShuttingDown(reason) (the running batch finishes); how many."""
+        with self._queue.mutex:
+            waiting = [job for job in [*self._queue.queue, *list(self._pending)] if job is not _STOP]
+        with self._lock:
+            return sum(job.finish(error=ShuttingDown(reason)) for job in waiting if job.started is None)
 
     def _fail_waiting(self, reason: str) -> None:
         """On stop: jobs still waiting get an answer instead of hanging."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
-from sdturbo.params import MAX_BATCH, check_count, check_side
+from sdturbo.params import MAX_BATCH, MAX_VARIATIONS, check_count, check_side
 
 DEFAULT_MODEL = "stabilityai/sd-turbo"
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
@@ -107,20 +107,28 @@ class Settings:
     max_wait_ms: float = 5.0
     # requests waiting at most; one more is answered 503 with Retry-After
     queue_size: int = 64
+    # images one client (address) may have waiting; more are answered 429 with Retry-After
+    client_quota: int = 16
     # a request still queued after this many seconds is answered 504 without running
     request_timeout_s: float = dataclasses.field(default=30.0, metadata={"env": "SDTURBO_TIMEOUT_S"})
     # the image library (docs/LIBRARY.md): a folder, or "off"; several server processes may share one
     library: Path | None = dataclasses.field(default_factory=default_library_dir)
     # unstarred images the library keeps, newest first (images in a collection stay too): "all" or a number
     library_retain: int | None | str = "all"
-    # gunicorn: HTTP threads of its one worker process (waiting requests are cheap; the queue bounds work)
-    http_threads: int = 32
+    # gunicorn: HTTP threads of its one worker process; 0 = enough that a full queue still leaves threads
+    # free (queue_size + 2 x max_batch_size + 32), so overflow gets its 503 at once and /healthz answers
+    http_threads: int = 0
     # LAN use: a key every API request must carry (Authorization: Bearer, X-API-Key, or Basic's password);
     # "" = none. Never logged or shown (repr=False).
     api_key: str = dataclasses.field(default="", repr=False)
     # Host header values served (against DNS rebinding): a comma list, "*" for any; "" = this machine's
     # loopback names, the listening host and this machine's own addresses
     allowed_hosts: str = ""
+
+    @property
+    def threads(self) -> int:
+        """HTTP threads to serve with: `http_threads`, or enough for a full queue with room to spare."""
+        return self.http_threads or self.queue_size + 2 * self.max_batch_size + 32
 
     @property
     def local_only(self) -> bool:
@@ -145,8 +153,9 @@ class Settings:
         check_count(self.port, "port", 1, 65535)
         _check_range("max_wait_ms", self.max_wait_ms, 0.0, 1000.0)
         check_count(self.queue_size, "queue_size", 1, 10_000)
+        check_count(self.client_quota, "client_quota", MAX_VARIATIONS, 10_000)  # one request may ask for 8
         _check_range("request_timeout_s", self.request_timeout_s, 0.1, 3600.0)
-        check_count(self.http_threads, "http_threads", 1, 1024)
+        check_count(self.http_threads, "http_threads", 0, 1024)
         object.__setattr__(self, "optimize", Optimization.parse(self.optimize))
         if self.compile_mode not in COMPILE_MODES:
             raise InvalidParameterError(

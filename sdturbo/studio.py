@@ -10,6 +10,8 @@ No Flask, no HTTP, no torch at import time. A request takes one path:
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -35,6 +37,10 @@ RUN_GRACE_S = 120.0  # how long a request waits for a batch that started before 
 
 class NotReady(Exception):
     """The model is still loading (or failed to load)."""
+
+
+class ClientBusy(Exception):
+    """One client already has its quota of requests waiting (Settings.client_quota); retry later."""
 
 
 class OutOfDomain(ValueError):
@@ -96,6 +102,9 @@ class Studio:
         self.library: Library | None = None  # opened by start(), again on later saves if that failed
         self.library_error: str | None = None
         self._library_lock = threading.Lock()
+        self._waiting: collections.Counter[str] = collections.Counter()  # queued images per client (source)
+        self._waiting_lock = threading.Lock()
+        self.closing = False  # shutdown() was called: nothing new is queued
 
     # lifecycle
 
@@ -144,6 +153,18 @@ class Studio:
             return True
         finally:
             self._load_finished.set()
+
+    def shutdown(self, timeout: float = 10.0) -> int:
+        """Stop at once: nothing new is queued, waiting requests are answered 503 (not run), the batch
+        running finishes (at most `timeout` s), the worker ends. Returns how many were answered unrun."""
+        self.closing = True
+        drained = self.worker.drain("the server is shutting down; retry in a moment")
+        log.info("shutting down: %d waiting request(s) answered, not run", drained)
+        if self.worker.alive:
+            self.worker.stop(timeout)
+        if self.library is not None and not self.worker.alive:  # a batch still running saves its images
+            self.library.close()
+        return drained
 
     def stop(self) -> None:
         """Finish queued work and end the worker; during loading, it ends as soon as loading does."""
@@ -242,18 +263,47 @@ class Studio:
         seq: int = 0,
         keep: bool = True,
         group: str | None = None,
+        source: str | None = None,
+        alive=None,
     ) -> list[Served | None]:
         """Served mode: queue `requests` together (the worker batches them) and wait for all, in order.
 
         With a `group`, `interrupt(group)` cancels those still waiting: they answer None, and the
-        images made before the interrupt are kept and answered as usual."""
+        images made before the interrupt are kept and answered as usual. `source` (the client's address)
+        is held to `client_quota` waiting images (ClientBusy beyond); `alive()` says whether the client
+        still waits, checked before its jobs run."""
         if not self.served:
             raise RuntimeError("Studio.submit is for a started studio; in direct mode use run()")
         if client is not None and len(requests) > 1:
             raise InvalidParameterError("n", "live mode makes one image at a time; use n 1 with live")
         self._require_ready()
+        with self._quota(source, len(requests)):
+            return self._submit(requests, client, seq, keep, group, alive)
+
+    @contextlib.contextmanager
+    def _quota(self, source: str | None, count: int):
+        """Hold `count` of `source`'s quota of waiting images while its requests wait."""
+        quota = self.settings.client_quota
+        with self._waiting_lock:
+            if source is not None and self._waiting[source] + count > quota:
+                raise ClientBusy(f"this client already has {self._waiting[source]} image(s) waiting (at most {quota})")
+            if source is not None:
+                self._waiting[source] += count
+        try:
+            yield
+        finally:
+            if source is not None:
+                with self._waiting_lock:
+                    self._waiting[source] -= count
+                    if self._waiting[source] <= 0:
+                        del self._waiting[source]
+
+    def _submit(self, requests, client, seq, keep, group, alive) -> list[Served | None]:
         timeout = self.settings.request_timeout_s
-        jobs = [self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout, group=group)) for r in requests]
+        jobs = [
+            self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout, group=group, alive=alive))
+            for r in requests
+        ]
         served = []
         inits: dict[int, tuple[bytes, str]] = {}  # variations share one init image: encode and hash it once
         for request, job in zip(requests, jobs, strict=True):
@@ -424,6 +474,8 @@ class Studio:
     def _require_ready(self) -> None:
         if not self.served:
             return  # direct mode loads on first use
+        if self.closing:
+            raise NotReady("the server is shutting down")
         if self.load_error:
             raise NotReady(f"the model failed to load: {self.load_error}")
         if not self.ready.is_set():

@@ -314,3 +314,29 @@ def test_latest_entries_are_forgotten_on_every_outcome():
     with pytest.raises(BatchFailed, match="ZeroDivisionError"):
         failed.wait(0)
     assert worker._latest == {}
+
+
+def test_a_job_whose_client_has_gone_is_not_run():
+    """Issue 15 finding 3: requests sent and hung up kept their places, and were made for nobody."""
+    from sdturbo.batching import ClientGone
+
+    seen = []
+    worker = stepped(recording(seen), max_batch=8, max_wait_s=0)
+    gone = [worker.submit(Job(i, "k", alive=lambda: False)) for i in range(3)]
+    here = worker.submit(Job(9, "k", alive=lambda: True))
+    worker.step()
+    assert seen == [[9]] and here.wait(0) == "r9"
+    for j in gone:
+        with pytest.raises(ClientGone):
+            j.wait(0)
+
+
+def test_drain_answers_every_waiting_job_and_leaves_the_running_one():
+    from sdturbo.batching import ShuttingDown
+
+    worker = stepped(echo, max_batch=1, max_wait_s=0)
+    jobs = [worker.submit(job(i, key=i)) for i in range(3)]
+    assert worker.drain("stopping") == 3 and worker.depth == 0
+    for j in jobs:
+        with pytest.raises(ShuttingDown, match="stopping"):
+            j.wait(0)

@@ -1,6 +1,7 @@
 import base64
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -548,3 +549,123 @@ def test_a_request_still_queued_at_its_deadline_is_504_then_with_retry_after_and
     assert response.status_code == 504 and response.headers["Retry-After"] == "5"
     assert 0.25 <= waited < 1.3  # at the 0.3 s deadline, not when the worker got to it
     assert [r.seed for r in engine.requests] == [1]  # the expired request was never made
+
+
+# issue 15, findings 2 and 3: per-client quota, clients that hang up, shutdown
+
+
+def test_one_client_gets_its_quota_of_waiting_images_then_429_with_retry_after():
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, client_quota=8, max_batch_size=1)
+    blocker = background_post(client, {"prompt": "fox", "seed": 1, "n": 7})  # 7 of this client's 8 places
+    wait_until(lambda: engine.batches)
+    refused = client.post("/api/generate", json={"prompt": "fox", "seed": 20, "n": 2})
+    fits = threading.Thread(target=lambda: client.post("/api/generate", json={"prompt": "fox", "seed": 30}))
+    fits.start()
+    wait_until(lambda: studio.worker.depth == 7)
+    gate.set()
+    blocker.join(5), fits.join(5)
+    studio.stop()
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert "already has 7 image(s) waiting (at most 8)" in refused.json["error"]
+    assert 30 in [r.seed for r in engine.requests] and 20 not in [r.seed for r in engine.requests]
+
+
+def test_a_request_whose_client_hung_up_is_not_made():
+    """Over a real socket: sent, then closed before its turn; the worker skips it."""
+    import socket as sockets
+
+    from tests.net import serve_app
+
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    app = create_app(Settings(model="fake", validator_model="none", library=None), engine, background=False)
+    studio = app.extensions["sdturbo"]
+    with serve_app(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        held = threading.Thread(
+            target=lambda: urllib_post(f"{url}/api/generate", {"prompt": "fox", "seed": 1}), daemon=True
+        )
+        held.start()
+        wait_until(lambda: engine.batches)
+        body = json.dumps({"prompt": "fox", "seed": 2}).encode()
+        with sockets.create_connection((host, int(port))) as raw:
+            raw.sendall(
+                b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            wait_until(lambda: studio.worker.depth == 1)
+        gate.set()  # the hung-up request's turn comes now
+        held.join(5)
+        answered = urllib_post(f"{url}/api/generate", {"prompt": "fox", "seed": 3})
+    assert answered == 200 and [r.seed for r in engine.requests] == [1, 3]  # seed 2 was never made
+
+
+def urllib_post(url: str, body: dict) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_shutdown_answers_waiting_requests_503_at_once_and_refuses_new_ones():
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine)
+    running = background_post(client, {"prompt": "fox", "seed": 1})
+    wait_until(lambda: engine.batches)
+    answers = {}
+    waiting = threading.Thread(target=lambda: answers.update(r=client.post("/api/generate", json={"prompt": "fox"})))
+    waiting.start()
+    wait_until(lambda: studio.worker.depth == 1)
+    assert studio.shutdown(timeout=0) == 1
+    waiting.join(5)
+    assert answers["r"].status_code == 503 and answers["r"].headers["Retry-After"] == "5"
+    assert "shutting down" in answers["r"].json["error"]
+    refused = client.post("/api/generate", json={"prompt": "fox"})
+    assert refused.status_code == 503 and "shutting down" in refused.json["error"]
+    gate.set()
+    running.join(5)
+    assert [r.seed for r in engine.requests] == [1]  # the batch already running finished
+
+
+@pytest.mark.slow  # starts app.py on the tiny model: ~10 s
+def test_sigterm_stops_the_dev_server_within_a_bound(tmp_path):
+    import signal
+
+    from tests.net import free_port
+
+    port = free_port()
+    env = {**os.environ, "SDTURBO_CACHE_DIR": str(tmp_path), "SDTURBO_VALIDATOR_MODEL": "none"}
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--model", "tiny", "--device", "cpu", "--library", "off", "--port", str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(15) == 0 and time.monotonic() - started < 15
+        assert b"shutting down" in server.stderr.read()
+    finally:
+        server.kill()
+
+
+def _healthy(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

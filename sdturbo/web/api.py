@@ -16,6 +16,7 @@ from sdturbo.schema import GenerationRequest
 from sdturbo.studio import Kept, Served
 from sdturbo.web.common import (
     b64,
+    caller,
     entry_json,
     field,
     form_body,
@@ -83,7 +84,7 @@ def predict():
     with field_names({"steps": "num_steps"}):
         steps = field(body, "num_steps", None, _whole_number)
         request = studio().prepare(field(body, "prompt"), steps=steps)  # width, height: 512
-    served = studio().submit(request)
+    (served,) = studio().submit_many([request], **caller())
     log_served(served)
     return jsonify(result=_encode(served, "png"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
@@ -135,12 +136,28 @@ def make_images(
     """`count` images like `request_` (consecutive seeds, from its own when `seeded`) in one batch, kept:
     [(request, Served)] in order. Every dialect's generation goes through here."""
     requests = studio().variations(request_, count, seeded=seeded) if count > 1 else [request_]
-    served = studio().submit_many(requests, client=client, seq=seq, group=group)
+    served = studio().submit_many(requests, client=client, seq=seq, group=group, **caller())
     for one in served:
         if one is not None:
             log_served(one)
     # an interrupted request (group) answers the images made before the interrupt
     return [(r, s) for r, s in zip(requests, served, strict=True) if s is not None]
+
+
+def caller() -> dict:
+    """Who asks: the client's address (its quota of waiting images) and whether it still waits for the
+    answer (a peek at its socket, where the server exposes it: gunicorn and werkzeug do)."""
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+
+    def alive() -> bool:
+        try:  # b"": the peer closed; data: a pipelined next request; nothing yet: still waiting
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    return {"source": request.remote_addr, "alive": alive if sock is not None else None}
 
 
 def log_served(served) -> None:

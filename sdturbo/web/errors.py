@@ -11,11 +11,19 @@ from collections.abc import Callable
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from sdturbo.batching import BatchFailed, JobCancelled, JobExpired, JobSuperseded, QueueFull
+from sdturbo.batching import (
+    BatchFailed,
+    ClientGone,
+    JobCancelled,
+    JobExpired,
+    JobSuperseded,
+    QueueFull,
+    ShuttingDown,
+)
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound, TooLarge
 from sdturbo.library import LibraryError
 from sdturbo.library.pnginfo import MAX_UPLOAD_BYTES, NoSettings
-from sdturbo.studio import NotReady, OutOfDomain
+from sdturbo.studio import ClientBusy, NotReady, OutOfDomain
 from sdturbo.web import a1111, openai_api
 from sdturbo.web.common import Problem, error, studio
 
@@ -40,6 +48,10 @@ PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
     OutOfDomain: lambda err: _out_of_domain(err),
     BatchFailed: lambda err: Problem(500, str(err), code="generation_failed"),
     QueueFull: lambda err: Problem(503, f"server busy: {err}", retry_after=1, code="server_busy"),
+    ClientBusy: lambda err: Problem(429, f"too many requests: {err}", retry_after=1, code="rate_limited"),
+    ShuttingDown: lambda err: Problem(503, str(err), retry_after=RETRY_S, code="shutting_down"),
+    # nobody reads it (the client hung up); 499 is nginx's name for that, and keeps it out of 5xx counts
+    ClientGone: lambda err: Problem(499, str(err), code="client_gone"),
     NotReady: lambda err: Problem(503, str(err), retry_after=5, code="model_loading"),
     LibraryError: lambda err: Problem(503, str(err), code="library_unavailable"),  # off, unopenable, write failed
     JobExpired: lambda err: Problem(504, f"timed out in the queue: {err}", retry_after=RETRY_S, code="timeout"),
