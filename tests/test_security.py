@@ -157,3 +157,15 @@ def test_the_page_asks_for_the_key_once_and_the_csp_blocks_nothing_it_needs(brow
         context.close()
     assert len(asked) == 1 and "access key" in asked[0]  # once: the cookie carries it to the library page
     assert refused == []
+
+
+def test_prompts_are_logged_only_at_debug(tmp_path, caplog):
+    client = make(tmp_path)
+    prompt = "anime fox with a secret client project name"
+    with caplog.at_level(logging.INFO):
+        client.post("/api/generate", json={**BODY, "prompt": prompt})
+        client.post("/sdapi/v1/txt2img", json={**BODY, "prompt": prompt, "steps": 20})
+    assert "secret client project" not in caplog.text and "generated seed=" in caplog.text
+    with caplog.at_level(logging.DEBUG):
+        client.post("/api/generate", json={**BODY, "prompt": prompt})
+    assert "secret client project" in caplog.text
