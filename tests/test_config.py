@@ -94,7 +94,7 @@ def test_every_field_reads_its_own_variable_with_the_fields_default(monkeypatch)
         ("SDTURBO_MAX_WAIT_MS", "soon", "SDTURBO_MAX_WAIT_MS: must be a number, got 'soon'"),
         ("SDTURBO_COMPILE_SIZES", "512x100", "SDTURBO_COMPILE_SIZES height: must be an integer from 256"),
         ("SDTURBO_OPTIMIZE", "warp", "SDTURBO_OPTIMIZE: unknown optimization 'warp'"),
-        ("SDTURBO_HTTP_THREADS", "0", "SDTURBO_HTTP_THREADS: must be an integer from 1 to 1024, got 0"),
+        ("SDTURBO_HTTP_THREADS", "-1", "SDTURBO_HTTP_THREADS: must be an integer from 0 to 1024, got -1"),
         (
             "SDTURBO_LIBRARY_RETAIN",
             "some",
