@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
+import secrets
 import struct
 import warnings
 import zlib
@@ -176,13 +178,38 @@ def save_image(image: Image.Image, path: str | Path, parameters: str | None = No
         raise ValueError(f"{path.name}: the file name must end in .png, .jpg, .jpeg or .webp")
     parameters = image.info.get("parameters", "") if parameters is None else parameters
     data = png_bytes(image, parameters) if fmt == "png" else encode(image, parameters, fmt)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    return write_atomically(path, data)
+
+
+def write_atomically(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` so that it is either as before or complete: a unique temporary file beside
+    it, fsync, rename. On failure the temporary file is removed and the OSError names `path`."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique per call
     try:
-        temporary.write_bytes(data)
+        with open(temporary, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
         os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None:  # name the file the caller asked for
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
+    _sync_folder(path.parent)
     return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` survive a power cut; best effort (Windows and some file systems refuse)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def slug(text: str, length: int) -> str:
