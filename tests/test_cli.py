@@ -2,6 +2,9 @@ import pytest
 
 from sdturbo.cli.generate import SAMPLE_PROMPTS, main
 from sdturbo.metadata import read_parameters
+from tests import disk
+
+SMALL = ["--model", "tiny", "--prompt", "fox", "--seed", "0", "--width", "256", "--height", "256"]
 
 
 def test_writes_pngs_with_parameters_chunk(tmp_path, capsys):
@@ -154,6 +157,51 @@ def test_unwritable_output_folder(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["--model", "tiny", "--out", str(blocker / "sub")]) == 2
     assert "--out: cannot create folder" in capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    """The error line of a failed run's stderr, checked to be its last line and the only one, no traceback
+    (the libraries' load-time warnings may come before it)."""
+    errors = [line for line in err.splitlines() if line.startswith("generate_image.py: error:")]
+    assert len(errors) == 1 and err.strip().endswith(errors[0]) and "Traceback" not in err, err
+    return errors[0]
+
+
+def test_full_disk_exits_1_with_one_line_and_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SDTURBO_VALIDATOR_MODEL", "none")  # keyword rules only: faster, and not under test
+    out = tmp_path / "out"
+    out.mkdir()
+    disk.full(monkeypatch, out, room=100)  # room for the PNG header, not the image
+    disk.log_to_this_stderr(monkeypatch)
+    assert main([*SMALL, "--out", str(out)]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert f"cannot write {str(out / 'fox-0-1step-256x256.png')!r}: No space left on device" in err
+    assert "free some space or choose another --out" in err
+    assert disk.files(out) == {}  # neither a truncated PNG nor a temporary file
+
+
+def test_read_only_out_folder_exits_2_before_any_work(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    disk.read_only(monkeypatch, out)
+    assert main([*SMALL, "--model", str(tmp_path / "not-loaded"), "--out", str(out)]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert f"--out: cannot write to folder {str(out)!r}: Read-only file system" in err
+    assert disk.files(out) == {}
+
+
+def test_read_only_cache_folder_exits_1_naming_it(tmp_path, capsys, monkeypatch):
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    cache.mkdir()
+    monkeypatch.setenv("SDTURBO_CACHE_DIR", str(cache))  # the tiny model is not built there yet
+    monkeypatch.setenv("SDTURBO_VALIDATOR_MODEL", "none")
+    disk.read_only(monkeypatch, cache)
+    disk.log_to_this_stderr(monkeypatch)
+    assert main([*SMALL, "--out", str(out)]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert f"cannot write to {str(cache)!r}: Read-only file system" in err
+    assert "make it writable or set SDTURBO_CACHE_DIR to another folder" in err
+    assert not list(cache.iterdir()) and disk.files(out) == {}
 
 
 def test_missing_model_folder_exits_1_with_advice(tmp_path, capsys):

@@ -6,15 +6,16 @@ import argparse
 import dataclasses
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from sdturbo import init_image
-from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_float, as_number, checked, run
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_float, as_number, checked, run, writing
 from sdturbo.config import ATTENTIONS, DEVICES, DTYPES, Optimization, Settings
 from sdturbo.domain.rules import default_rules
 from sdturbo.errors import InvalidParameterError
-from sdturbo.metadata import slug
+from sdturbo.metadata import slug, write_atomically
 from sdturbo.params import (
     DEFAULT_IMG2IMG_STEPS,
     DEFAULT_STRENGTH,
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return 0 on success, 2 on bad input or an out-of-domain prompt, 1 when the model cannot load."""
+    """Run the CLI; return 0 on success, 2 on bad input or an out-of-domain prompt, 1 when the model cannot load
+    or a file cannot be written."""
     return run(build_parser(), _generate, argv, _FLAGS)
 
 
@@ -134,7 +136,8 @@ def _generate(args: argparse.Namespace) -> int:
     requests = _prepare(studio, args, prompts, seed)
     if requests is None:
         return 2
-    return _render(studio, requests, args.out)
+    with writing({"--out": args.out, "SDTURBO_CACHE_DIR": settings.cache_dir}):  # the cache: random models
+        return _render(studio, requests, args.out)
 
 
 def _prepare(studio: Studio, args: argparse.Namespace, prompts: list[str], seed: int) -> list | None:
@@ -206,23 +209,30 @@ def _render(studio: Studio, requests: list[GenerationRequest], out: Path) -> int
 
 
 def _write(result, data: bytes, folder: Path, prompt: str) -> Path:
-    """Save PNG `data` under a name made of the user's prompt and settings; never overwrite a different image."""
+    """Save PNG `data` under a name made of the user's prompt and settings, whole or not at all; never
+    overwrite a different image."""
     stem = f"{slug(prompt, 60) or 'image'}-{result.seed}-{result.steps}step-{result.width}x{result.height}"
     path, n = folder / f"{stem}.png", 1
-    while path.exists() and path.read_bytes() != data:
+    while path.exists():
+        if path.read_bytes() == data:  # this very image, from an earlier run
+            return path
         n += 1
         path = folder / f"{stem}-{n}.png"
-    path.write_bytes(data)
-    return path
+    return write_atomically(path, data)
 
 
 def _ensure_folder(folder: Path) -> None:
+    """Create --out and check that files can be made in it, before the model loads."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InvalidParameterError("out", f"cannot create folder {str(folder)!r}: {err.strerror}") from None
     if not folder.is_dir():
         raise InvalidParameterError("out", f"{str(folder)!r} is not a folder")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as err:
+        raise InvalidParameterError("out", f"cannot write to folder {str(folder)!r}: {err.strerror}") from None
 
 
 def _quiet_libraries() -> None:
