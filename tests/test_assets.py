@@ -1,5 +1,6 @@
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from sdturbo.assets import catalog, generate_anime_assets, prompts_of
 from sdturbo.assets.contact_sheet import sheet_size
 from sdturbo.errors import InvalidParameterError
 from sdturbo.metadata import read_parameters
+from tests import disk
 
 SMALL = dict(per_category=2, steps=1, width=256, height=256, progress=False)
 TWO = ["creature_designs", "props_items"]
@@ -156,6 +158,72 @@ def test_unwritable_folder(tmp_path, studio):
         run(blocker / "sub", studio)
 
 
+ONE = dict(categories=["props_items"], per_category=1)
+RUN = {"seed": 0, "steps": 1, "width": 256, "height": 256, "style": "anime", "model": "tiny-random"}
+
+
+@pytest.mark.parametrize("failing", ["000-", "manifest.json", "contact_sheet.png"])
+def test_full_disk_raises_and_leaves_every_file_whole(tmp_path, studio, monkeypatch, failing):
+    run(tmp_path, studio, **ONE)
+    [image] = (tmp_path / "props_items").glob("000-*.png")
+    image.write_bytes(b"damaged")  # so the rerun writes an image, the manifest and the sheets
+    before = disk.files(tmp_path)
+    disk.full(monkeypatch, tmp_path, only=failing)
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        run(tmp_path, studio, **ONE)
+    failed = str(Path(caught.value.filename).relative_to(tmp_path))
+    assert failing in failed and not failed.endswith(".tmp")  # names the file it could not write
+    after = disk.files(tmp_path)
+    assert after.keys() == before.keys()  # no temporary file left
+    assert after[failed] == before[failed]  # the old file is whole, not truncated
+
+
+def _manifest(**entry):
+    good = {"category": "props_items", "index": 0, "prompt": "p", "seed": 0, "file": "props_items/000-p.png"}
+    return {"run": RUN, "images": [{**good, "sha256": "0" * 64, **entry}]}
+
+
+@pytest.mark.parametrize(
+    ("manifest", "problem"),
+    [
+        ([], "the top level is a JSON array, not an object"),
+        ("text", "the top level is a JSON string, not an object"),
+        ({"run": RUN}, "'images' is missing"),
+        ({"run": [], "images": []}, "'run' must be an object, got a JSON array"),
+        ({"run": RUN, "images": {}}, "'images' must be an array, got a JSON object"),
+        ({"run": RUN, "images": [7]}, "images[0] must be an object, got a JSON number"),
+        ({"run": RUN, "images": [{"category": "props_items"}]}, "images[0].index is missing"),
+        (_manifest(sha256=None), "images[0].sha256 must be a string, got null"),
+        (_manifest(index="0"), "images[0].index must be an integer, got a JSON string"),
+        (_manifest(index=True), "images[0].index must be an integer, got true"),
+        (_manifest(category="dragons"), "images[0].category 'dragons' is not in the catalog"),
+        (_manifest(index=5, file="../outside.png"), "images[0].file '../outside.png' is not a file of props_items/"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_refused_and_kept(tmp_path, studio, pipe_calls, manifest, problem):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(InvalidParameterError) as caught:
+        run(tmp_path, studio, **ONE)
+    assert str(caught.value).startswith(f"out_dir: {path} is not a manifest of this tool: {problem}; ")
+    assert pipe_calls == [] and path.read_text() == json.dumps(manifest)
+
+
+def test_a_manifest_with_an_entry_twice_is_refused(tmp_path, studio):
+    manifest = _manifest()
+    manifest["images"] *= 2
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InvalidParameterError, match=r"images\[1\] repeats props_items #0"):
+        run(tmp_path, studio, **ONE)
+
+
+def test_read_only_folder_is_refused_before_any_work(tmp_path, studio, pipe_calls, monkeypatch):
+    disk.read_only(monkeypatch, tmp_path)
+    with pytest.raises(InvalidParameterError, match=f"out_dir: cannot write to '{tmp_path}': Read-only file system"):
+        run(tmp_path, studio, **ONE)
+    assert pipe_calls == [] and disk.files(tmp_path) == {}
+
+
 def test_cli_list_and_errors(capsys):
     assert anime_usecase.main(["--list"]) == 0
     out = capsys.readouterr().out
@@ -189,6 +257,39 @@ def test_cli_run_with_the_tiny_model(tmp_path, capsys, monkeypatch):
     assert anime_usecase.main(argv) == 0
     assert "1 images (1 new, 0 already done)" in capsys.readouterr().out
     assert (tmp_path / "action_effects" / "contact_sheet.png").exists()
+
+
+CLI_SMALL = ["--model", "tiny", "--device", "cpu", "--categories", "props_items", "--per-category", "1"]
+CLI_SMALL += ["--steps", "1", "--width", "256", "--height", "256"]
+
+
+def one_line(err: str) -> str:
+    """The error line of a failed run's stderr, checked to be its last line and the only one, no traceback
+    (the libraries' load-time warnings and log lines may come before it)."""
+    errors = [line for line in err.splitlines() if line.startswith("anime_usecase.py: error:")]
+    assert len(errors) == 1 and err.strip().endswith(errors[0]) and "Traceback" not in err, err
+    return errors[0]
+
+
+def test_cli_full_disk_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SDTURBO_VALIDATOR_MODEL", "none")
+    disk.log_to_this_stderr(monkeypatch)
+    disk.full(monkeypatch, tmp_path)
+    assert anime_usecase.main([*CLI_SMALL, "--out", str(tmp_path)]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert f"cannot write '{tmp_path / 'props_items'}/000-" in err and ".png': No space left on device" in err
+    assert "free some space or choose another --out" in err
+    assert disk.files(tmp_path) == {}
+
+
+def test_cli_manifest_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SDTURBO_VALIDATOR_MODEL", "none")
+    (tmp_path / "manifest.json").write_text("[]")
+    assert anime_usecase.main([*CLI_SMALL, "--out", str(tmp_path)]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert f"--out: {tmp_path / 'manifest.json'} is not a manifest of this tool: the top level is a JSON array" in err
+    assert "use --force to start over" in err
+    assert disk.files(tmp_path) == {"manifest.json": b"[]"}
 
 
 def test_seeds_do_not_depend_on_which_categories_run():

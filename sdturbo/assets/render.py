@@ -1,31 +1,33 @@
 """Concept-art batches: a curated catalog rendered into folders, a manifest and contact sheets.
 
 Resumable: images already on disk that match the manifest (same run settings, prompt and
-SHA-256) are skipped, so an interrupted run finishes where it stopped.
+SHA-256) are skipped, so an interrupted run finishes where it stopped. Every file is written whole
+or not at all (temporary file, fsync, rename): a full disk raises OSError naming the file and
+leaves the files before it as they were.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
+import io
 import logging
-import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sdturbo.assets import manifest as manifests
 from sdturbo.assets.contact_sheet import Tile, make_sheet
 from sdturbo.config import Settings
 from sdturbo.domain.rules import load_data
 from sdturbo.errors import InvalidParameterError
-from sdturbo.metadata import slug
+from sdturbo.metadata import slug, write_atomically
 from sdturbo.params import check_count, check_seed
 from sdturbo.schema import encode_pngs
 from sdturbo.studio import OutOfDomain, Studio
 
 log = logging.getLogger(__name__)
-MANIFEST = "manifest.json"
 SHEET = "contact_sheet.png"
 SEED_STRIDE = 1000  # category k's image j uses seed + k * 1000 + j: stable when categories are chosen differently
 
@@ -93,12 +95,13 @@ def generate_anime_assets(
 
     `studio`: the service that validates and renders (default: one on Settings.from_env()).
     """
-    # 1. every image as a checked request before any work (the studio checks each field once)
+    # 1. every image as a checked request and the saved manifest checked, before any work
     specs = plan(categories, per_category, seed)
     studio = studio or Studio(Settings.from_env())
     if studio.served:
         raise InvalidParameterError("studio", "must not be started: asset batches run on the caller's thread")
     requests = {(s.category, s.index): _request(studio, s, style, steps, width, height) for s in specs}
+    saved = manifests.read(Path(out_dir), list(catalog()), force)
     out = _prepare_folder(Path(out_dir), {s.category for s in specs})
     # 2. the model, and what identifies this run
     engine = studio.load().engine
@@ -110,7 +113,7 @@ def generate_anime_assets(
         "style": style,
         "model": engine.source.label,
     }
-    manifest = _load_manifest(out, run, force)
+    manifest = manifests.resume(out, saved, run)
     # 3. generate what is missing, category by category, saving the manifest after every batch
     started, made = time.perf_counter(), 0
     for category in dict.fromkeys(s.category for s in specs):
@@ -127,7 +130,7 @@ def generate_anime_assets(
         "seconds": round(seconds, 2),
         "images_per_s": round(made / seconds, 2) if made else 0.0,
     }
-    _save_manifest(out, manifest)
+    manifests.save(out, manifest)
     log.info(
         "%d images (%d new, %d already done) in %.1f s, %.2f images/s -> %s",
         total,
@@ -144,29 +147,10 @@ def _prepare_folder(out: Path, categories: set[str]) -> Path:
     try:
         for category in categories:
             (out / category).mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        tempfile.TemporaryFile(dir=out).close()  # a file can be made here
     except OSError as err:
         raise InvalidParameterError("out_dir", f"cannot write to {str(out)!r}: {err.strerror or err}") from None
     return out
-
-
-def _load_manifest(out: Path, run: dict, force: bool) -> dict:
-    path = out / MANIFEST
-    if force or not path.exists():
-        return {"run": run, "images": []}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InvalidParameterError("out_dir", f"{path} is not a readable manifest ({err}); use --force") from None
-    if manifest.get("run") != run:
-        raise InvalidParameterError(
-            "out_dir",
-            f"{out} holds a run with other settings ({manifest.get('run')}); this run is {run}. "
-            "Use another --out, or --force to replace it",
-        )
-    return manifest
 
 
 def _is_done(out: Path, manifest: dict, spec: AssetSpec) -> bool:
@@ -195,7 +179,7 @@ def _render(out, manifest, todo: list[AssetSpec], requests: dict, studio: Studio
         chunk = todo[start : start + size]
         results = studio.run([requests[(s.category, s.index)] for s in chunk])
         for spec, result, data in zip(chunk, results, encode_pngs(results), strict=True):
-            _atomic_write(out / spec.file, data)
+            write_atomically(out / spec.file, data)
             manifest["images"] = [
                 e for e in manifest["images"] if (e["category"], e["index"]) != (category, spec.index)
             ]
@@ -212,7 +196,7 @@ def _render(out, manifest, todo: list[AssetSpec], requests: dict, studio: Studio
                 }
             )
         manifest["images"].sort(key=lambda e: (list(catalog()).index(e["category"]), e["index"]))
-        _save_manifest(out, manifest)  # an interrupted run keeps every finished batch
+        manifests.save(out, manifest)  # an interrupted run keeps every finished batch
         bar.update(len(chunk))
     bar.close()
     return len(todo)
@@ -235,19 +219,15 @@ def _write_sheets(out: Path, manifest: dict, run: dict, random_weights: bool) ->
         entries = [e for e in images if e["category"] == category]
         tiles = [Tile(out / e["file"], f"#{e['index']} seed {e['seed']}: {e['prompt']}") for e in entries]
         sheet = make_sheet(tiles, catalog()[category]["title"], subtitle, run["width"], run["height"])
-        sheet.save(out / category / SHEET)
+        write_atomically(out / category / SHEET, _png(sheet))
     tiles = [Tile(out / e["file"], f"{catalog()[e['category']]['title']} #{e['index']}: {e['prompt']}") for e in images]
-    make_sheet(tiles, "Concept library", subtitle, run["width"], run["height"]).save(out / SHEET)
+    write_atomically(out / SHEET, _png(make_sheet(tiles, "Concept library", subtitle, run["width"], run["height"])))
 
 
-def _save_manifest(out: Path, manifest: dict) -> None:
-    _atomic_write(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _sha256(data: bytes) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from sdturbo.assets import catalog, generate_anime_assets, prompts_of
-from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_number, run
+from sdturbo.cli.args import SEED_RANGE, Parser, add_image_flags, as_number, run, writing
 from sdturbo.domain.rules import default_rules
 
 _FLAGS = {"out_dir": "--out", "per_category": "--per-category", "categories": "--categories"}
@@ -37,7 +38,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; 0 on success, 2 on bad arguments, 1 when the model cannot load."""
+    """Run the CLI; 0 on success, 2 on bad arguments or a manifest of the wrong shape, 1 when the model cannot
+    load or a file cannot be written."""
     return run(build_parser(), _render, argv, _FLAGS)
 
 
@@ -54,18 +56,19 @@ def _render(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     categories = [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
     studio = Studio(Settings.from_env(model=args.model, device=args.device))
-    manifest = generate_anime_assets(
-        args.out,
-        categories=categories,
-        per_category=args.per_category,
-        steps=args.steps,
-        seed=args.seed,
-        width=args.width,
-        height=args.height,
-        style=args.style,
-        studio=studio,
-        force=args.force,
-    )
+    with writing({"--out": Path(args.out), "SDTURBO_CACHE_DIR": studio.settings.cache_dir}):
+        manifest = generate_anime_assets(
+            args.out,
+            categories=categories,
+            per_category=args.per_category,
+            steps=args.steps,
+            seed=args.seed,
+            width=args.width,
+            height=args.height,
+            style=args.style,
+            studio=studio,
+            force=args.force,
+        )
     s = manifest["summary"]
     noise = " (random weights: images are noise)" if studio.engine.source.is_random else ""
     print(
