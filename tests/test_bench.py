@@ -139,3 +139,21 @@ def test_dialect_bench_refuses_a_bad_count():
     with pytest.raises(SystemExit) as exit_:
         main(["--count", "0"])
     assert exit_.value.code == 2
+
+
+@pytest.mark.slow  # starts a dev server on the tiny model and runs the three scenarios small: ~25 s
+def test_load_test_runs_end_to_end(tmp_path, capsys):
+    """A small load test against the dev server prints its table and targets (the targets are the script's
+    to judge, so its exit status is not checked here)."""
+    from bench import load_test
+
+    argv = ["--server", "dev", "--port", str(free_port()), "--clients", "20", "--per-client", "2"]
+    argv += ["--slow", "4", "--slow-s", "3", "--hangups", "10", "--logs", str(tmp_path), "--out", str(tmp_path)]
+    assert load_test.main(argv) in (0, 1)
+    out = capsys.readouterr().out
+    assert "## dev: model tiny, cpu," in out and "| scenario | measure | value |" in out
+    assert "| clients | sent / 200 / 4xx / 503 / 504 / other 5xx / hung / conn errors | 40 / " in out
+    for row in ("| slow headers | /healthz p50 / p99 / max |", "| hang-ups | a normal user's generate right after |"):
+        assert row in out
+    assert "Targets:" in out and "- 10 hang-ups: a normal user got " in out
+    assert len(list(tmp_path.glob("dev-*.md"))) == 1 and (tmp_path / "dev.log").stat().st_size > 0
