@@ -185,12 +185,20 @@ class BatchWorker:
             queued = sum(1 for job in self._queue.queue if job is not _STOP and not job.done)
         return queued + sum(1 for job in list(self._pending) if job is not _STOP and not job.done)
 
+    @property
+    def full(self) -> bool:
+        """Whether the queue has no free place, after freeing those of answered or abandoned jobs."""
+        if not self._queue.full():
+            return False
+        self._purge_finished()
+        return self._queue.full()
+
     def submit(self, job: Job) -> Job:
         """Queue `job`; raise QueueFull when at capacity. In live mode the client's newest job wins."""
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            self._purge_finished()  # superseded jobs must not hold places in the queue
+            self._purge_finished()  # superseded jobs, and those of clients that hung up, hold no place
             try:
                 self._queue.put_nowait(job)
             except queue.Full:
@@ -230,6 +238,13 @@ class BatchWorker:
         return cancelled
 
     def _purge_finished(self) -> None:
+        """Free the places of jobs already answered, and of jobs whose client hung up (they are answered now)."""
+        with self._queue.mutex:
+            queued = list(self._queue.queue)
+        with self._lock:
+            for job in queued:
+                if job is not _STOP and not job.done and job.alive is not None and not job.alive():
+                    job.finish(error=ClientGone("the client closed the connection before its turn; not run"))
         with self._queue.mutex:
             waiting = [job for job in self._queue.queue if job is _STOP or not job.done]
             self._queue.queue.clear()

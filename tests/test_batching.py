@@ -340,3 +340,11 @@ def test_drain_answers_every_waiting_job_and_leaves_the_running_one():
     for j in jobs:
         with pytest.raises(ShuttingDown, match="stopping"):
             j.wait(0)
+
+
+def test_a_full_queue_frees_the_places_of_clients_that_hung_up():
+    worker = stepped(echo, max_batch=1, max_wait_s=0, queue_size=2)
+    gone = [worker.submit(Job(i, "k", alive=lambda: False)) for i in range(2)]
+    assert worker._queue.full() and not worker.full  # their places are free again
+    newcomer = worker.submit(job(9))
+    assert all(j.done for j in gone) and not newcomer.done and worker.depth == 1

@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, engine=None, *, validator=None,
     app.register_blueprint(openapi.bp)
     errors.register(app)
     security.register(app, settings)
+    app.before_request(api.shed_load)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.extensions["sdturbo"] = Studio(settings, engine, validator).start(background)

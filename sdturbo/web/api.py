@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, jsonify, request, url_for
 
 from sdturbo import init_image
+from sdturbo.batching import QueueFull
 from sdturbo.errors import InvalidParameterError, NotFound, field_names
 from sdturbo.metadata import FORMATS
 from sdturbo.params import MAX_SIDE, MAX_VARIATIONS, check_count, check_seed, check_side
@@ -65,6 +66,18 @@ def client_options() -> dict:
         "formats": list(FORMATS),
         "live_debounce_ms": LIVE_DEBOUNCE_MS,
     }
+
+
+# the routes that queue images: under overload they are refused before their body is even read
+QUEUEING = {"api.predict", "api.generate", "api.img2img", "api.upscale", "openai.generations", "openai.edits",
+            "openai.variations", "a1111.txt2img", "a1111.img2img"}  # fmt: skip
+
+
+def shed_load():
+    """503 at once while the queue is full: overflow costs the server almost nothing, so /healthz and the
+    requests it can serve keep their threads and their share of the CPU."""
+    if request.endpoint in QUEUEING and studio().worker.full:
+        raise QueueFull(f"queue is full ({studio().settings.queue_size} jobs waiting)")
 
 
 @bp.get("/healthz")
