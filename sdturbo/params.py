@@ -67,16 +67,23 @@ def check_prompt(value: object, field: str = "prompt") -> str:
     (newlines and tabs are fine) or lone surrogates: those break the tokenizer, and the PNG text."""
     if not isinstance(value, str):
         raise InvalidParameterError(field, f"must be a string, got {type(value).__name__}")
+    check_printable(value, field)
+    if not value.strip():
+        raise InvalidParameterError(field, "must not be empty or only whitespace")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise InvalidParameterError(field, f"must be at most {MAX_PROMPT_CHARS} characters, got {len(value)}")
+    return value
+
+
+def check_printable(value: str, field: str) -> str:
+    """Return `value` if it has no control character (newlines and tabs are fine) and no lone surrogate:
+    text that breaks the tokenizer, UTF-8 encoding and the PNG text chunks."""
     bad = _UNPRINTABLE.search(value)
     if bad:
         what = "a lone surrogate (half of a UTF-16 pair)" if "\ud800" <= bad[0] <= "\udfff" else "a control character"
         raise InvalidParameterError(
             field, f"contains {what}, U+{ord(bad[0]):04X} at character {bad.start() + 1}; remove it"
         )
-    if not value.strip():
-        raise InvalidParameterError(field, "must not be empty or only whitespace")
-    if len(value) > MAX_PROMPT_CHARS:
-        raise InvalidParameterError(field, f"must be at most {MAX_PROMPT_CHARS} characters, got {len(value)}")
     return value
 
 

@@ -169,3 +169,21 @@ def test_prompts_are_logged_only_at_debug(tmp_path, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post("/api/generate", json={**BODY, "prompt": prompt})
     assert "secret client project" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/api/collections", {"name": "fox \ud800"}, "name"),
+        ("post", "/api/collections", {"name": "fox\x00"}, "name"),
+    ],
+)
+def test_names_and_notes_with_lone_surrogates_or_control_characters_are_400(tmp_path, method, path, body, field):
+    """Found by the fuzz (tests/test_fuzz.py): these were 500s (UnicodeEncodeError)."""
+    response = getattr(make(tmp_path), method)(path, json=body)
+    assert response.status_code == 400 and response.json["field"] == field
+
+
+def test_a_lone_surrogate_as_the_key_is_just_the_wrong_key(keyed):
+    response = keyed.post("/api/session", json={"key": "\ud800"})
+    assert response.status_code == 401 and response.json["field"] == "key"

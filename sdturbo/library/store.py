@@ -29,7 +29,7 @@ from PIL import Image, features
 from sdturbo import metadata
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound
 from sdturbo.library.record import CHUNK, Collection, Entry, ImageRecord, utc_now
-from sdturbo.params import check_side
+from sdturbo.params import check_printable, check_side
 
 log = logging.getLogger(__name__)
 
@@ -663,7 +663,7 @@ def _text(value: object, field: str, most: int) -> str:
         raise InvalidParameterError(field, f"must be text, got {value!r}")
     if len(value) > most:
         raise InvalidParameterError(field, f"must be at most {most} characters, got {len(value)}")
-    return value
+    return check_printable(value, field)
 
 
 def _boolean(value: object, field: str) -> bool:
@@ -714,7 +714,7 @@ def _collection_name(value: object) -> str:
     name = " ".join(value.split())
     if len(name) > MAX_NAME_CHARS:
         raise InvalidParameterError("name", f"must be at most {MAX_NAME_CHARS} characters, got {len(name)}")
-    return name
+    return check_printable(name, "name")
 
 
 def ids_field(value: object, field: str = "ids", most: int = 1000) -> list[int]:

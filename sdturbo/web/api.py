@@ -83,7 +83,9 @@ def shed_load():
 @bp.get("/healthz")
 def healthz():
     health = studio().health()
-    return jsonify(health), 200 if health["status"] == "ok" else 503
+    if health["status"] == "ok":
+        return jsonify(health)
+    return jsonify(health), 503, {"Retry-After": "5"}  # loading (or failed: the owner must act)
 
 
 @bp.post("/predict")

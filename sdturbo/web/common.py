@@ -61,7 +61,7 @@ def json_body(force: bool = False) -> dict:
 
 def only(body: dict, allowed: tuple[str, ...]) -> None:
     """Refuse fields the endpoint does not know (a typo would otherwise be silently ignored)."""
-    unknown = sorted(set(body) - set(allowed))
+    unknown = sorted(str(name) for name in set(body) - set(allowed))
     if unknown:
         raise InvalidParameterError(unknown[0], f"unknown field; allowed: {', '.join(allowed)}")
 
@@ -70,6 +70,8 @@ def form_body(numbers: tuple[str, ...], files: tuple[str, ...] = ("image",)) -> 
     """A multipart form as the JSON body would be: the `numbers` fields (numbers, true/false) decoded,
     every other field kept as text, each file's bytes under its field name, which must be in `files`."""
     body: dict = {}
+    if not all(isinstance(name, str) and name for name in [*request.form, *request.files]):
+        raise InvalidParameterError("body", "a part of the multipart form has no readable field name")
     for name, value in request.form.items():
         try:
             decoded = json.loads(value) if name in numbers else value

@@ -53,7 +53,9 @@ PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
     # nobody reads it (the client hung up); 499 is nginx's name for that, and keeps it out of 5xx counts
     ClientGone: lambda err: Problem(499, str(err), code="client_gone"),
     NotReady: lambda err: Problem(503, str(err), retry_after=5, code="model_loading"),
-    LibraryError: lambda err: Problem(503, str(err), code="library_unavailable"),  # off, unopenable, write failed
+    LibraryError: lambda err: Problem(
+        503, str(err), retry_after=RETRY_S, code="library_unavailable"
+    ),  # off, unopenable, write failed
     JobExpired: lambda err: Problem(504, f"timed out in the queue: {err}", retry_after=RETRY_S, code="timeout"),
     TimeoutError: lambda err: Problem(
         504, "no result in time: the generation worker did not answer", retry_after=RETRY_S, code="timeout"

@@ -114,7 +114,7 @@ OPERATIONS = (
     Operation("patch", "/api/collections/{cid}", "library", "Rename a collection", ("name",)),
     Operation("delete", "/api/collections/{cid}", "library", "Delete a collection (its images stay)"),
     Operation("post", "/api/collections/{cid}/images", "library", "Add and remove images", ("add", "remove")),
-    Operation("post", "/api/png-info", "library", "Settings read from an uploaded PNG", ("file",), FORM),
+    Operation("post", "/api/png-info", "library", "Settings read from an uploaded PNG", ("file",), ("file",), FORM),
     Operation("get", "/library/{entry_id}.png", "library", "A library image, with its settings", answers="image/png"),
     Operation("get", "/library/{entry_id}.thumb", "library", "Its 256 px thumbnail", answers="image/webp"),
     Operation(

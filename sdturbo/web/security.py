@@ -125,7 +125,7 @@ def authorized(key: str) -> bool:
         with contextlib.suppress(binascii.Error, UnicodeDecodeError):
             given.append(base64.b64decode(credentials, validate=True).decode().partition(":")[2])
     expected = key.encode()
-    return any(hmac.compare_digest(candidate.encode(), expected) for candidate in given if candidate)
+    return any(hmac.compare_digest(candidate.encode("utf-8", "replace"), expected) for candidate in given if candidate)
 
 
 def _add_headers(response):
@@ -147,6 +147,7 @@ def open_session():
     body = json_body()
     only(body, ("key",))
     given = field(body, "key", check=lambda v: v if isinstance(v, str) else "")
+    given = given.encode("utf-8", "replace").decode()  # a lone surrogate cannot be this server's key
     key = current_app.config["SDTURBO_API_KEY"]
     if key and not hmac.compare_digest(given.encode(), key.encode()):
         return answer(Problem(401, "key: that is not this server's key", "key", code="unauthorized"))
