@@ -669,3 +669,21 @@ def _healthy(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+@pytest.mark.slow  # starts gunicorn on the tiny model: ~10 s
+def test_sigterm_stops_gunicorn_within_a_bound(tmp_path):
+    """gunicorn.conf.py's post_worker_init hook answers queued requests at SIGTERM; the server exits."""
+    import signal
+
+    from tests.net import free_port, start_gunicorn
+
+    port = free_port()
+    server = start_gunicorn(tmp_path, port, library="off")
+    try:
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(40) == 0 and time.monotonic() - started < 40  # graceful_timeout is 30 s
+    finally:
+        server.kill()
