@@ -720,6 +720,7 @@ def test_nan_in_a_body_is_refused_not_echoed(server):
     assert a1111_error(response, 422)["field"] == "body"
 
 
+@pytest.mark.slow  # ~0.4 s of big payloads: the default suite's 90 s budget
 def test_a_png_info_bomb_is_refused_without_decoding_it(server):
     buffer = io.BytesIO()
     info = PngImagePlugin.PngInfo()
@@ -740,6 +741,7 @@ def test_img2img_parameters_hold_the_strength_used(server):
     assert ok(post(server, "img2img", body))["parameters"]["denoising_strength"] == 0.75
 
 
+@pytest.mark.slow  # ~0.4 s of big payloads: the default suite's 90 s budget
 def test_a_16_mb_base64_image_is_read_not_refused_as_too_large(server):
     """The JSON body limit leaves room for a 20 MB image as base64 (4/3 larger)."""
     body = {"prompt": FOX, "init_images": ["A" * (16 * 2**20)], "width": 256, "height": 256}

@@ -83,6 +83,7 @@ def no_horizontal_overflow(page):
     return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
+@PHONE_FIRST
 def test_generate_an_image(page):
     page.fill("#prompt", "a fox spirit in a lantern-lit alley, night rain")
     page.click("#generate")
@@ -160,6 +161,7 @@ def test_prompts_are_escaped_and_inputs_are_phone_sized(page):
     assert no_horizontal_overflow(page)
 
 
+@PHONE_FIRST
 def test_an_invalid_seed_is_reported_not_replaced(page):
     page.fill("#prompt", "a lighthouse in a storm")
     page.fill("#seed", "-5")
@@ -247,10 +249,12 @@ def test_no_request_fails_and_the_icon_is_served(browser, live_server):
     assert failures == []
 
 
+@PHONE_FIRST
 def test_the_shortcut_hint_shows_only_with_a_keyboard(page):
     assert page.is_visible("#generate kbd") == (page.viewport_name == "desktop")
 
 
+@PHONE_FIRST
 def test_the_live_toggle_is_explained(page):
     hint = page.get_attribute("#live", "aria-describedby")
     assert page.is_visible(f"#{hint}") and "as you type" in page.text_content(f"#{hint}")
@@ -272,6 +276,7 @@ def assert_form_matches(page, config):
     assert selected == f"{defaults['width']}×{defaults['height']}"
 
 
+@PHONE_FIRST
 def test_the_form_is_rendered_from_the_server_options(page, live_server):
     assert_form_matches(page, page.request.get(live_server + "/api/config").json())
 
