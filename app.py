@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 
 from sdturbo.cli.args import Parser, run
 from sdturbo.config import Settings
@@ -70,19 +71,29 @@ def _serve(args: argparse.Namespace) -> int:
         library_retain=args.library_retain,
     )
     app = create_app(settings)
-    signal.signal(signal.SIGTERM, lambda signum, frame: _stop(app))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through _stop
-        app.extensions["sdturbo"].shutdown()
+    finally:  # Ctrl-C or SIGTERM: Flask's server stops listening and returns
+        _finish(app.extensions["sdturbo"])
     return 0
 
 
-def _stop(app) -> None:
-    """SIGTERM: queued requests are answered 503 (not run), the running batch finishes, then the server
-    stops (Flask's server stops on KeyboardInterrupt)."""
-    app.extensions["sdturbo"].shutdown()
-    raise KeyboardInterrupt
+SHUTDOWN_GRACE_S = 15.0  # the batch running and the answers being written, at most
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # what Flask's server stops on, as on Ctrl-C
+
+
+def _finish(studio) -> None:
+    """Queued requests are answered 503 (not run); the running batch finishes and its answers are
+    written (their threads keep running after the server stops listening), within a bound."""
+    studio.shutdown(timeout=SHUTDOWN_GRACE_S)
+    deadline = time.monotonic() + SHUTDOWN_GRACE_S
+    while studio.in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the last answers leave their threads' buffers
 
 
 if __name__ == "__main__":

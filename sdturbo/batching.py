@@ -154,6 +154,7 @@ class BatchWorker:
         self._lock = threading.Lock()
         self.batch_sizes: collections.Counter = collections.Counter()  # size -> how many batches ran
         self.running = 0  # jobs in the batch being run now
+        self.stopping = False  # stop() or drain() was called: submit refuses new jobs
         self._busy = False  # the last batch had company or jobs were waiting: wait max_wait_s to fill the next
         self._thread = threading.Thread(target=self._loop, name="batch-worker", daemon=True)
 
@@ -162,7 +163,9 @@ class BatchWorker:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the batches already queued, then end the worker thread (or the caller's `step` loop)."""
+        """Finish the batches already queued, then end the worker thread (or the caller's `step` loop);
+        nothing new is queued from now on."""
+        self.stopping = True
         with self._queue.mutex:  # the sentinel never waits for a place: a full queue must still stop
             self._queue.queue.append(_STOP)
             self._queue.not_empty.notify()
@@ -187,22 +190,24 @@ class BatchWorker:
 
     @property
     def full(self) -> bool:
-        """Whether the queue has no free place, after freeing those of answered or abandoned jobs."""
-        if not self._queue.full():
+        """Whether no place is free: jobs queued or held back for another batch key count, those of
+        answered or abandoned jobs are freed first."""
+        if self.depth < self._queue.maxsize and not self._queue.full():
             return False
         self._purge_finished()
-        return self._queue.full()
+        return self.depth >= self._queue.maxsize or self._queue.full()
 
     def submit(self, job: Job) -> Job:
-        """Queue `job`; raise QueueFull when at capacity. In live mode the client's newest job wins."""
+        """Queue `job`; raise QueueFull at capacity (queued plus held-back jobs), ShuttingDown once
+        stopping. In live mode the client's newest job wins."""
+        if self.stopping:
+            raise ShuttingDown("the server is shutting down; retry in a moment")
+        if self.full:
+            raise QueueFull(f"queue is full ({self._queue.maxsize} jobs waiting)")
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            self._purge_finished()  # superseded jobs, and those of clients that hung up, hold no place
-            try:
-                self._queue.put_nowait(job)
-            except queue.Full:
-                raise QueueFull(f"queue is full ({self._queue.maxsize} jobs waiting)") from None
+            raise QueueFull(f"queue is full ({self._queue.maxsize} jobs waiting)") from None
         if self.latest_wins and job.client:
             self._supersede(job)
         return job
@@ -272,7 +277,12 @@ class BatchWorker:
             self._fail_waiting("the server is shutting down")
             return False
         self._busy = len(batch) > 1 or self.depth > 0
-        self._run(self._runnable(batch))
+        try:
+            self._run(self._runnable(batch))
+        except Exception as err:  # a bug outside the batch function: answer the batch, keep the worker
+            log.exception("running a batch failed outside the engine; carrying on")
+            for job in batch:
+                job.finish(error=BatchFailed(f"internal error: {type(err).__name__}"))
         return True
 
     def _runnable(self, batch: list[Job]) -> list[Job]:
@@ -319,7 +329,8 @@ class BatchWorker:
             if len(batch) == 1:
                 log.exception("request failed")
                 return [(None, BatchFailed(f"generation failed: {type(err).__name__}: {first_line(err)[:200]}"), 1)]
-            log.warning("batch of %d failed (%s: %s); retrying its halves", len(batch), type(err).__name__, err)
+            log.warning("batch of %d failed (%s); retrying its halves", len(batch), type(err).__name__)
+            log.debug("the batch's error: %s", err)  # may quote a prompt: DEBUG only
             middle = len(batch) // 2
             return self._outcomes(batch[:middle]) + self._outcomes(batch[middle:])
         finally:
@@ -338,6 +349,7 @@ class BatchWorker:
 
     def drain(self, reason: str) -> int:
         """Answer every job not yet started with ShuttingDown(reason) (the running batch finishes); how many."""
+        self.stopping = True
         with self._queue.mutex:
             waiting = [job for job in [*self._queue.queue, *list(self._pending)] if job is not _STOP]
         with self._lock:
@@ -354,4 +366,4 @@ class BatchWorker:
                 break
         for job in leftovers:
             if job is not _STOP:
-                job.finish(error=BatchFailed(reason))
+                job.finish(error=ShuttingDown(reason))

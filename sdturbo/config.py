@@ -20,6 +20,7 @@ DTYPES = ("auto", "fp16", "bf16", "fp32")
 ATTENTIONS = ("auto", "sdpa", "xformers", "sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math")
 COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduce-overhead")
 MAX_COMPILE_SIZES = 8
+_KEY_RE = re.compile(r"^[!-~]{16,256}$")  # printable ASCII, no spaces: what HTTP headers carry unchanged
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -166,9 +167,11 @@ class Settings:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
         object.__setattr__(self, "library", _library_dir(self.library))
         object.__setattr__(self, "library_retain", _retain(self.library_retain))
-        if not isinstance(self.api_key, str) or (self.api_key and len(self.api_key.strip()) < 16):
+        if not isinstance(self.api_key, str) or (self.api_key and not _KEY_RE.match(self.api_key)):
             make = "python -c 'import secrets; print(secrets.token_urlsafe())'"
-            raise InvalidParameterError("api_key", f"must be at least 16 characters (make one: {make}), or empty")
+            raise InvalidParameterError(
+                "api_key", f"must be 16-256 printable ASCII characters, no spaces (make one: {make}), or empty"
+            )
         if not isinstance(self.allowed_hosts, str):
             raise InvalidParameterError(
                 "allowed_hosts", f"must be a comma list of host names, got {self.allowed_hosts!r}"

@@ -300,10 +300,21 @@ class Studio:
 
     def _submit(self, requests, client, seq, keep, group, alive) -> list[Served | None]:
         timeout = self.settings.request_timeout_s
-        jobs = [
-            self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout, group=group, alive=alive))
-            for r in requests
-        ]
+        jobs: list[Job] = []
+        try:
+            for r in requests:
+                jobs.append(
+                    self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout, group=group, alive=alive))
+                )
+            return self._collect(requests, jobs, client, keep, group, timeout)
+        except BaseException:
+            # refused part-way (queue full) or failed while waiting: what is still queued is nobody's now
+            for job in jobs:
+                self.worker.expire(job)
+            raise
+
+    def _collect(self, requests, jobs, client, keep, group, timeout) -> list[Served | None]:
+        """Wait for each job in order (504 at its deadline) and keep its image."""
         served = []
         inits: dict[int, tuple[bytes, str]] = {}  # variations share one init image: encode and hash it once
         for request, job in zip(requests, jobs, strict=True):
@@ -401,6 +412,12 @@ class Studio:
         return self.load().engine.generate(requests)
 
     # facts for front ends
+
+    @property
+    def in_flight(self) -> int:
+        """Images requested by web clients that have not been answered yet (queued, running or kept)."""
+        with self._waiting_lock:
+            return sum(self._waiting.values())
 
     def interrupt(self, group: str) -> int:
         """Cancel the queued requests submitted with `group` (the batch already running finishes); how many."""

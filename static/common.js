@@ -18,10 +18,12 @@ function item(tag, text) {
 // A server on the LAN may need an access key (SDTURBO_API_KEY): the page asks for it once, and the
 // server keeps it in a cookie for this browser session. Every fetch waits for that, and asks again on a 401.
 const nativeFetch = window.fetch.bind(window);
-let access = null;
+let access = null;     // the check (or the asking) in progress or done; shared by every fetch
+let asking = false;
 
 function ensureAccess(again = false) {
-  if (access && !again) return access;
+  if (access && !(again && !asking)) return access;   // a 401 during an ask waits for that same ask
+  asking = again;
   access = (async () => {
     const state = await readJson(await nativeFetch("/api/session"));
     let message = "This studio needs its access key (ask whoever runs it):";
@@ -35,7 +37,8 @@ function ensureAccess(again = false) {
       message = "That key was not accepted. The studio's access key:";
     }
     return true;
-  })();
+  })().catch(() => true)   // the server could not be asked (offline): let the request itself fail and tell
+    .finally(() => { asking = false; });
   return access;
 }
 

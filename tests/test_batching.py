@@ -348,3 +348,40 @@ def test_a_full_queue_frees_the_places_of_clients_that_hung_up():
     assert worker._queue.full() and not worker.full  # their places are free again
     newcomer = worker.submit(job(9))
     assert all(j.done for j in gone) and not newcomer.done and worker.depth == 1
+
+
+# the review of the issue-15 change, 2026-11-25
+
+
+def test_a_liveness_check_that_raises_fails_its_batch_not_the_worker():
+    def broken():
+        raise ValueError("non-zero flags not allowed in calls to recv() on <class 'ssl.SSLSocket'>")
+
+    worker = stepped(echo, max_batch=8, max_wait_s=0)
+    bad = worker.submit(Job(1, "k", alive=broken))
+    assert worker.step()  # the worker carries on
+    with pytest.raises(BatchFailed, match="internal error: ValueError"):
+        bad.wait(0)
+    fine = worker.submit(job(2))
+    worker.step()
+    assert fine.wait(0) == "r2"
+
+
+def test_capacity_counts_jobs_held_back_for_another_batch_key():
+    worker = stepped(echo, max_batch=1, max_wait_s=0, queue_size=3)
+    for key in "abc":
+        worker.submit(job(key, key=key))
+    collect(worker._queue, worker._pending, 1, 0.0)  # takes one, holds the others back: queue places free
+    assert worker.depth == 2 and worker.full is False
+    worker.submit(job("d", key="d"))
+    with pytest.raises(QueueFull):
+        worker.submit(job("e", key="e"))
+
+
+def test_nothing_is_queued_once_stopping():
+    from sdturbo.batching import ShuttingDown
+
+    worker = stepped(echo)
+    worker.stop()
+    with pytest.raises(ShuttingDown):
+        worker.submit(job(1))

@@ -94,8 +94,9 @@ def test_the_key_is_never_logged(keyed, caplog):
 
 
 def test_a_short_key_is_refused_with_how_to_make_one():
-    with pytest.raises(InvalidParameterError, match="at least 16 characters.*secrets"):
-        Settings(model="fake", api_key="1234")
+    for bad in ("1234", " " + KEY, KEY + "\r", "schlüssel-" + KEY):
+        with pytest.raises(InvalidParameterError, match="16-256 printable ASCII characters, no spaces.*secrets"):
+            Settings(model="fake", api_key=bad)
 
 
 @pytest.mark.parametrize("host", ["evil.example", "rebind.attacker.net:5000", "10.0.0.99"])
@@ -187,3 +188,39 @@ def test_names_and_notes_with_lone_surrogates_or_control_characters_are_400(tmp_
 def test_a_lone_surrogate_as_the_key_is_just_the_wrong_key(keyed):
     response = keyed.post("/api/session", json={"key": "\ud800"})
     assert response.status_code == 401 and response.json["field"] == "key"
+
+
+# the review of the issue-15 change, 2026-11-25
+
+
+def test_a_non_ascii_basic_header_is_just_unauthorized_not_500(keyed):
+    response = keyed.get("/sdapi/v1/options", headers={"Authorization": "Basic \u00ff"})
+    assert response.status_code == 401
+
+
+def test_the_cookie_holds_a_token_derived_from_the_key_not_the_key(keyed):
+    cookie = keyed.post("/api/session", json={"key": KEY}).headers["Set-Cookie"]
+    assert KEY not in cookie and keyed.post("/api/generate", json=BODY).status_code == 200
+    keyed.set_cookie("sdturbo_key", KEY)  # the raw key as a cookie is not accepted
+    assert keyed.post("/api/generate", json=BODY).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}, {"Origin": "null"}],
+)
+def test_another_sites_page_cannot_make_the_studio_work_even_without_a_key(tmp_path, headers):
+    """A form or fetch on any web page could POST to 127.0.0.1 (text/plain, multipart need no preflight)."""
+    client = make(tmp_path)
+    response = client.post(
+        "/predict", data=b'{"prompt": "anime fox"}', headers={"Content-Type": "text/plain", **headers}
+    )
+    assert response.status_code == 403 and response.is_json
+    assert client.get("/healthz", headers=headers).status_code == 200  # reading is harmless
+    same_site = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/api/generate", json=BODY, headers=same_site).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["[::1]", "[::1]:5000", "LOCALHOST:5000"])
+def test_ipv6_and_uppercase_host_names_are_recognised(tmp_path, host):
+    assert make(tmp_path).get("/healthz", headers={"Host": host}).status_code == 200

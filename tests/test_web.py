@@ -687,3 +687,18 @@ def test_sigterm_stops_gunicorn_within_a_bound(tmp_path):
         assert server.wait(40) == 0 and time.monotonic() - started < 40  # graceful_timeout is 30 s
     finally:
         server.kill()
+
+
+def test_a_request_refused_part_way_leaves_none_of_its_images_queued():
+    """The review of 2026-11-25: n=8 into a queue with room for 4 answered 503, yet 4 were made for nobody."""
+    gate = threading.Event()
+    engine = FakeEngine(gate)
+    client, studio = make_client(engine, queue_size=4, max_batch_size=1, client_quota=16)
+    blocker = background_post(client, {"prompt": "fox", "seed": 1})
+    wait_until(lambda: engine.batches)
+    refused = client.post("/api/generate", json={"prompt": "anime cat", "seed": 100, "n": 8})
+    assert refused.status_code == 503 and studio.worker.depth == 0
+    gate.set()
+    blocker.join(5)
+    studio.stop()
+    assert [r.seed for r in engine.requests] == [1]

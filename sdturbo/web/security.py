@@ -10,7 +10,6 @@ time and never logged.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import hmac
 import ipaddress
@@ -18,6 +17,7 @@ import logging
 import socket
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import Forbidden
 
 from sdturbo.config import Settings
 from sdturbo.errors import InvalidParameterError
@@ -96,14 +96,37 @@ def _own_names() -> set[str]:
     return names
 
 
+def host_name(value: str) -> str:
+    """The name in a Host header or an Origin's authority: without the port, IPv6 without brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
 def _check_host():
     hosts = current_app.extensions["sdturbo.hosts"]
-    host = request.host.rsplit(":", 1)[0].strip("[]").lower() if request.host else ""
+    host = host_name(request.host or "")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site(hosts):
+        raise Forbidden("cross-site requests may not change anything here (another web page sent this)")
     if hosts is not None and host not in hosts:
         log.warning("refused a request for host %r (not in the allowed hosts)", host[:100])
         raise InvalidParameterError(
             "host", f"{host[:100]!r} is not a name of this server; add it to SDTURBO_ALLOWED_HOSTS to serve it"
         )
+
+
+def _cross_site(hosts: frozenset[str] | None) -> bool:
+    """A browser request sent by another site's page (a form or fetch aimed at this studio): its
+    Sec-Fetch-Site says so, or its Origin names a host this server does not answer to. API clients
+    (scripts, SDKs, other servers) send neither header."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    name = host_name(origin.partition("://")[2])
+    return name != host_name(request.host or "") and (hosts is not None and name not in hosts)
 
 
 def _check_key():
@@ -117,15 +140,23 @@ def _check_key():
 
 def authorized(key: str) -> bool:
     """Whether the request carries `key` (header, Basic password, or the page's cookie); constant-time."""
-    given = [request.headers.get("X-API-Key", ""), request.cookies.get(COOKIE, "")]
+    if hmac.compare_digest(request.cookies.get(COOKIE, "").encode("utf-8", "replace"), session_token(key).encode()):
+        return True
+    given = [request.headers.get("X-API-Key", "")]
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         given.append(credentials.strip())
     elif scheme.lower() == "basic":
-        with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+        with contextlib.suppress(ValueError):  # bad base64 (binascii.Error), non-ASCII, bad UTF-8
             given.append(base64.b64decode(credentials, validate=True).decode().partition(":")[2])
     expected = key.encode()
     return any(hmac.compare_digest(candidate.encode("utf-8", "replace"), expected) for candidate in given if candidate)
+
+
+def session_token(key: str) -> str:
+    """What the page's cookie holds: derived from the key, never the key itself (browsers send a host's
+    cookies to all its ports, so another local service would see it)."""
+    return hmac.new(key.encode(), b"sdturbo-session", "sha256").hexdigest()
 
 
 def _add_headers(response):
@@ -153,7 +184,7 @@ def open_session():
         return answer(Problem(401, "key: that is not this server's key", "key", code="unauthorized"))
     response = jsonify(key_required=bool(key), authorized=True)
     if key:
-        response.set_cookie(COOKIE, given, httponly=True, samesite="Strict", path="/")
+        response.set_cookie(COOKIE, session_token(key), httponly=True, samesite="Strict", path="/")
     return response
 
 
