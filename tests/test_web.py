@@ -50,6 +50,17 @@ def background_post(client, body):
     return thread
 
 
+def held(engine_kwargs=None, **settings):
+    """A client whose worker is busy with seed 1's batch until the gate is set: (client, studio, engine,
+    gate, the blocked request's thread)."""
+    gate = threading.Event()
+    engine = FakeEngine(gate, **(engine_kwargs or {}))
+    client, studio = make_client(engine, **settings)
+    blocker = background_post(client, {"prompt": "fox", "seed": 1})
+    wait_until(lambda: engine.batches)  # running: out of the queue, holding the worker
+    return client, studio, engine, gate, blocker
+
+
 def in_threads(fn, count):
     results = [None] * count
 
@@ -300,11 +311,7 @@ def test_errors_fan_out_to_every_request_of_the_batch():
 
 
 def test_full_queue_is_503_with_retry_after():
-    gate = threading.Event()
-    engine = FakeEngine(gate)
-    client, studio = make_client(engine, queue_size=1, max_batch_size=1, max_wait_ms=0)
-    first = background_post(client, {"prompt": "fox", "seed": 1})
-    wait_until(lambda: engine.batches)  # running, so out of the queue
+    client, studio, engine, gate, first = held(queue_size=1, max_batch_size=1, max_wait_ms=0)
     second = background_post(client, {"prompt": "fox", "seed": 2})
     wait_until(lambda: studio.worker.depth == 1)  # the one queue place is taken
     response = client.post("/api/generate", json={"prompt": "fox", "seed": 3})
@@ -316,11 +323,7 @@ def test_full_queue_is_503_with_retry_after():
 
 
 def test_request_waiting_past_timeout_is_504_and_not_run():
-    gate = threading.Event()
-    engine = FakeEngine(gate)
-    client, studio = make_client(engine, request_timeout_s=0.2, max_wait_ms=0)
-    first = background_post(client, {"prompt": "fox", "seed": 1})
-    wait_until(lambda: engine.batches)
+    client, studio, engine, gate, first = held(request_timeout_s=0.2, max_wait_ms=0)
     late = {}
     second = threading.Thread(
         target=lambda: late.update(r=client.post("/api/generate", json={"prompt": "fox", "seed": 2}))
@@ -535,11 +538,7 @@ def test_unknown_fields_are_refused_everywhere(client, path, body):
 
 def test_a_request_still_queued_at_its_deadline_is_504_then_with_retry_after_and_never_run():
     """Finding 5: the 504 came 4-6 s after the timeout, without Retry-After (and the job could still run)."""
-    gate = threading.Event()
-    engine = FakeEngine(gate)
-    client, studio = make_client(engine, request_timeout_s=0.3)
-    blocker = background_post(client, {"prompt": "fox", "seed": 1})
-    wait_until(lambda: engine.batches)  # the worker is held: the next request can only wait
+    client, studio, engine, gate, blocker = held(request_timeout_s=0.3)
     started = time.monotonic()
     response = client.post("/api/generate", json={"prompt": "fox", "seed": 2})
     waited = time.monotonic() - started
@@ -691,11 +690,7 @@ def test_sigterm_stops_gunicorn_within_a_bound(tmp_path):
 
 def test_a_request_refused_part_way_leaves_none_of_its_images_queued():
     """The review of 2026-11-25: n=8 into a queue with room for 4 answered 503, yet 4 were made for nobody."""
-    gate = threading.Event()
-    engine = FakeEngine(gate)
-    client, studio = make_client(engine, queue_size=4, max_batch_size=1, client_quota=16)
-    blocker = background_post(client, {"prompt": "fox", "seed": 1})
-    wait_until(lambda: engine.batches)
+    client, studio, engine, gate, blocker = held(queue_size=4, max_batch_size=1, client_quota=16)
     refused = client.post("/api/generate", json={"prompt": "anime cat", "seed": 100, "n": 8})
     assert refused.status_code == 503 and studio.worker.depth == 0
     gate.set()
