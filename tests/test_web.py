@@ -61,6 +61,18 @@ def held(engine_kwargs=None, **settings):
     return client, studio, engine, gate, blocker
 
 
+def queue_together(post, count, studio, gate, blocker) -> None:
+    """`post(i)` for i < count on threads while the worker is held; once all are queued, let the worker
+    go (they share a batch) and wait for every answer."""
+    posts = [threading.Thread(target=post, args=(i,)) for i in range(count)]
+    for thread in posts:
+        thread.start()
+    wait_until(lambda: studio.worker.depth == count)
+    gate.set()
+    for thread in [blocker, *posts]:
+        thread.join(5)
+
+
 def in_threads(fn, count):
     results = [None] * count
 
@@ -255,13 +267,7 @@ def test_concurrent_requests_share_a_batch_and_get_their_own_images():
     def post(i):
         responses[i] = client.post("/api/generate", json={"prompt": f"fox {i}", "seed": i}).json
 
-    posts = [threading.Thread(target=post, args=(i,)) for i in range(6)]
-    for thread in posts:
-        thread.start()
-    wait_until(lambda: studio.worker.depth == 6)
-    gate.set()
-    for thread in [blocker, *posts]:
-        thread.join(5)
+    queue_together(post, 6, studio, gate, blocker)
     assert max(engine.batches) > 1
     for i, data in enumerate(responses):
         assert data["seed"] == i and decode(data["image"]).getpixel((0, 0)) == seed_color(i)
@@ -281,13 +287,7 @@ def test_a_request_that_breaks_the_engine_fails_alone_not_its_batch():
         prompt = "anime fox POISON" if i == 3 else f"anime fox {i}"
         answers[i] = client.post("/api/generate", json={"prompt": prompt, "seed": i})
 
-    posts = [threading.Thread(target=post, args=(i,)) for i in range(6)]
-    for thread in posts:
-        thread.start()
-    wait_until(lambda: studio.worker.depth == 6)
-    gate.set()
-    for thread in [blocker, *posts]:
-        thread.join(5)
+    queue_together(post, 6, studio, gate, blocker)
     assert 6 in engine.batches  # they did share a batch
     assert answers[3].status_code == 500 and "cannot encode" in answers[3].json["error"]
     assert all(answers[i].status_code == 200 for i in (0, 1, 2, 4, 5))
