@@ -224,3 +224,26 @@ def test_another_sites_page_cannot_make_the_studio_work_even_without_a_key(tmp_p
 @pytest.mark.parametrize("host", ["[::1]", "[::1]:5000", "LOCALHOST:5000"])
 def test_ipv6_and_uppercase_host_names_are_recognised(tmp_path, host):
     assert make(tmp_path).get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_the_real_clients_send_the_key_their_own_way(tmp_path):
+    """The OpenAI SDK's api_key (Bearer) and webuiapi's password (Basic), unchanged clients."""
+    import openai
+    import webuiapi
+
+    from sdturbo.web import create_app
+    from tests.net import serve_app
+
+    settings = Settings(model="fake", validator_model="none", library=tmp_path / "library", api_key=KEY)
+    with serve_app(create_app(settings, FakeEngine(), background=False)) as url:
+        made = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0).images.generate(
+            prompt="anime fox", size="256x256"
+        )
+        assert made.data[0].b64_json
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=f"{url}/v1", api_key="wrong-key-of-16-chars", max_retries=0).images.generate(
+                prompt="anime fox"
+            )
+        host, port = url.removeprefix("http://").split(":")
+        api = webuiapi.WebUIApi(host=host, port=int(port), username="artist", password=KEY)
+        assert api.txt2img(prompt="anime fox", width=256, height=256).image.size == (256, 256)
