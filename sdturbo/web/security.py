@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hmac
-import ipaddress
 import logging
 import socket
 
@@ -46,7 +45,7 @@ HEADERS = {
 def register(app: Flask, settings: Settings) -> None:
     app.config["SDTURBO_API_KEY"] = settings.api_key
     app.extensions["sdturbo.hosts"] = allowed_hosts(settings)
-    if not is_loopback(settings.host):
+    if not settings.local_only:
         log.warning(
             "listening on %s: anyone on this network can reach the studio%s; allowed hosts: %s",
             settings.host,
@@ -57,15 +56,6 @@ def register(app: Flask, settings: Settings) -> None:
     app.before_request(_check_key)
     app.after_request(_add_headers)
     app.register_blueprint(bp)
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_hosts(settings: Settings) -> frozenset[str] | None:
