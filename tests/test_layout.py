@@ -89,6 +89,7 @@ def test_documented_domain_commands_still_work(tmp_path):
     assert evaluated.returncode == 0 and "accuracy=1.000" in evaluated.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter importing torch: ~3 s of the default suite's 90 s budget
 def test_public_imports_are_unchanged():
     code = (
         "from generate_image import SDTurboGenerator, GenerationResult, InvalidParameterError, ModelLoadError, main;"
