@@ -267,9 +267,11 @@ def test_live_sketching_sends_latest_wins_requests(browser, server):
         assert not page.is_checked("#live")  # one live source at a time
         assert page.get_attribute("#seed-lock", "aria-pressed") == "true"
         for n in range(3):  # each finished stroke sends, after the live debounce
-            with page.expect_request("**/api/img2img"):
+            with page.expect_request("**/api/img2img") as sent:
                 stroke_by_mouse(page, [(0.2, 0.2 + n / 5), (0.8, 0.3 + n / 5)])
         page.wait_for_selector("#sketch-result-figure:not([hidden])")
+        newest = sent.value.response().json()["image"]  # the page shows the newest stroke's answer
+        page.wait_for_function(f"() => document.getElementById('image').src.endsWith({json.dumps(newest[-60:])})")
         assert len(requests) >= 3
         assert all(r["live"] and r["format"] == "jpeg" for r in requests)
         assert len({r["client_id"] for r in requests}) == 1
