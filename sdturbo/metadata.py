@@ -181,16 +181,21 @@ def save_image(image: Image.Image, path: str | Path, parameters: str | None = No
     return write_atomically(path, data)
 
 
-def write_atomically(path: str | Path, data: bytes) -> Path:
+def write_atomically(path: str | Path, data: bytes, *, sync: bool = True, durable: bool = False) -> Path:
     """Write `data` to `path` so that it is either as before or complete: a unique temporary file beside
-    it, fsync, rename. On failure the temporary file is removed and the OSError names `path`."""
+    it, fsync, rename. On failure the temporary file is removed and the OSError names `path`.
+
+    `sync=False`: no fsync at all (files that are cheap to make again). `durable`: the folder must be
+    synced too, else the file is taken back and the error raised (the library: a write reported as
+    failed must not reappear after a power cut); otherwise that last sync is best effort."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique per call
     try:
         with open(temporary, "xb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
+            if sync:
+                file.flush()
+                os.fsync(file.fileno())  # the bytes are on disk before the name points at them
         os.replace(temporary, path)
     except BaseException as err:
         with contextlib.suppress(OSError):
@@ -198,18 +203,24 @@ def write_atomically(path: str | Path, data: bytes) -> Path:
         if isinstance(err, OSError) and err.errno is not None:  # name the file the caller asked for
             raise OSError(err.errno, err.strerror, str(path)) from err
         raise
-    _sync_folder(path.parent)
+    if sync:
+        try:
+            _sync_folder(path.parent)
+        except OSError:
+            if durable:
+                path.unlink(missing_ok=True)
+                raise
+            # best effort elsewhere: Windows and some file systems refuse to sync a folder
     return path
 
 
 def _sync_folder(folder: Path) -> None:
-    """Make a rename in `folder` survive a power cut; best effort (Windows and some file systems refuse)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Make a rename in `folder` survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def slug(text: str, length: int) -> str:

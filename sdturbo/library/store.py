@@ -29,6 +29,7 @@ from PIL import Image, features
 from sdturbo import metadata
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound
 from sdturbo.library.record import CHUNK, Collection, Entry, ImageRecord, utc_now
+from sdturbo.metadata import write_atomically
 from sdturbo.params import check_printable, check_side
 
 log = logging.getLogger(__name__)
@@ -265,9 +266,10 @@ class Library:
             if init_png is not None and record.init_sha256:
                 init = self.init_path(record.init_sha256)
                 if not init.exists():  # content-addressed: one file however many images start from it
-                    atomic_write(init, init_png)
+                    write_atomically(init, init_png, durable=True)
             path.parent.mkdir(exist_ok=True)
-            writing = self._writer.submit(atomic_write, path, png)  # fsync and sha256 both release the GIL
+            # fsync and sha256 both release the GIL: write on the pool while hashing here
+            writing = self._writer.submit(write_atomically, path, png, durable=True)
             digest = hashlib.sha256(png).hexdigest()
             writing.result()
         except OSError as err:
@@ -419,7 +421,7 @@ class Library:
                 thumb = image.convert("RGB")
             buffer = io.BytesIO()
             thumb.save(buffer, format=THUMB_FORMAT[0], quality=82)
-            atomic_write(path, buffer.getvalue(), sync=False)  # a lost thumbnail is made again
+            write_atomically(path, buffer.getvalue(), sync=False)  # a lost thumbnail is made again
         return path
 
     def _thumb_path(self, entry_id: int) -> Path:
@@ -564,31 +566,6 @@ class Library:
             pool, self._pool = self._pool, []
         for db in pool:
             db.close()
-
-
-def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write `data` to `path` so that `path` is either absent or complete: temporary file, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique per call
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            if sync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if sync:  # the rename itself survives a power cut once the folder is synced
-        try:
-            fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError:  # reported as a failed write: take the file back
-            path.unlink(missing_ok=True)
-            raise
 
 
 @contextlib.contextmanager
