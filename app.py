@@ -86,9 +86,16 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt  # what Flask's server stops on, as on Ctrl-C
 
 
+def _exit_now(signum, frame) -> None:
+    raise SystemExit(1)
+
+
 def _finish(studio) -> None:
     """Queued requests are answered 503 (not run); the running batch finishes and its answers are
-    written (their threads keep running after the server stops listening), within a bound."""
+    written (their threads keep running after the server stops listening), within a bound. A second
+    SIGTERM or Ctrl-C meanwhile ends the process at once, quietly (exit 1)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_now)
     studio.shutdown(timeout=SHUTDOWN_GRACE_S)
     deadline = time.monotonic() + SHUTDOWN_GRACE_S
     while studio.in_flight and time.monotonic() < deadline:
