@@ -13,6 +13,7 @@ import time
 from sdturbo.cli.args import Parser, run
 from sdturbo.config import Settings
 from sdturbo.web import create_app
+from sdturbo.web.serving import DevServer
 
 __all__ = ["create_app", "main"]
 
@@ -72,8 +73,10 @@ def _serve(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     signal.signal(signal.SIGTERM, _interrupt)
+    server = DevServer(settings.host, settings.port, app)  # Flask's threaded server, see web/serving.py
+    server.log_startup()
     try:
-        app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+        server.serve_forever()  # returns on Ctrl-C (or SIGTERM, see _interrupt), having closed the socket
     finally:  # Ctrl-C or SIGTERM: Flask's server stops listening and returns
         _finish(app.extensions["sdturbo"])
     return 0

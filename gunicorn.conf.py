@@ -3,7 +3,10 @@
 One worker process per GPU: each process holds its own copy of the weights and its own CUDA
 context, and inside it one batch worker thread owns the pipeline. More processes on one GPU
 would only duplicate the weights and fight over the device; concurrency comes from threads
-(HTTP) feeding the batcher, which groups requests into one GPU call. No preload_app: CUDA must
+(HTTP) feeding the batcher, which groups requests into one GPU call. The worker is gunicorn's
+gthread with a two-thread lane for complete `GET /healthz` requests and its pool started up front
+(sdturbo/web/gunicorn_worker.py): plain gthread made a health check wait behind every queued
+connection, and none was answered while slow-header clients held all threads. No preload_app: CUDA must
 be initialised after the fork, inside the worker. Address, port and threads come from the same
 Settings.from_env() the app reads (SDTURBO_HOST, SDTURBO_PORT, SDTURBO_HTTP_THREADS), checked there.
 """
@@ -14,7 +17,7 @@ _settings = Settings.from_env()
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = 1
-worker_class = "gthread"
+worker_class = "sdturbo.web.gunicorn_worker.HealthLaneWorker"  # gthread + a lane for /healthz
 threads = _settings.threads
 timeout = 180  # the model loads in a background thread, so the worker answers /healthz meanwhile
 graceful_timeout = 30

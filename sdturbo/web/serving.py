@@ -1,0 +1,47 @@
+"""Connection handling of both servers, so /healthz answers in milliseconds under any load (issue 15).
+
+Both servers are one Python process: under a burst of connections hundreds of threads want the GIL,
+and what decides a health check's latency is how long it waits *before* its request is read
+(measured with `bench/load_test.py`: the app answers /healthz in about 1 ms once it has the request).
+
+- Dev server (`app.py`): werkzeug's threaded server starts one thread per connection with
+  `threading.Thread.start()`, which waits until the new thread has run; in a burst of 200 connections
+  each start waits its turn for the GIL and the accept loop fell 150-350 ms behind. `DevServer` starts
+  the thread without that wait (`_thread.start_new_thread`, what `Thread.start` is built on; werkzeug's
+  threads are daemons and untracked already).
+- gunicorn (`gunicorn.conf.py`): the gthread worker hands every connection to one thread pool, first
+  come first served, so a probe waited behind every queued request, and behind slow-header
+  connections holding all the threads. `HealthLaneWorker` (sdturbo/web/gunicorn_worker.py) gives
+  complete `GET /healthz` requests two threads of their own.
+"""
+
+from __future__ import annotations
+
+import _thread
+import socket
+
+from werkzeug.serving import ThreadedWSGIServer
+
+HEALTH_REQUEST = b"GET /healthz"
+_HEAD_PEEK = 4096  # a health check's whole request head fits: longer ones take the ordinary way
+
+
+def is_health_check(sock: socket.socket) -> bool:
+    """Whether `sock` has a complete `GET /healthz` request head waiting, looked at without reading it
+    or blocking. Only a complete head is taken, so a slow client cannot hold a health-lane thread."""
+    try:
+        head = sock.recv(_HEAD_PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except (OSError, ValueError):  # nothing there yet, a closed socket, or TLS (which cannot peek)
+        return False
+    return (
+        head.startswith(HEALTH_REQUEST)
+        and head[len(HEALTH_REQUEST) : len(HEALTH_REQUEST) + 1] in b" ?"
+        and (b"\r\n\r\n" in head)
+    )
+
+
+class DevServer(ThreadedWSGIServer):
+    """werkzeug's threaded dev server whose accept loop does not wait for each new thread to start."""
+
+    def process_request(self, request, client_address) -> None:
+        _thread.start_new_thread(self.process_request_thread, (request, client_address))
