@@ -6,14 +6,12 @@ Production: `gunicorn -c gunicorn.conf.py "app:create_app()"` (see gunicorn.conf
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import time
 
 from sdturbo.cli.args import Parser, run
 from sdturbo.config import Settings
 from sdturbo.web import create_app
-from sdturbo.web.serving import DevServer
+from sdturbo.web.serving import serve
 
 __all__ = ["create_app", "main"]
 
@@ -71,39 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         library=args.library,
         library_retain=args.library_retain,
     )
-    app = create_app(settings)
-    signal.signal(signal.SIGTERM, _interrupt)
-    server = DevServer(settings.host, settings.port, app)  # Flask's threaded server, see web/serving.py
-    server.log_startup()
-    try:
-        server.serve_forever()  # returns on Ctrl-C (or SIGTERM, see _interrupt), having closed the socket
-    finally:  # Ctrl-C or SIGTERM: Flask's server stops listening and returns
-        _finish(app.extensions["sdturbo"])
-    return 0
-
-
-SHUTDOWN_GRACE_S = 15.0  # the batch running and the answers being written, at most
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt  # what Flask's server stops on, as on Ctrl-C
-
-
-def _exit_now(signum, frame) -> None:
-    raise SystemExit(1)
-
-
-def _finish(studio) -> None:
-    """Queued requests are answered 503 (not run); the running batch finishes and its answers are
-    written (their threads keep running after the server stops listening), within a bound. A second
-    SIGTERM or Ctrl-C meanwhile ends the process at once, quietly (exit 1)."""
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _exit_now)
-    studio.shutdown(timeout=SHUTDOWN_GRACE_S)
-    deadline = time.monotonic() + SHUTDOWN_GRACE_S
-    while studio.in_flight and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.2)  # the last answers leave their threads' buffers
+    return serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -50,10 +50,16 @@ def get(url: str) -> tuple[int, dict]:
 
 
 def start_server(
-    port: int, extra: list[str], zero_cost: bool, log_path: Path, timeout_s: float = 600.0
+    port: int,
+    extra: list[str],
+    zero_cost: bool,
+    log_path: Path,
+    timeout_s: float = 600.0,
+    target: list[str] | None = None,
 ) -> subprocess.Popen:
-    """Launch a server subprocess on 127.0.0.1:port (its output to `log_path`) and wait until /healthz is 200."""
-    target = ["-m", "bench.serve_bench", "--serve-zero-cost"] if zero_cost else ["app.py"]
+    """Launch a server subprocess on 127.0.0.1:port (its output to `log_path`) and wait until /healthz is 200;
+    `target`: the command after `python` (default app.py)."""
+    target = target or (["-m", "bench.serve_bench", "--serve-zero-cost"] if zero_cost else ["app.py"])
     with log_path.open("wb") as log:  # the child keeps its own handle
         process = subprocess.Popen(
             [sys.executable, *target, "--port", str(port), *extra], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT

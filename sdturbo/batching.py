@@ -4,7 +4,11 @@ The worker takes the oldest job, then waits at most `max_wait_s` for up to `max_
 jobs with the same key (steps and size), and runs them as one call. It only waits under load
 (the last batch had company or jobs are queued): on an idle server a lone request runs at once.
 Each job gets exactly its own result back. A batch that raises is split in halves and run again,
-down to single jobs, so one bad request (or a batch too large for GPU memory) fails alone.
+down to single jobs, so one bad request (or a batch too large for GPU memory) fails alone; a batch
+function may also answer an exception in a job's place, and only that job fails with it. With
+`in_flight` above 1 (a remote backend: the batch function sends work to Ray Serve replicas and
+waits), that many batches run at once on a pool of threads; the default runs one at a time on the
+worker thread, which owns the local engine.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +56,10 @@ class ShuttingDown(Exception):
 
 class BatchFailed(Exception):
     """The batch this job was in raised; every job of the batch gets the same message."""
+
+
+class Unavailable(Exception):
+    """The backend that runs the job is gone for now (a Ray Serve replica died): retry in a moment."""
 
 
 @dataclass(eq=False)
@@ -143,6 +152,7 @@ class BatchWorker:
         queue_size: int = 64,
         latest_wins: bool = True,
         prepare: Callable[[], bool] | None = None,
+        in_flight: int = 1,
     ) -> None:
         self.run_batch = run_batch
         # runs once on the worker thread before the first batch; the worker ends if it returns False
@@ -153,7 +163,10 @@ class BatchWorker:
         self._latest: dict[str, Job] = {}
         self._lock = threading.Lock()
         self.batch_sizes: collections.Counter = collections.Counter()  # size -> how many batches ran
-        self.running = 0  # jobs in the batch being run now
+        self.running = 0  # jobs in the batches being run now
+        self.in_flight = in_flight
+        self._slots = threading.BoundedSemaphore(in_flight)  # batches that may run at once
+        self._runners = ThreadPoolExecutor(in_flight, thread_name_prefix="batch") if in_flight > 1 else None
         self.stopping = False  # stop() or drain() was called: submit refuses new jobs
         self._busy = False  # the last batch had company or jobs were waiting: wait max_wait_s to fill the next
         self._thread = threading.Thread(target=self._loop, name="batch-worker", daemon=True)
@@ -275,15 +288,26 @@ class BatchWorker:
             return True
         if batch[0] is _STOP:
             self._fail_waiting("the server is shutting down")
+            if self._runners is not None:
+                self._runners.shutdown(wait=True)  # the batches in flight finish and are answered
             return False
         self._busy = len(batch) > 1 or self.depth > 0
+        self._slots.acquire()  # with in_flight > 1: wait until fewer than in_flight batches run
+        if self._runners is None:
+            self._run_safely(batch)
+        else:
+            self._runners.submit(self._run_safely, batch)
+        return True
+
+    def _run_safely(self, batch: list[Job]) -> None:
         try:
             self._run(self._runnable(batch))
         except Exception as err:  # a bug outside the batch function: answer the batch, keep the worker
             log.exception("running a batch failed outside the engine; carrying on")
             for job in batch:
                 job.finish(error=BatchFailed(f"internal error: {type(err).__name__}"))
-        return True
+        finally:
+            self._slots.release()
 
     def _runnable(self, batch: list[Job]) -> list[Job]:
         """Drop jobs already finished (superseded) and fail the ones that waited too long."""
@@ -321,11 +345,15 @@ class BatchWorker:
 
     def _outcomes(self, batch: list[Job]) -> list[tuple[Any, Exception | None, int]]:
         """(result, error, size of the call that made it) per job. A failing batch is split in halves and
-        each half run again, so one bad request (or a batch too big for memory) fails alone."""
-        self.running = len(batch)
+        each half run again, so one bad request (or a batch too big for memory) fails alone. An
+        exception answered in a job's place fails that job only; Unavailable is passed on as it is."""
+        with self._lock:
+            self.running += len(batch)
         try:
             results = self.run_batch([job.payload for job in batch])
         except Exception as err:  # one bad batch must not kill the worker, nor fail its neighbours
+            if isinstance(err, Unavailable):
+                return [(None, err, len(batch))] * len(batch)
             if len(batch) == 1:
                 log.exception("request failed")
                 return [(None, BatchFailed(f"generation failed: {type(err).__name__}: {first_line(err)[:200]}"), 1)]
@@ -334,13 +362,18 @@ class BatchWorker:
             middle = len(batch) // 2
             return self._outcomes(batch[:middle]) + self._outcomes(batch[middle:])
         finally:
-            self.running = 0
+            with self._lock:
+                self.running -= len(batch)
         if len(results) != len(batch):  # a broken batch function: retrying would not help
             failure = BatchFailed(f"batch function returned {len(results)} results for {len(batch)} jobs")
             log.error("%s", failure)
             return [(None, failure, len(batch))] * len(batch)
-        self.batch_sizes[len(batch)] += 1
-        return [(result, None, len(batch)) for result in results]
+        with self._lock:
+            self.batch_sizes[len(batch)] += 1
+        return [
+            (None, result, len(batch)) if isinstance(result, Exception) else (result, None, len(batch))
+            for result in results
+        ]
 
     def _forget(self, job: Job) -> None:
         """Drop the client's latest-job entry once that job is finished (call with the lock held)."""

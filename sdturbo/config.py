@@ -22,6 +22,8 @@ COMPILE_MODES = ("default", "max-autotune", "max-autotune-no-cudagraphs", "reduc
 MAX_COMPILE_SIZES = 8
 _KEY_RE = re.compile(r"^[!-~]{16,256}$")  # printable ASCII, no spaces: what HTTP headers carry unchanged
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+_RAY_ADDRESS_RE = re.compile(r"^(|auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Optimization(enum.Flag):
@@ -69,8 +71,35 @@ def default_cache_dir() -> Path:
     return Path(base) / "sdturbo"
 
 
+class FromEnv:
+    """`from_env` for a frozen dataclass of settings checked in its __post_init__."""
+
+    @classmethod
+    def from_env(cls, **overrides: object):
+        """Settings from SDTURBO_<FIELD> variables (see `env_name`); keyword overrides that are not None win.
+
+        An invalid variable raises InvalidParameterError naming the variable.
+        """
+        values = {name: value for name, value in overrides.items() if value is not None}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        from_environment = set()
+        for f in fields.values():
+            raw = os.environ.get(env_name(f))
+            if raw and f.name not in values:  # unset or empty: the default; an explicit value wins unread
+                values[f.name] = _from_text(f, raw)
+                from_environment.add(f.name)
+        try:
+            return cls(**values)
+        except InvalidParameterError as err:
+            field = err.field.split()[0]  # "compile_sizes width" -> compile_sizes
+            if field in from_environment:
+                variable = env_name(fields[field]) + err.field[len(field) :]  # keeps " height"
+                raise InvalidParameterError(variable, err.problem) from None
+            raise
+
+
 @dataclass(frozen=True)
-class Settings:
+class Settings(FromEnv):
     """Everything that decides how the engine is loaded; invalid values raise on creation."""
 
     # hub id, local diffusers folder, or "tiny" / "random-full" (random weights, for tests and timing)
@@ -125,6 +154,10 @@ class Settings:
     # Host header values served (against DNS rebinding): a comma list, "*" for any; "" = this machine's
     # loopback names, the listening host and this machine's own addresses
     allowed_hosts: str = ""
+    # Ray Serve (sdturbo.cluster): "" = this process runs the engine; "auto", "HOST:6379" or
+    # "ray://HOST:10001" = the GPU replicas of the Serve application `ray_app` on that cluster make the images
+    ray_address: str = ""
+    ray_app: str = "sdturbo"
 
     @property
     def threads(self) -> int:
@@ -172,32 +205,16 @@ class Settings:
             raise InvalidParameterError(
                 "api_key", f"must be 16-256 printable ASCII characters, no spaces (make one: {make}), or empty"
             )
+        if not isinstance(self.ray_address, str) or not _RAY_ADDRESS_RE.match(self.ray_address):
+            raise InvalidParameterError(
+                "ray_address", f"must be empty, auto, HOST:PORT or ray://HOST:PORT, got {self.ray_address!r}"
+            )
+        if not isinstance(self.ray_app, str) or not _NAME_RE.match(self.ray_app):
+            raise InvalidParameterError("ray_app", f"must be 1-64 letters, digits, _ or -, got {self.ray_app!r}")
         if not isinstance(self.allowed_hosts, str):
             raise InvalidParameterError(
                 "allowed_hosts", f"must be a comma list of host names, got {self.allowed_hosts!r}"
             )
-
-    @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Settings from SDTURBO_<FIELD> variables (see `env_name`); keyword overrides that are not None win.
-
-        An invalid variable raises InvalidParameterError naming the variable.
-        """
-        values = {name: value for name, value in overrides.items() if value is not None}
-        from_environment = set()
-        for f in dataclasses.fields(cls):
-            raw = os.environ.get(env_name(f))
-            if raw and f.name not in values:  # unset or empty: the default; an explicit value wins unread
-                values[f.name] = _from_text(f, raw)
-                from_environment.add(f.name)
-        try:
-            return cls(**values)
-        except InvalidParameterError as err:
-            field = err.field.split()[0]  # "compile_sizes width" -> compile_sizes
-            if field in from_environment:
-                variable = env_name(_FIELDS[field]) + err.field[len(field) :]  # keeps " height"
-                raise InvalidParameterError(variable, err.problem) from None
-            raise
 
 
 def env_name(f: dataclasses.Field) -> str:
@@ -265,4 +282,3 @@ def _check_range(field: str, value: object, low: float, high: float) -> None:
         raise InvalidParameterError(field, f"must be a number from {low:g} to {high:g}, got {value!r}")
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

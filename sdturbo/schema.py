@@ -87,6 +87,7 @@ class GenerationResult:
     batch_size: int  # how many images that call made
     vae: str | None = None  # set when a preview VAE decoded it instead of the model's own
     strength: float | None = None  # image-to-image: the denoising strength from its init image
+    replica: str | None = None  # the Ray Serve replica that made it (sdturbo.cluster); None in-process
 
     def __post_init__(self) -> None:
         # the image carries its settings, as a PNG read back would (metadata.save_image writes them)

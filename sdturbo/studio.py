@@ -92,6 +92,7 @@ class Studio:
             max_wait_s=settings.max_wait_ms / 1000,
             queue_size=settings.queue_size,
             prepare=self._load_served,
+            in_flight=getattr(self.engine, "max_in_flight", 1),  # a remote engine (Ray Serve) runs several
         )
         self.served = False
         self.ready = threading.Event()
@@ -500,6 +501,10 @@ class Studio:
 
 
 def _real_engine(settings: Settings):
+    if settings.ray_address:  # the images are made by Ray Serve replicas (sdturbo.cluster)
+        from sdturbo.cluster import RemoteEngine
+
+        return RemoteEngine(settings)
     from sdturbo.engine import Engine  # torch is imported here, not when the web modules load
 
     return Engine(settings)

@@ -14,6 +14,7 @@ from sdturbo.batching import (
     JobExpired,
     JobSuperseded,
     QueueFull,
+    Unavailable,
     collect,
 )
 
@@ -385,3 +386,46 @@ def test_nothing_is_queued_once_stopping():
     worker.stop()
     with pytest.raises(ShuttingDown):
         worker.submit(job(1))
+
+
+def test_an_exception_answered_in_a_jobs_place_fails_that_job_only(worker_factory):
+    """A remote backend answers per request: the job whose replica failed gets that error, the rest their images."""
+
+    def run(payloads):
+        return [Unavailable("replica gone") if p == 2 else f"r{p}" for p in payloads]
+
+    worker = worker_factory(run, max_batch=8, max_wait_s=0.05)
+    jobs = [worker.submit(job(i)) for i in range(4)]
+    with pytest.raises(Unavailable, match="replica gone"):
+        jobs[2].wait(5)
+    assert [j.wait(5) for j in jobs if j is not jobs[2]] == ["r0", "r1", "r3"]
+
+
+def test_unavailable_is_passed_on_not_bisected():
+    calls = []
+
+    def run(payloads):
+        calls.append(list(payloads))
+        raise Unavailable("no replica")
+
+    worker = stepped(run, max_batch=8)
+    jobs = [worker.submit(job(i)) for i in range(4)]
+    worker.step()
+    assert calls == [[0, 1, 2, 3]]  # one call: retrying halves would not bring a replica back
+    for j in jobs:
+        with pytest.raises(Unavailable):
+            j.wait(0)
+
+
+def test_in_flight_runs_several_batches_at_once_and_stop_waits_for_them(worker_factory):
+    release, seen = threading.Event(), []
+    worker = worker_factory(gate(release, seen), max_batch=1, in_flight=3)
+    jobs = [worker.submit(job(i)) for i in range(5)]
+    deadline = time.monotonic() + 5
+    while len(seen) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert len(seen) == 3 and worker.running == 3  # three batches wait on the gate together, no fourth
+    release.set()
+    assert [j.wait(5) for j in jobs] == ["r0", "r1", "r2", "r3", "r4"]
+    assert worker.running == 0 and worker.batch_sizes == {1: 5}

@@ -186,6 +186,7 @@ def _image_json(request_: GenerationRequest, served: Served, delivery: Delivery,
         "vae": r.vae,
         "batch_size": served.batch_size,
         **({"strength": r.strength} if r.strength is not None else {}),
+        **({"replica": r.replica} if r.replica else {}),  # served over Ray Serve: which replica made it
         **extra,
         "library": _library_json(served.kept),
     }

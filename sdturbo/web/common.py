@@ -167,7 +167,7 @@ def caller() -> dict:
 def log_served(served) -> None:
     r = served.result
     log.info(
-        "generated seed=%d steps=%d %dx%d batch=%d queue=%.1fms total=%.1fms",
+        "generated seed=%d steps=%d %dx%d batch=%d queue=%.1fms total=%.1fms%s",
         r.seed,
         r.steps,
         r.width,
@@ -175,5 +175,6 @@ def log_served(served) -> None:
         served.batch_size,
         served.queue_ms,
         served.total_ms,
+        f" replica={r.replica}" if r.replica else "",
     )
     log.debug("prompt=%r", r.prompt)  # prompts are the user's: logged only at DEBUG

@@ -19,6 +19,7 @@ from sdturbo.batching import (
     JobSuperseded,
     QueueFull,
     ShuttingDown,
+    Unavailable,
 )
 from sdturbo.errors import Conflict, InvalidParameterError, NotFound, TooLarge
 from sdturbo.library import LibraryError
@@ -50,6 +51,7 @@ PROBLEMS: dict[type[Exception], Callable[..., Problem]] = {
     QueueFull: lambda err: Problem(503, f"server busy: {err}", retry_after=1, code="server_busy"),
     ClientBusy: lambda err: Problem(429, f"too many requests: {err}", retry_after=1, code="rate_limited"),
     ShuttingDown: lambda err: Problem(503, str(err), retry_after=RETRY_S, code="shutting_down"),
+    Unavailable: lambda err: Problem(503, str(err), retry_after=2, code="replica_unavailable"),
     # nobody reads it (the client hung up); 499 is nginx's name for that, and keeps it out of 5xx counts
     ClientGone: lambda err: Problem(499, str(err), code="client_gone"),
     NotReady: lambda err: Problem(503, str(err), retry_after=5, code="model_loading"),

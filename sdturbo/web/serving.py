@@ -18,7 +18,9 @@ and what decides a health check's latency is how long it waits *before* its requ
 from __future__ import annotations
 
 import _thread
+import signal
 import socket
+import time
 
 from werkzeug.serving import ThreadedWSGIServer
 
@@ -45,3 +47,40 @@ class DevServer(ThreadedWSGIServer):
 
     def process_request(self, request, client_address) -> None:
         _thread.start_new_thread(self.process_request_thread, (request, client_address))
+
+
+SHUTDOWN_GRACE_S = 15.0  # the batch running and the answers being written, at most
+
+
+def serve(app, settings) -> int:
+    """Serve a studio app on `DevServer` at settings.host:port until Ctrl-C or SIGTERM, then finish cleanly
+    (`_finish`); app.py and `python -m sdturbo.cluster` both serve this way."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = DevServer(settings.host, settings.port, app)
+    server.log_startup()
+    try:
+        server.serve_forever()  # returns on Ctrl-C (or SIGTERM, see _interrupt), having closed the socket
+    finally:
+        _finish(app.extensions["sdturbo"])
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # what the server stops on, as on Ctrl-C
+
+
+def _exit_now(signum, frame) -> None:
+    raise SystemExit(1)
+
+
+def _finish(studio) -> None:
+    """Queued requests are answered 503 (not run); the running batch finishes and its answers are
+    written (their threads keep running after the server stops listening), within a bound. A second
+    SIGTERM or Ctrl-C meanwhile ends the process at once, quietly (exit 1)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_now)
+    studio.shutdown(timeout=SHUTDOWN_GRACE_S)
+    deadline = time.monotonic() + SHUTDOWN_GRACE_S
+    while studio.in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the last answers leave their threads' buffers
