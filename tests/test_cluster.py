@@ -280,3 +280,49 @@ def test_a_model_that_cannot_load_fails_with_its_error(tmp_path):
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("python -m sdturbo.cluster: error: the replicas did not start") and "no-such-model" in last
+
+
+@pytest.mark.cluster
+def test_the_page_works_against_the_cluster(cluster):
+    from tests.browser import browser_missing, launch
+
+    if missing := browser_missing():
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 812})
+            page.goto(f"http://127.0.0.1:{cluster}/")
+            page.fill("#prompt", "a fox spirit in a lantern-lit alley, night rain")
+            page.click("#generate")
+            page.wait_for_selector("#image:not([hidden])", timeout=60_000)
+            assert page.text_content("#seed-used").startswith("Seed ")
+        finally:
+            browser.close()
+
+
+@pytest.mark.cluster
+def test_live_mode_latest_wins_across_replicas(cluster):
+    """One client's live requests meet in the front's queue: the newest is always answered with an image;
+    older ones are answered too, or superseded (409) if they had not been sent to a replica yet."""
+
+    def live(seq):
+        body = {
+            "prompt": f"anime fox {seq}",
+            "live": True,
+            "client_id": "artist-1",
+            "seq": seq,
+            "width": 256,
+            "height": 256,
+        }
+        return seq, *_post(cluster, "/api/generate", body)[:2]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(live, range(1, 9)))
+    assert answers[-1][1] == 200  # the newest
+    for seq, status, body in answers:
+        assert status in (200, 409), (seq, status, body)
+        if status == 409:
+            assert "superseded" in body["error"]
