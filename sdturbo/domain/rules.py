@@ -15,6 +15,11 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
 _STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
+# a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
+_PROP_AFTER = re.compile(
+    r"(?:e?s)?\s+(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|"
+    r"on (?:the|a|her|his|their) (?:wall|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
+)
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ class Rules:
             (evidence.explained if styled else evidence.people).append(hit)
         for category, terms in self.rejects.items():
             for hit in _consume(chars, terms, evidence.removed):
-                if self._prop_before.search(evidence.text, 0, hit.start):
+                if self._prop_before.search(evidence.text, 0, hit.start) or _PROP_AFTER.match(evidence.text, hit.end):
                     evidence.explained.append(hit)
                 else:
                     evidence.rejects.setdefault(category, []).append(hit)

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
 from sdturbo.domain.rewrite import suggest
 from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
+from sdturbo.domain.tags import is_tag_prompt, to_phrase
+from sdturbo.errors import InvalidParameterError
 from sdturbo.params import check_prompt
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,9 @@ KEYWORD_GAIN = 0.5  # logit per unit of keyword weight difference, added to the 
 # rejection costs an artist more than a wrong acceptance
 MIDDLE = 1.0
 BANDS = ("accept", "middle", "reject")
+# booru tag prompts ("1girl, solo, silver hair"): "suggest" shows the natural phrase the model draws
+# better, "apply" generates from it, "off" leaves tags alone (the prompt is judged as written either way)
+TAG_MODES = ("suggest", "apply", "off")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class Verdict:
     style: str = DEFAULT_STYLE
     band: str = "accept"  # "accept" (clearly in), "middle" (allowed, near the line: see note), "reject"
     note: str | None = None  # for the middle band: why it was close, and that rewrites are offered
+    tag_phrase: str | None = None  # a tag prompt as a natural phrase (see TAG_MODES); None for other prompts
+    tag_applied: bool = False  # whether the phrase is what gets drawn (tags="apply")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,7 +66,12 @@ class _Decision:
 class DomainValidator:
     """Validates prompts against the anime domain; safe to share between threads once loaded."""
 
-    def __init__(self, embedding_model: str | None = MULTILINGUAL_MODEL, rules: Rules | None = None) -> None:
+    def __init__(
+        self, embedding_model: str | None = MULTILINGUAL_MODEL, rules: Rules | None = None, tags: str = "suggest"
+    ) -> None:
+        if tags not in TAG_MODES:
+            raise InvalidParameterError("tags", f"must be one of {', '.join(TAG_MODES)}, got {tags!r}")
+        self.tags = tags
         self.rules = rules or default_rules()
         self.embedding_model = embedding_model  # None or "none": keyword-only
         self.index: PrototypeIndex | None = None
@@ -104,9 +116,22 @@ class DomainValidator:
         """
         return check_prompt(prompt), self.rules.check_style(style)
 
+    def tag_phrase(self, prompt: str) -> str | None:
+        """The natural phrase for a booru tag prompt (None for other prompts, or with tags="off")."""
+        if self.tags == "off" or not is_tag_prompt(prompt):
+            return None
+        return to_phrase(prompt).phrase or None
+
+    def render(self, prompt: str, style: str) -> str:
+        """What the model draws for an accepted prompt: the style applied to it (to its phrase, with
+        tags="apply" and a tag prompt)."""
+        phrase = self.tag_phrase(prompt) if self.tags == "apply" else None
+        return self.rules.apply_style(phrase or prompt, style)
+
     def judge(self, prompt: str, style: str, with_suggestions: bool = True) -> Verdict:
         """The verdict for a prompt and style that passed `check_input` (they are not checked again)."""
-        effective = self.rules.apply_style(prompt, style)
+        phrase = self.tag_phrase(prompt)
+        effective = self.rules.apply_style(phrase if phrase and self.tags == "apply" else prompt, style)
         self.load()
         evidence = self.rules.scan(prompt)
         decision = self._decide(evidence, prompt)
@@ -135,6 +160,8 @@ class DomainValidator:
             style,
             band,
             note,
+            phrase,
+            bool(phrase) and self.tags == "apply",
         )
 
     def _decide(self, evidence: Evidence, prompt: str) -> _Decision:
@@ -146,7 +173,10 @@ class DomainValidator:
             return _Decision(False, "real_person", -30.0, rejected, "keywords")
         if document >= STRONG:  # a chart in anime style is still a chart: style words do not offset it
             return _Decision(False, "document_or_data", -document, rejected, "keywords")
-        if photo >= STRONG and photo >= DOMINATES * anime:
+        # a photograph asked for in so many words ("photorealistic", "dslr", "unreal engine") is a photograph
+        # in anime style too, as a chart is; looser photo words (hints) must outweigh the anime ones
+        asked = any(hit.weight >= STRONG for hit in evidence.rejects.get("photographic", []))
+        if photo >= STRONG and (asked or photo >= DOMINATES * anime):
             return _Decision(False, "photographic", anime - photo, rejected, "keywords")
         if anime > 0 and anime >= DOMINATES * (photo + document):
             return _Decision(True, "anime", anime - photo - document, allowed, "keywords")
