@@ -28,6 +28,10 @@ def suggestions(prompt: str, category: str) -> list[str]:
         ("macro photograph of a dew drop", "a dew drop"),
         ("a photo of a fox, 24-70mm", "a fox"),
         ("a cat, 8k, highly detailed, award winning photo", "a cat"),
+        ("cinematic lighting, 8k, dslr, a knight", "a knight"),  # issue 17: light and quality are not subjects
+        ("masterpiece, best quality, dramatic lighting, photo of a samurai in the rain", "a samurai in the rain"),
+        ("시네마틱 조명, 석양 아래 거대 로봇, 8k", "석양 아래 거대 로봇"),  # two-letter Hangul words are words
+        ("Iluminação cinematográfica, robô gigante sob a chuva, 8k", "robô gigante sob a chuva"),
         ("anime style photo of a cat", "a cat"),
     ],
 )

@@ -19,7 +19,8 @@ def subject_of(evidence: Evidence, rules: Rules) -> str:
     text = re.sub(r"\s+", " ", text).strip(" ,;:.!?-、。")
     text = re.sub(r"\b(a|an|the)\s+(?=(?:a|an|the|of)\b)", "", text)  # "a a man", "a of a cat" (photo cut out)
     clauses = [c.strip() for c in text.split(",")]
-    text = ", ".join(c for c in clauses if re.search(r"[^\W\d_]{3}", c))  # drop leftovers like "8", "24-"
+    # drop leftovers like "8", "24-" (a clause keeps its place with 3 Latin letters, or any CJK/Hangul one)
+    text = ", ".join(c for c in clauses if re.search(r"[^\W\d_]{3}|[^\W\d_\u0000-\u024f]", c))
     # a cut-off head noun: "macro of a dew drop" (photograph cut out) -> "a dew drop"
     text = re.sub(r"^(?!(?:a|an|the)\b)(?:[\w\-]+ ){1,2}of (?=(?:a|an|the|my)\b)", "", text)
     for _ in range(3):  # dangling connectors at either end: "of a businessman in", "with"
