@@ -13,6 +13,7 @@ from sdturbo.errors import InvalidParameterError
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
+_REGEX_SYNTAX = frozenset("\\^$.|?*+()[]{}")
 _STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
@@ -33,8 +34,11 @@ class Term:
 
     @property
     def needle(self) -> str:
-        """A substring every match contains (its first word), for a cheap test before the regex."""
-        return "" if self.text.startswith("re:") else self.text.split()[0]
+        """A substring every match contains (its first word; a "re:" term's text when it is plain, as most CJK
+        ones are), for a cheap test before the regex."""
+        if self.text.startswith("re:"):
+            return "" if _REGEX_SYNTAX.intersection(self.text[3:]) else self.text[3:]
+        return self.text.split()[0]
 
 
 @dataclass(frozen=True)
