@@ -314,3 +314,19 @@ def test_a_photograph_asked_for_in_anime_style_is_still_a_photograph(validator, 
     """docs/DOMAIN_POLICY.md: the style does not change what is asked for."""
     verdict = validator.validate(prompt)
     assert not verdict.allowed and verdict.category == "photographic" and verdict.band == "reject"
+
+
+def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
+    """Terms written in CJK, kana or Hangul alone are not scanned for prompts without such characters: on
+    every Latin-script prompt of the dev sets, none of them would have matched."""
+    from sdturbo.domain.rules import _EAST_ASIAN, default_rules, normalize
+
+    rules = default_rules()
+    skipped = [t for terms in [rules.neutral, rules.anime, rules.people, *rules.rejects.values()] for t in terms]
+    skipped = [t for t in skipped if t.east_asian]
+    assert len(skipped) > 100
+    prompts = [normalize(p) for name in ("dev", "tags_dev", "multilingual_dev", "borderline_dev")
+               for _, p in read_tsv(DATA / f"domain_{name}.tsv")]  # fmt: skip
+    latin = [p for p in prompts if not _EAST_ASIAN.search(p)]
+    assert len(latin) > 300
+    assert not [(t.text, p) for t in skipped for p in latin if t.pattern.search(p)]

@@ -14,6 +14,7 @@ from sdturbo.errors import InvalidParameterError
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
 _REGEX_SYNTAX = frozenset("\\^$.|?*+()[]{}")
+_EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\uf900-\ufaff]")
 _STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
@@ -32,13 +33,20 @@ class Term:
     weight: float = 0.0
     role: str = ""  # real people only: the original character to suggest instead
 
-    @property
+    @functools.cached_property  # read for every term on every scan: worked out once
     def needle(self) -> str:
         """A substring every match contains (its first word; a "re:" term's text when it is plain, as most CJK
         ones are), for a cheap test before the regex."""
         if self.text.startswith("re:"):
             return "" if _REGEX_SYNTAX.intersection(self.text[3:]) else self.text[3:]
         return self.text.split()[0]
+
+    @functools.cached_property
+    def east_asian(self) -> bool:
+        """Whether this "re:" term is written in CJK, kana or Hangul alone (no Latin letter outside its escapes
+        like \\s): it can match only a prompt with such characters, and is skipped for the others."""
+        body = re.sub(r"\\[a-zA-Z]", "", self.text[3:]) if self.text.startswith("re:") else "a"
+        return bool(_EAST_ASIAN.search(body)) and not re.search(r"[a-zA-Z]", body)
 
 
 @dataclass(frozen=True)
@@ -160,8 +168,9 @@ class Rules:
 def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None) -> list[Hit]:
     """Terms found in `chars` (each counted once); their spans are blanked and optionally recorded."""
     hits, text = [], "".join(chars)
+    east_asian = _EAST_ASIAN.search(text) is not None
     for term in terms:
-        if term.needle not in text:  # ~50 ns instead of a regex scan; most terms stop here
+        if term.needle not in text or (term.east_asian and not east_asian):  # ~50 ns instead of a regex scan
             continue
         matches = [m for m in term.pattern.finditer(text) if m.end() > m.start()]
         if not matches:
