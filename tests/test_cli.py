@@ -103,6 +103,7 @@ def test_count_and_repeated_prompt_make_one_file_each(tmp_path):
     assert len(list(tmp_path.glob("*.png"))) == 4
 
 
+@pytest.mark.slow  # the default suite's 90 s budget; CI runs -m slow
 def test_never_overwrites_a_different_image(tmp_path):
     argv = [
         "--model",

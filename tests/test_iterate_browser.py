@@ -91,6 +91,7 @@ def generate(page, count=1):
     return posted(page, "/api/generate", lambda: page.click("#generate"))
 
 
+@pytest.mark.slow  # the default suite's 90 s budget; CI runs -m slow
 @PHONE_FIRST
 def test_four_variations_pick_one_vary_it_and_upscale(browser, server, viewport):
     """The artist's path of the issue: 4 variations, pick one (by tap and arrows), vary it at 0.75, upscale."""

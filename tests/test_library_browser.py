@@ -102,6 +102,7 @@ def tile(page, prompt):
     return page.locator(f".tile:has(img[alt={json.dumps(prompt)}])")
 
 
+@pytest.mark.slow  # the default suite's 90 s budget; CI runs -m slow
 def test_a_generated_image_stays_in_recent_after_a_reload(browser, server):
     prompt = "a shrine maiden under falling maple leaves"
     with open_page(browser, server, "desktop") as page:
