@@ -19,7 +19,8 @@ _STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner 
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
 _PROP_AFTER = re.compile(
-    r"(?:e?s)?\s+(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
+    r"(?:e?s)?(?: and [\w\-]+){0,2}\s+"
+    r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
     r"on (?:the|a|her|his|their) (?:wall|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
 )
 

@@ -180,6 +180,8 @@ class DomainValidator:
             return _Decision(False, "photographic", anime - photo, rejected, "keywords")
         if anime > 0 and anime >= DOMINATES * (photo + document):
             return _Decision(True, "anime", anime - photo - document, allowed, "keywords")
+        if anime >= STRONG and not asked and not document:  # an anime request with loose photo-ish words
+            return _Decision(True, "anime", anime - photo, allowed, "keywords")
         if evidence.explained and not evidence.rejects:  # the only look-alike words were explained away
             return _Decision(True, "anime" if anime else "neutral", 1.0, allowed, "keywords")
         return self._embedding_decision(evidence, prompt, rejected, allowed)
