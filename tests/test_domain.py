@@ -31,6 +31,15 @@ def dev_rows():
         ("anime-style infographic about the water cycle", "document_or_data"),
         ("portrait of Barack Obama", "real_person"),
         ("Taylor Swift as a magical girl, anime style", "real_person"),
+        # issue 17: medical imaging, printed matter, people named by office, other languages
+        ("an x-ray of a cat's paw, kawaii", "document_or_data"),
+        ("sheet music for a lullaby with cute notes", "document_or_data"),
+        ("a poster that only says SUMMER SALE in bubbly anime lettering", "document_or_data"),
+        ("the current Pope riding a dragon, anime style", "real_person"),
+        ("the Prime Minister of Japan as a chibi", "real_person"),
+        ("大谷翔平がホームランを打つ瞬間、漫画スタイル", "real_person"),
+        ("무릎 MRI 영상", "document_or_data"),
+        ("fotografía realista de un perro en la playa", "photographic"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -54,6 +63,12 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "1girl, silver_hair, cel-shaded, anime screenshot",
         "a photographer girl waiting for the perfect light on a bridge",
         "a girl asleep at her desk, polaroids scattered on the floor",
+        "semi-realistic anime portrait of an elf archer with realistic skin texture",
+        "a wedding photographer crouching to frame a couple under white roses",
+        "an elderly pope in a fantasy cathedral",
+        "the goblin king on a throne of bones",
+        "アニメの狐 、桜、café naïve — “smart quotes” ✨",  # issue 17: rejected as document_or_data before
+        "une fille qui prend un selfie devant la tour Eiffel",
     ],
 )
 def test_tricky_and_neutral_prompts_are_accepted(validator, prompt):
