@@ -1,6 +1,7 @@
 """Booru tag prompts rewritten as natural phrases (sdturbo.domain.tags): detection, rewording, bad input."""
 
 import string
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -441,3 +442,15 @@ def test_no_content_tag_is_lost(written_tags):
         assert phrase(result.phrase) == result.phrase
     else:
         assert result.dropped  # only quality tags leave nothing to say
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["rem (re zero)" + " :11" * 40 + " x", "a" + " :1" * 300, "(x:1." + "1" * 900 + ")", "(" * 400 + "x" + ")" * 400],
+)
+def test_weights_never_backtrack_for_long(prompt):
+    """A review found 10 s (the whole server, under the GIL) on 55 characters of weights: bounded now."""
+    started = time.perf_counter()
+    is_tag_prompt(prompt)
+    to_phrase(prompt)
+    assert time.perf_counter() - started < 1.0

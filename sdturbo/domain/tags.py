@@ -111,9 +111,9 @@ _CLAUSE_WORDS = _table("is|are|was|were|has|have|who|which")
 _SEPARATORS = ",，、"
 _SPLIT_RE = re.compile(r"[,，、]")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
-_WEIGHT = r"\s*:\s*-?\d*\.?\d+\s*"
+_WEIGHT = r"\s*:\s*-?(?:\d+(?:\.\d*)?|\.\d+)\s*"  # one way to read each number: no backtracking blow-up
 _WEIGHT_END_RE = re.compile(_WEIGHT + "$")
-_TRAILER_RE = re.compile(rf"(?:[\s)\]}}]|{_WEIGHT})*")
+_TRAILER_RE = re.compile(rf"(?:[\s)\]}}]|{_WEIGHT})*+")  # possessive: a review found 10 s on 55 characters
 _LORA_RE = re.compile(r"<\s*(?:lora|lyco|lycoris|hypernet)\s*:[^<>,]*>", re.IGNORECASE)
 _MARKER_RE = re.compile(rf"\(\s*\(|\)\s*\)|\[[^\[\]]+\]|\{{[^{{}}]+\}}|{_WEIGHT}[)\]}}]|(?<=[^\W_])_(?=[^\W_])")
 
