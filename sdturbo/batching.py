@@ -280,23 +280,32 @@ class BatchWorker:
 
         The worker thread calls this in a loop; tests drive it on their own thread, one batch at a time.
         """
+        # with in_flight > 1: wait for a free slot *before* taking jobs out of the queue, so jobs waiting
+        # for a slot still count against the queue's size and can be cancelled or drained
+        self._slots.acquire()
         try:
             # wait for company only under load: a lone request on an idle server runs at once
             batch = collect(self._queue, self._pending, self.max_batch, self.max_wait_s if self._busy else 0.0)
         except Exception:  # never let the worker die: every later request would hang
+            self._slots.release()
             log.exception("collecting a batch failed; carrying on")
             return True
         if batch[0] is _STOP:
+            self._slots.release()
             self._fail_waiting("the server is shutting down")
             if self._runners is not None:
                 self._runners.shutdown(wait=True)  # the batches in flight finish and are answered
             return False
         self._busy = len(batch) > 1 or self.depth > 0
-        self._slots.acquire()  # with in_flight > 1: wait until fewer than in_flight batches run
         if self._runners is None:
             self._run_safely(batch)
-        else:
+            return True
+        try:
             self._runners.submit(self._run_safely, batch)
+        except RuntimeError as err:  # the pool is shut down (interpreter exit): answer, free the slot
+            self._slots.release()
+            for job in batch:
+                job.finish(error=ShuttingDown(f"the server is shutting down ({err})"))
         return True
 
     def _run_safely(self, batch: list[Job]) -> None:
@@ -352,6 +361,8 @@ class BatchWorker:
         try:
             results = self.run_batch([job.payload for job in batch])
         except Exception as err:  # one bad batch must not kill the worker, nor fail its neighbours
+            with self._lock:  # not running now: the halves below count themselves
+                self.running -= len(batch)
             if isinstance(err, Unavailable):
                 return [(None, err, len(batch))] * len(batch)
             if len(batch) == 1:
@@ -361,9 +372,8 @@ class BatchWorker:
             log.debug("the batch's error: %s", err)  # may quote a prompt: DEBUG only
             middle = len(batch) // 2
             return self._outcomes(batch[:middle]) + self._outcomes(batch[middle:])
-        finally:
-            with self._lock:
-                self.running -= len(batch)
+        with self._lock:
+            self.running -= len(batch)
         if len(results) != len(batch):  # a broken batch function: retrying would not help
             failure = BatchFailed(f"batch function returned {len(results)} results for {len(batch)} jobs")
             log.error("%s", failure)

@@ -429,3 +429,38 @@ def test_in_flight_runs_several_batches_at_once_and_stop_waits_for_them(worker_f
     release.set()
     assert [j.wait(5) for j in jobs] == ["r0", "r1", "r2", "r3", "r4"]
     assert worker.running == 0 and worker.batch_sizes == {1: 5}
+
+
+def test_jobs_waiting_for_a_free_slot_still_count_against_the_queue(worker_factory):
+    """Review finding: with in_flight > 1 the worker took a batch out of the queue and then waited for a
+    slot, so jobs got past queue_size and escaped cancel and drain."""
+    release, seen = threading.Event(), []
+    worker = worker_factory(gate(release, seen), max_batch=1, in_flight=2, queue_size=2)
+    running = [worker.submit(job(i)) for i in range(2)]
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    waiting = [worker.submit(job(i, group="a1111")) for i in (2, 3)]
+    time.sleep(0.05)  # the worker would have taken one of them out by now
+    with pytest.raises(QueueFull):
+        worker.submit(job(4))
+    assert worker.cancel("a1111") == 2 and all(j.done for j in waiting)
+    release.set()
+    assert [j.wait(5) for j in running] == ["r0", "r1"]
+
+
+def test_running_counts_each_job_once_while_a_failing_batch_is_split():
+    counts = []
+
+    def run(payloads):
+        counts.append((len(payloads), worker.running))
+        if len(payloads) > 1:
+            raise ValueError("bad batch")
+        return echo(payloads)
+
+    worker = stepped(run, max_batch=4)
+    for i in range(4):
+        worker.submit(job(i))
+    worker.step()
+    assert all(size == running for size, running in counts), counts
+    assert worker.running == 0
