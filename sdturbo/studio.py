@@ -410,7 +410,11 @@ class Studio:
         """Direct mode: the images of `requests`, in order, made on this thread."""
         if self.served:
             raise RuntimeError("Studio.run is for direct mode; a started studio takes requests through submit()")
-        return self.load().engine.generate(requests)
+        results = self.load().engine.generate(requests)
+        for result in results:  # a remote engine answers a failure in the place of its image
+            if isinstance(result, Exception):
+                raise result
+        return results
 
     # facts for front ends
 
@@ -449,9 +453,12 @@ class Studio:
             return {"status": "error", "error": "the generation worker has stopped"}
         if not self.ready.is_set():
             return {"status": "loading", "model": self.settings.model}
+        info = self.engine.info()
+        serving = info.get("ray", {}).get("status", "RUNNING")  # Ray Serve replicas (sdturbo.cluster)
         return {
-            "status": "ok",
-            **self.engine.info(),
+            # replicas unhealthy, undeployed or unreachable: a load balancer should send traffic elsewhere
+            "status": "ok" if serving in ("RUNNING", "DEPLOYING") else "unavailable",
+            **info,
             "validator": self.validator.mode,
             "queue_depth": self.worker.depth,
             "batch_sizes": {str(k): v for k, v in sorted(self.worker.batch_sizes.items())},

@@ -66,6 +66,10 @@ async function pollHealth() {
     const health = await response.json();
     if (response.ok) { setReady(health); return; }
     if (health.status === "error") { setFailed(health.error); delay = 5000; }
+    else if (health.status === "unavailable") {   // Ray Serve replicas down: say so, keep checking
+      setFailed(health.ray.message || health.ray.status, "The GPU replicas are unavailable");
+      delay = 5000;
+    }
     else setLoading();
   } catch (err) {
     setHealth("server unreachable, retrying…", "error");
@@ -95,11 +99,11 @@ function setLoading() {
   setGenerateButton(false, "Loading model…");
 }
 
-function setFailed(error) {
+function setFailed(error, what = "The model failed to load") {
   state.ready = false;
-  setHealth(`model failed to load: ${error}`, "error");
-  setGenerateButton(false, "Model failed to load");
-  showError(`The model failed to load: ${error}`);
+  setHealth(`${what.toLowerCase()}: ${error}`, "error");
+  setGenerateButton(false, what);
+  showError(`${what}: ${error}`);
 }
 
 function setGenerateButton(enabled, label) {

@@ -24,6 +24,9 @@ from sdturbo.cluster import ClusterSettings, RemoteEngine
 from sdturbo.cluster.__main__ import main
 from sdturbo.config import Settings
 from sdturbo.errors import InvalidParameterError
+from sdturbo.schema import GenerationRequest
+from sdturbo.studio import Studio
+from tests.fakes import FakeEngine
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,11 +98,17 @@ def test_bad_flags_exit_2_with_one_line(argv, says, capsys):
 class _Response:
     def __init__(self, outcome):
         self.outcome = outcome
+        self.timeouts: list[float] = []
+        self.cancelled = False
 
     def result(self, timeout_s=None):
+        self.timeouts.append(timeout_s)
         if isinstance(self.outcome, BaseException):
             raise self.outcome
         return self.outcome
+
+    def cancel(self):
+        self.cancelled = True
 
 
 def test_replica_failures_become_per_request_answers():
@@ -109,9 +118,42 @@ def test_replica_failures_become_per_request_answers():
     assert isinstance(engine._result(_Response(died)), Unavailable)
     assert isinstance(engine._result(_Response(TimeoutError())), Unavailable)
     assert isinstance(engine._result(_Response(RuntimeError("serve controller gone"))), Unavailable)
+    late = _Response(TimeoutError())
+    assert isinstance(engine._result(late, deadline=time.monotonic() + 5), Unavailable)
+    assert late.cancelled and 0 < late.timeouts[0] <= 5  # within the batch's deadline, then not run at all
     crashed = ray.exceptions.RayTaskError("generate", "Traceback ...", ValueError("bad shape"))
     answer = engine._result(_Response(crashed))
     assert isinstance(answer, BatchFailed) and "bad shape" in str(answer)
+
+
+class _RemoteLike(FakeEngine):
+    """Answers like a RemoteEngine: failures in the place of images, and Serve's state in its info."""
+
+    def __init__(self, serve_status="RUNNING"):
+        super().__init__()
+        self.serve_status = serve_status
+
+    def generate(self, requests):
+        return [Unavailable("replica gone") for _ in requests]
+
+    def info(self):
+        return {**super().info(), "backend": "ray", "ray": {"status": self.serve_status, "message": "x"}}
+
+
+def test_direct_mode_raises_a_failure_answered_in_place_of_an_image():
+    studio = Studio(Settings(model="fake", validator_model="none", library=None), engine=_RemoteLike())
+    with pytest.raises(Unavailable):
+        studio.run([GenerationRequest("anime fox", 1)])
+
+
+@pytest.mark.parametrize(("serving", "status", "code"), [("RUNNING", "ok", 200), ("UNHEALTHY", "unavailable", 503)])
+def test_healthz_follows_the_replicas(serving, status, code):
+    from sdturbo.web import create_app
+
+    settings = Settings(model="fake", validator_model="none", library=None)
+    app = create_app(settings, engine=_RemoteLike(serving), background=False)
+    answer = app.test_client().get("/healthz")
+    assert (answer.status_code, answer.get_json()["status"]) == (code, status)
 
 
 # a local Ray, two CPU replicas of the tiny model, the studio in front

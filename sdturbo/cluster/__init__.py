@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -241,16 +242,19 @@ class RemoteEngine:
         return {**engine, "loaded": self.loaded, "backend": "ray", "ray": serving}
 
     def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult | Exception]:
+        # one deadline for the batch, well inside the front's own (its 504 would come first otherwise)
+        deadline = time.monotonic() + self.settings.request_timeout_s
         responses = [self.handle.generate.remote(request) for request in requests]  # all sent, then awaited
-        return [self._result(response) for response in responses]
+        return [self._result(response, deadline) for response in responses]
 
-    def _result(self, response) -> GenerationResult | Exception:
+    def _result(self, response, deadline: float = math.inf) -> GenerationResult | Exception:
         try:
-            return response.result(timeout_s=self.settings.request_timeout_s + 120)
+            return response.result(timeout_s=max(0.0, min(deadline - time.monotonic(), 3600.0)))
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as err:
             log.warning("a replica failed while making an image: %s", first_line(err))
             return Unavailable("the GPU replica making this image stopped; retry in a moment")
         except TimeoutError:
+            response.cancel()  # nobody waits for it any more: it must not run when a replica frees up
             return Unavailable("no replica answered in time; retry in a moment")
         except ray.exceptions.RayTaskError as err:
             cause = err.cause if isinstance(err.cause, Exception) else err
