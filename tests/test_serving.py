@@ -33,6 +33,7 @@ def _peeked(data: bytes) -> bool:
         (b"GET /healthz?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n", True),
         (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", False),  # head not complete: a slow client
         (b"GET /healthz", False),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", False),  # pipelined
         (b"GET /healthzz HTTP/1.1\r\n\r\n", False),
         (b"POST /healthz HTTP/1.1\r\nContent-Length: 5\r\n\r\n", False),
         (b"GET /api/config HTTP/1.1\r\n\r\n", False),
@@ -104,6 +105,11 @@ def test_gunicorn_answers_healthz_while_slow_clients_hold_every_thread(tmp_path)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
                 assert response.status == 200
             assert time.monotonic() - started < 2.0
+        # a probe accepted before its request arrives waits on the poller, not for a (busy) thread
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as late:
+            time.sleep(0.5)
+            late.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert late.recv(4096).startswith(b"HTTP/1.1 200")
     finally:
         for connection in slow:
             connection.close()

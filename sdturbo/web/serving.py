@@ -28,17 +28,25 @@ HEALTH_REQUEST = b"GET /healthz"
 _HEAD_PEEK = 4096  # a health check's whole request head fits: longer ones take the ordinary way
 
 
-def is_health_check(sock: socket.socket) -> bool:
-    """Whether `sock` has a complete `GET /healthz` request head waiting, looked at without reading it
-    or blocking. Only a complete head is taken, so a slow client cannot hold a health-lane thread."""
+def waiting(sock: socket.socket) -> bytes:
+    """What the client has sent and nobody has read yet (up to 4 KB), looked at without reading it or
+    blocking: b"" when nothing is there yet, or for a closed or TLS socket (TLS cannot peek)."""
     try:
-        head = sock.recv(_HEAD_PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except (OSError, ValueError):  # nothing there yet, a closed socket, or TLS (which cannot peek)
-        return False
+        return sock.recv(_HEAD_PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except (OSError, ValueError):
+        return b""
+
+
+def is_health_check(sock: socket.socket) -> bool:
+    """Whether `sock` holds exactly one complete `GET /healthz` request head and nothing more. Only a whole
+    head is taken, so a slow client cannot hold a health-lane thread, and only one, so a client sending
+    health checks back to back without reading the answers cannot fill the lane's sockets."""
+    head = waiting(sock)
     return (
         head.startswith(HEALTH_REQUEST)
         and head[len(HEALTH_REQUEST) : len(HEALTH_REQUEST) + 1] in b" ?"
-        and (b"\r\n\r\n" in head)
+        and head.endswith(b"\r\n\r\n")
+        and head.count(b"\r\n\r\n") == 1
     )
 
 
