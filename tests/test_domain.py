@@ -40,6 +40,10 @@ def dev_rows():
         ("大谷翔平がホームランを打つ瞬間、漫画スタイル", "real_person"),
         ("무릎 MRI 영상", "document_or_data"),
         ("fotografía realista de un perro en la playa", "photographic"),
+        # a review: a trailing "framed" or "pinned" does not make the thing asked for a prop in a scene
+        ("photorealistic framed portrait of a woman", "photographic"),
+        ("infographic framed on the wall about climate change", "document_or_data"),
+        ("spreadsheet pinned to a wall of sales figures", "document_or_data"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):

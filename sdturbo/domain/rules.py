@@ -17,6 +17,9 @@ _REGEX_SYNTAX = frozenset("\\^$.|?*+()[]{}")
 _EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\uf900-\ufaff]")
 _STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
+_ARTICLE_BEFORE = re.compile(
+    r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
+)
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?: and [\w\-]+){0,2}\s+"
@@ -159,11 +162,22 @@ class Rules:
             (evidence.explained if styled else evidence.people).append(hit)
         for category, terms in self.rejects.items():
             for hit in _consume(chars, terms, evidence.removed):
-                if self._prop_before.search(evidence.text, 0, hit.start) or _PROP_AFTER.match(evidence.text, hit.end):
+                if self._prop_before.search(evidence.text, 0, hit.start) or _placed(evidence.text, hit):
                     evidence.explained.append(hit)
                 else:
                     evidence.rejects.setdefault(category, []).append(hit)
         return evidence
+
+
+def _placed(text: str, hit: Hit) -> bool:
+    """Whether a rejected word names an object placed in the scene ("polaroids scattered on the bed", "a
+    webcam and a microphone on the desk"): followed by where it lies, and plural, in a list, or after an
+    article; not a bare request like "photorealistic framed portrait" or "bar chart spread over two pages"."""
+    after = _PROP_AFTER.match(text, hit.end)
+    if after is None:
+        return False
+    listed = after.group().lstrip().startswith("and ") or after.group()[:2] in ("s ", "es")
+    return listed or hit.found.endswith("s") or _ARTICLE_BEFORE.search(text, 0, hit.start) is not None
 
 
 def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None) -> list[Hit]:

@@ -37,7 +37,7 @@ class Verdict:
 
     allowed: bool
     category: str  # "anime", "neutral", or a rejection: "photographic", "document_or_data", "real_person"
-    score: float  # 0..1, how in-domain the prompt looks; 0.5 is the line
+    score: float  # 0..1, how in-domain the prompt looks; below 0.5 is near the line (allowed in the middle band)
     reasons: list[str]  # human readable: matched terms, nearest examples
     suggestions: list[str] = field(default_factory=list)  # anime rewrites (rejected prompts only)
     effective_prompt: str | None = None  # the prompt with the style preset applied (allowed prompts only)
