@@ -209,7 +209,6 @@ class RemoteEngine:
         self.handle = None
         self._info: dict = {}
         self._status: dict = {}
-        self._watching = threading.Event()
 
     @property
     def loaded(self) -> bool:
@@ -267,7 +266,8 @@ class RemoteEngine:
         """The application's status, its replicas' states and Serve's message for it (one controller call)."""
         application = serve.status().applications.get(self.settings.ray_app)
         if application is None:
-            return {"status": "NOT_DEPLOYED", "message": "deploy it with python -m sdturbo.cluster"}
+            self._status = {"status": "NOT_DEPLOYED", "message": "deploy it with python -m sdturbo.cluster"}
+            return self._status
         replica = application.deployments.get(DEPLOYMENT)
         # a replica that failed to start: Serve's message ends with the constructor's traceback, whose
         # last line is the error itself ("ModelLoadError: Model folder ... does not exist")
