@@ -309,3 +309,19 @@ def test_a_new_result_scrolls_into_view_on_a_phone(browser, live_server):
         page.click("#generate")
         page.wait_for_function(f"() => {in_view}")
         assert page.is_visible("#seed-used")
+
+
+@pytest.mark.slow  # the default suite's time budget; CI runs -m slow
+@PHONE_FIRST
+def test_tags_are_offered_as_a_phrase_before_generating(page):
+    """Issue 17: a booru tag prompt is accepted, and its natural phrase is offered under the prompt."""
+    page.fill("#prompt", "masterpiece, 1girl, solo, silver_hair, (school uniform:1.2), cherry blossoms")
+    page.wait_for_selector("#verdict-offer:not([hidden])")
+    assert page.text_content("#verdict").startswith("✓")
+    assert "a girl alone with silver hair" in page.text_content("#verdict-note")
+    page.click("#verdict-options button")
+    assert page.input_value("#prompt").startswith("a girl alone with silver hair")
+    page.wait_for_function("() => document.querySelector('#verdict').textContent.includes('neutral')")
+    assert page.is_hidden("#verdict-offer")  # the phrase is not a tag prompt: nothing more to offer
+    shot(page, "tag-phrase")
+    assert no_horizontal_overflow(page)

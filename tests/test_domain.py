@@ -314,6 +314,7 @@ def test_tag_prompts_are_in_the_domain_and_get_their_phrase(validator):
     assert "masterpiece" not in verdict.tag_phrase and not verdict.tag_applied
     assert verdict.effective_prompt.startswith(TAGS)  # "suggest": shown before generating, not applied
     assert validator.validate("a girl with silver hair under cherry blossoms").tag_phrase is None
+    assert validator.validate(verdict.tag_phrase).tag_phrase is None  # the phrase itself: nothing more to offer
 
 
 def test_tags_apply_and_off():

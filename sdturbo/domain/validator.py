@@ -120,7 +120,8 @@ class DomainValidator:
         """The natural phrase for a booru tag prompt (None for other prompts, or with tags="off")."""
         if self.tags == "off" or not is_tag_prompt(prompt):
             return None
-        return to_phrase(prompt).phrase or None
+        phrase = to_phrase(prompt).phrase
+        return phrase if phrase and phrase != prompt.strip() else None  # a phrase already: nothing to offer
 
     def render(self, prompt: str, style: str) -> str:
         """What the model draws for an accepted prompt: the style applied to it (to its phrase, with
