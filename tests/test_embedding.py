@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sdturbo.domain.embedding import (
+    MULTILINGUAL_MODEL,
     PACKAGED_MODEL,
     TOP_K,
     Nearest,
@@ -134,19 +135,36 @@ def test_resolve_model_path_finds_the_packaged_model_folder():
     assert (folder / "modules.json").is_file() and (folder / "config.json").is_file()
 
 
+EXAMPLES_REAL = {
+    "anime": [
+        "anime girl with cat ears, cel shading, key visual",
+        "chibi knight in a manga panel, clean lineart",
+        "magical girl transformation, vibrant anime colors",
+    ],
+    "photo": [
+        "dslr photo of a businessman, 85mm lens, bokeh",
+        "raw photograph of a city street, sharp focus",
+        "stock photo of a family at the beach",
+    ],
+}
+
+
+def test_multilingual_model_reads_prompts_in_other_languages_against_english_examples(caplog):
+    with caplog.at_level("INFO", logger="sdturbo.domain.embedding"):
+        index = PrototypeIndex.load(MULTILINGUAL_MODEL, EXAMPLES_REAL)
+    assert index.multilingual and f"embedding model {MULTILINGUAL_MODEL} loaded, 6 examples embedded" in caplog.text
+    anime = ("an anime boy with silver hair, cel-shaded", "銀髪のアニメの少年、セル画風", "은발의 애니메이션 소년")
+    for prompt in anime:
+        result = index.nearest(prompt)
+        assert result["anime"].score > result["photo"].score, prompt
+    for prompt in ("a photograph of a man in a suit, 50mm lens", "スーツ姿の男性の写真、50mmレンズ"):
+        result = index.nearest(prompt)
+        assert result["photo"].score > result["anime"].score, prompt
+
+
+@pytest.mark.slow  # imports sentence-transformers and torch (~5 s): the default model is the multilingual one
 def test_real_packaged_model_puts_an_anime_prompt_nearer_anime_examples(caplog):
-    examples = {
-        "anime": [
-            "anime girl with cat ears, cel shading, key visual",
-            "chibi knight in a manga panel, clean lineart",
-            "magical girl transformation, vibrant anime colors",
-        ],
-        "photo": [
-            "dslr photo of a businessman, 85mm lens, bokeh",
-            "raw photograph of a city street, sharp focus",
-            "stock photo of a family at the beach",
-        ],
-    }
+    examples = EXAMPLES_REAL
     with caplog.at_level("INFO", logger="sdturbo.domain.embedding"):
         index = PrototypeIndex.load(PACKAGED_MODEL, examples)
     assert f"embedding model {PACKAGED_MODEL} loaded, 6 examples embedded" in caplog.text

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -45,9 +46,12 @@ def load_encoder(source: str) -> Callable[[list[str]], np.ndarray]:
 
         model = USE(threads=1)  # its default of 4 threads is ~100x slower on a 2-core machine (measured)
         return lambda texts: np.asarray(model.encode(list(texts)), dtype=np.float32)
+    path = resolve_model_path(source)
+    if path.startswith(("/", "./", "../", "~")) and not Path(path).expanduser().is_dir():
+        raise FileNotFoundError(f"no model folder at {path}")  # said at once, before importing torch
     from sentence_transformers import SentenceTransformer
 
-    return sentence_transformer_encoder(SentenceTransformer(resolve_model_path(source), device="cpu"))
+    return sentence_transformer_encoder(SentenceTransformer(path, device="cpu"))
 
 
 def sentence_transformer_encoder(model) -> Callable[[list[str]], np.ndarray]:
