@@ -1,4 +1,4 @@
-"""The studio: the one service every front end calls (CLI, asset batches, the web app, later Ray Serve).
+"""The studio: the one service every front end calls (CLI, asset batches, the web app, also over Ray Serve).
 
 No Flask, no HTTP, no torch at import time. A request takes one path:
 
