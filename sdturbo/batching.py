@@ -164,7 +164,6 @@ class BatchWorker:
         self._lock = threading.Lock()
         self.batch_sizes: collections.Counter = collections.Counter()  # size -> how many batches ran
         self.running = 0  # jobs in the batches being run now
-        self.in_flight = in_flight
         self._slots = threading.BoundedSemaphore(in_flight)  # batches that may run at once
         self._runners = ThreadPoolExecutor(in_flight, thread_name_prefix="batch") if in_flight > 1 else None
         self.stopping = False  # stop() or drain() was called: submit refuses new jobs

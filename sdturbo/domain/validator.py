@@ -126,13 +126,15 @@ class DomainValidator:
     def render(self, prompt: str, style: str) -> str:
         """What the model draws for an accepted prompt: the style applied to it (to its phrase, with
         tags="apply" and a tag prompt)."""
-        phrase = self.tag_phrase(prompt) if self.tags == "apply" else None
-        return self.rules.apply_style(phrase or prompt, style)
+        return self._styled(prompt, self.tag_phrase(prompt) if self.tags == "apply" else None, style)
+
+    def _styled(self, prompt: str, phrase: str | None, style: str) -> str:
+        return self.rules.apply_style(phrase if phrase and self.tags == "apply" else prompt, style)
 
     def judge(self, prompt: str, style: str, with_suggestions: bool = True) -> Verdict:
         """The verdict for a prompt and style that passed `check_input` (they are not checked again)."""
         phrase = self.tag_phrase(prompt)
-        effective = self.rules.apply_style(phrase if phrase and self.tags == "apply" else prompt, style)
+        effective = self._styled(prompt, phrase, style)
         self.load()
         evidence = self.rules.scan(prompt)
         decision = self._decide(evidence, prompt)
