@@ -6,7 +6,26 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    """Poll `condition` until true (bounded): tests wait for a state, never for a guessed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def healthy(url: str) -> bool:
+    """Whether `url` (a /healthz) answers 200 now; False while the server is not up or still loading."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def free_port(consecutive: int = 1) -> int:

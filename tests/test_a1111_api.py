@@ -13,7 +13,6 @@ import base64
 import io
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from PIL import Image, PngImagePlugin
 from sdturbo.config import Settings
 from sdturbo.web import create_app
 from tests.fakes import FakeEngine
-from tests.net import serve_app
+from tests.net import serve_app, wait_until
 
 FOX = "fox spirit in a lantern-lit shrine"
 OUT_OF_DOMAIN = "quarterly earnings spreadsheet for a bank"
@@ -121,14 +120,6 @@ def refused(raised: pytest.ExceptionInfo, field: str) -> dict:
     assert set(body) >= ERROR_KEYS, body
     assert body["field"] == field and field in body["detail"] and field in body["errors"], body
     return body
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    """Poll `condition` until true (bounded): tests wait for a state, never for a guessed time."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
 
 
 # webuiapi 0.9.17 (mix1009/sdwebuiapi@ce232f0c:webuiapi/webuiapi.py): every key of its payload is sent,

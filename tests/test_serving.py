@@ -1,6 +1,5 @@
 """Connection handling of the dev server and the gunicorn worker: /healthz keeps answering (issue 15)."""
 
-import json
 import socket
 import threading
 import time
@@ -9,7 +8,7 @@ import urllib.request
 import pytest
 
 from sdturbo.web.serving import DevServer, is_health_check
-from tests.net import free_port, start_gunicorn
+from tests.net import free_port, healthy, start_gunicorn, wait_until
 
 
 def _peeked(data: bytes) -> bool:
@@ -87,14 +86,7 @@ def test_gunicorn_answers_healthz_while_slow_clients_hold_every_thread(tmp_path)
     server = start_gunicorn(tmp_path, port, library="off", http_threads="4")
     slow = []
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    if json.loads(response.read())["status"] == "ok":
-                        break
-            except OSError:
-                time.sleep(0.25)
+        wait_until(lambda: healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
         for _ in range(12):
             connection = socket.create_connection(("127.0.0.1", port))
             connection.sendall(b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the rest

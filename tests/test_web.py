@@ -15,6 +15,7 @@ from sdturbo.config import Settings
 from sdturbo.metadata import read_parameters
 from sdturbo.web import create_app
 from tests.fakes import FakeEngine, SlowLoad, seed_color
+from tests.net import healthy, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +35,6 @@ def client():
 
 def decode(b64: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(b64)))
-
-
-def wait_until(condition, timeout=5.0):
-    """Poll `condition` until true: tests wait for a state, never for a guessed time."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
 
 
 def background_post(client, body):
@@ -651,23 +644,13 @@ def test_sigterm_stops_the_dev_server_within_a_bound(tmp_path):
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
+        wait_until(lambda: healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)
         assert server.wait(15) == 0 and time.monotonic() - started < 15
         assert b"shutting down" in server.stderr.read()
     finally:
         server.kill()
-
-
-def _healthy(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @pytest.mark.slow  # starts gunicorn on the tiny model: ~10 s
@@ -680,7 +663,7 @@ def test_sigterm_stops_gunicorn_within_a_bound(tmp_path):
     port = free_port()
     server = start_gunicorn(tmp_path, port, library="off")
     try:
-        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
+        wait_until(lambda: healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120)
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)
         assert server.wait(40) == 0 and time.monotonic() - started < 40  # graceful_timeout is 30 s
