@@ -58,10 +58,19 @@ def studio(generator, validator):
 
 @pytest.fixture(scope="session")
 def validator():
-    """The domain validator with its real MiniLM embedding model, loaded once."""
+    """The domain validator as shipped (multilingual embedding model, remembered prompts), loaded once."""
     from sdturbo.domain import DomainValidator
 
     return DomainValidator().load()
+
+
+@pytest.fixture(scope="session")
+def unremembered():
+    """The same validator without its memory of labelled prompts: the rules and curated examples alone, which
+    is what the sets in the memory still measure."""
+    from sdturbo.domain import DomainValidator
+
+    return DomainValidator(memory=None).load()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sdturbo.domain.embedding import (
+    MEMORY_WEIGHT,
     MULTILINGUAL_MODEL,
     PACKAGED_MODEL,
     TOP_K,
@@ -152,7 +153,8 @@ EXAMPLES_REAL = {
 def test_multilingual_model_reads_prompts_in_other_languages_against_english_examples(caplog):
     with caplog.at_level("INFO", logger="sdturbo.domain.embedding"):
         index = PrototypeIndex.load(MULTILINGUAL_MODEL, EXAMPLES_REAL)
-    assert index.multilingual and f"embedding model {MULTILINGUAL_MODEL} loaded, 6 examples embedded" in caplog.text
+    assert index.multilingual
+    assert f"embedding model {MULTILINGUAL_MODEL} loaded, 6 examples and 0 labelled prompts embedded" in caplog.text
     anime = ("an anime boy with silver hair, cel-shaded", "銀髪のアニメの少年、セル画風", "은발의 애니메이션 소년")
     for prompt in anime:
         result = index.nearest(prompt)
@@ -167,9 +169,48 @@ def test_real_packaged_model_puts_an_anime_prompt_nearer_anime_examples(caplog):
     examples = EXAMPLES_REAL
     with caplog.at_level("INFO", logger="sdturbo.domain.embedding"):
         index = PrototypeIndex.load(PACKAGED_MODEL, examples)
-    assert f"embedding model {PACKAGED_MODEL} loaded, 6 examples embedded" in caplog.text
+    assert f"embedding model {PACKAGED_MODEL} loaded, 6 examples and 0 labelled prompts embedded" in caplog.text
     result = index.nearest("an anime boy with silver hair, cel-shaded illustration")
     assert result["anime"].score > result["photo"].score
     assert result["anime"].example in examples["anime"]
     photo = index.nearest("a photograph of a man in a suit, 50mm lens")
     assert photo["photo"].score > photo["anime"].score
+
+
+# labelled prompts remembered beside the curated examples: m05 is nearer the query than any curated one
+MEMORY = {"anime": ["m05", "m15"], "photo": ["m70"]}
+ANGLES_MEMORY = {**ANGLES, "m05": 5.0, "m15": 15.0, "m70": 70.0}
+
+
+def test_memory_blends_each_class_score_and_can_give_the_nearest_example():
+    model = FakeModel(ANGLES_MEMORY)
+    index = PrototypeIndex(sentence_transformer_encoder(model), EXAMPLES, memory=MEMORY)
+    assert MEMORY_WEIGHT == 0.5
+    curated = (cos(10) + cos(20) + cos(60)) / 3
+    recalled = (cos(5) + cos(10) + cos(15)) / 3  # the top 3 of curated and remembered together
+    anime = index.nearest("query")["anime"]
+    assert anime.score == pytest.approx(0.5 * curated + 0.5 * recalled, abs=1e-6)
+    assert (anime.example, anime.similarity) == ("m05", pytest.approx(cos(5), abs=1e-6))
+    photo = index.nearest("query")["photo"]  # m70 is not in the top 3 of three: it still counts
+    assert photo.score == pytest.approx(0.5 * (cos(45) + cos(80)) / 2 + 0.5 * (cos(45) + cos(70) + cos(80)) / 3)
+    assert model.calls[:4] == [EXAMPLES["anime"], EXAMPLES["photo"], MEMORY["anime"], MEMORY["photo"]]
+
+
+def test_a_class_without_memory_scores_as_before():
+    index = PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES_MEMORY)), EXAMPLES, memory={"anime": ["m05"]})
+    plain = PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES_MEMORY)), EXAMPLES)
+    assert index.nearest("query")["photo"] == plain.nearest("query")["photo"]
+    assert index.nearest("query")["anime"] != plain.nearest("query")["anime"]
+
+
+def test_memory_for_a_class_without_curated_examples_is_refused():
+    with pytest.raises(ValueError, match=r"memory classes \['selfie'\] have no curated examples"):
+        PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES, memory={"selfie": ["a"]})
+
+
+def test_many_examples_are_embedded_in_batches():
+    model = FakeModel({})
+    texts = [f"example {i}" for i in range(150)]
+    PrototypeIndex(sentence_transformer_encoder(model), {"anime": texts})
+    assert [len(call) for call in model.calls] == [64, 64, 22]
+    assert [t for call in model.calls for t in call] == texts

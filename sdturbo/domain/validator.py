@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
+from sdturbo.domain.labelled import MEMORY_FILE, load_memory
 from sdturbo.domain.rewrite import suggest
 from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
 from sdturbo.domain.tags import is_tag_prompt, to_phrase
@@ -67,15 +69,26 @@ class DomainValidator:
     """Validates prompts against the anime domain; safe to share between threads once loaded."""
 
     def __init__(
-        self, embedding_model: str | None = MULTILINGUAL_MODEL, rules: Rules | None = None, tags: str = "suggest"
+        self,
+        embedding_model: str | None = MULTILINGUAL_MODEL,
+        rules: Rules | None = None,
+        tags: str = "suggest",
+        memory: Path | None = MEMORY_FILE,
     ) -> None:
         if tags not in TAG_MODES:
             raise InvalidParameterError("tags", f"must be one of {', '.join(TAG_MODES)}, got {tags!r}")
         self.tags = tags
         self.rules = rules or default_rules()
         self.embedding_model = embedding_model  # None or "none": keyword-only
+        # labelled prompts the embedding stage remembers (None: its curated examples only); a bad file is
+        # said here, at once, not turned into a keywords-only validator by load()
+        self.memory = load_memory(memory) if memory is not None and self._embeds else None
         self.index: PrototypeIndex | None = None
         self._loaded = False
+
+    @property
+    def _embeds(self) -> bool:
+        return self.embedding_model not in (None, "", "none")
 
     @property
     def mode(self) -> str:
@@ -90,11 +103,11 @@ class DomainValidator:
         if self._loaded:
             return self
         self._loaded = True
-        if self.embedding_model in (None, "", "none"):
+        if not self._embeds:
             log.info("domain validator: embedding stage off, keywords only")
             return self
         try:
-            self.index = PrototypeIndex.load(self.embedding_model, prototypes())
+            self.index = PrototypeIndex.load(self.embedding_model, prototypes(), self.memory)
         except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
             log.warning(
                 "domain validator: embedding model %r unavailable (%s: %s); using keywords only",

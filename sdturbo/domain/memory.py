@@ -1,0 +1,87 @@
+"""The labelled prompts the embedding stage remembers (sdturbo/data/domain_memory.tsv), and how that file
+is built from labelled sets.
+
+The embedding stage compares a prompt with its classes' examples: a short curated list (prototypes.toml)
+and this memory, over a thousand prompts written from docs/DOMAIN_POLICY.md in many ways of asking. The
+memory is built only from sets that were already tuned on; a set scored as a test stays out of it (its
+score would mean nothing once remembered).
+
+    python -m sdturbo.domain.memory OUT.tsv SET.tsv [SET.tsv ...] [--hold-out TEST.tsv ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from sdturbo.cli.args import Parser, run
+from sdturbo.domain.labelled import CLASSES, read_tsv
+from sdturbo.domain.validator import DomainValidator
+
+
+def classify(validator: DomainValidator, label: str, prompt: str) -> str | None:
+    """The memory class of a labelled prompt: accept, or the reject class the validator names for it.
+
+    None for what the embedding stage must not learn from: real people (a name says nothing about its
+    neighbours: an original character's name would sit next to a politician's) and rejects with no
+    photographic or document evidence at all.
+    """
+    if label == "accept":
+        return "accept"
+    verdict = validator.validate(prompt, "none", with_suggestions=False)
+    if not verdict.allowed:
+        return verdict.category if verdict.category in CLASSES else None
+    category, weight = validator.rules.scan(prompt).strongest_reject()
+    return category if weight > 0 and category in CLASSES else None
+
+
+def build(
+    validator: DomainValidator, rows: list[tuple[str, str]], held_out: frozenset[str] = frozenset()
+) -> tuple[list[tuple[str, str]], int]:
+    """(class, prompt) rows for the memory, without repeats or `held_out` prompts, and how many labelled rows
+    were left out."""
+    seen: set[str] = set(held_out)
+    kept = []
+    for label, prompt in tqdm(rows, desc="classifying", unit="prompt", file=sys.stderr):
+        if prompt in seen:
+            continue
+        seen.add(prompt)
+        if (name := classify(validator, label, prompt)) is not None:
+            kept.append((name, prompt))
+    return kept, len(rows) - len(kept)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m sdturbo.domain.memory", description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, metavar="OUT.tsv", help="the memory file to write (class<TAB>prompt)")
+    parser.add_argument("sets", type=Path, nargs="+", metavar="SET.tsv", help="labelled sets (label<TAB>prompt)")
+    parser.add_argument(
+        "--hold-out",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="TEST.tsv",
+        help="a set scored as a test: none of its prompts is remembered, even where another set repeats one",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), _main, argv, {"eval": "SET.tsv", "hold_out": "--hold-out"})
+
+
+def _main(args) -> int:
+    rows = [row for path in args.sets for row in read_tsv(path)]
+    held_out = frozenset(prompt for path in args.hold_out for _, prompt in read_tsv(path, flag="hold_out"))
+    # judged without a memory, so the file does not depend on the one it replaces
+    kept, left_out = build(DomainValidator(memory=None).load(), rows, held_out)
+    counts = {name: sum(1 for row in kept if row[0] == name) for name in CLASSES}
+    args.out.write_text("class\tprompt\n" + "".join(f"{name}\t{prompt}\n" for name, prompt in kept), encoding="utf-8")
+    print(f"{args.out}: {len(kept)} prompts ({', '.join(f'{n} {c}' for c, n in counts.items())}); {left_out} left out")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

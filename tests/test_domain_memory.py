@@ -1,0 +1,115 @@
+"""The embedding stage's memory of labelled prompts: the shipped file, its builder and its errors."""
+
+from pathlib import Path
+
+import pytest
+
+from sdturbo.domain import DomainValidator
+from sdturbo.domain.labelled import CLASSES, MEMORY_FILE, load_memory, read_tsv
+from sdturbo.domain.memory import build, classify, main
+from sdturbo.errors import InvalidParameterError
+
+DATA = Path(__file__).parent / "data"
+# sets scored as tests: what the memory holds would score itself, so none of them may be in it
+HELD_OUT = ("domain_holdout.tsv",)
+
+
+@pytest.fixture(scope="module")
+def keywords():
+    return DomainValidator("none")
+
+
+def test_shipped_memory_loads_every_class():
+    memory = load_memory()
+    assert set(memory) == set(CLASSES)
+    assert all(len(prompts) >= 200 for prompts in memory.values()), {c: len(p) for c, p in memory.items()}
+
+
+@pytest.mark.parametrize("name", HELD_OUT)
+def test_held_out_sets_stay_out_of_the_memory(name):
+    remembered = {prompt for prompts in load_memory().values() for prompt in prompts}
+    leaked = [prompt for _, prompt in read_tsv(DATA / name) if prompt in remembered]
+    assert leaked == []
+
+
+def test_shipped_memory_is_what_the_builder_makes_of_the_tuned_sets(validator, tmp_path):
+    """The file in the package is reproducible: rebuilt from every set but the held-out ones, it is the same."""
+    sets = sorted(p for p in DATA.glob("domain_*.tsv") if p.name not in HELD_OUT)
+    out = tmp_path / "memory.tsv"
+    assert main([str(out), *map(str, sets), *(f"--hold-out={DATA / name}" for name in HELD_OUT)]) == 0
+    assert out.read_text(encoding="utf-8") == MEMORY_FILE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("label", "prompt", "expected"),
+    [
+        ("accept", "a photo of a cat", "accept"),  # the label decides for accepts, whatever the words
+        ("reject", "raw photo of a street market, dslr", "photographic"),
+        ("reject", "a bar chart of quarterly revenue", "document_or_data"),
+        ("reject", "Taylor Swift in anime style", None),  # a name says nothing about its neighbours
+        ("reject", "a quiet lake at dawn", None),  # no evidence of any reject class: nothing to learn
+    ],
+)
+def test_classify_names_the_class_a_labelled_prompt_teaches(keywords, label, prompt, expected):
+    assert classify(keywords, label, prompt) == expected
+
+
+def test_build_drops_repeats_and_held_out_prompts_and_counts_what_it_left_out(keywords):
+    rows = [("accept", "a fox"), ("accept", "a fox"), ("reject", "a photo of a cat"), ("reject", "Taylor Swift")]
+    assert build(keywords, rows) == ([("accept", "a fox"), ("photographic", "a photo of a cat")], 2)
+    assert build(keywords, rows, frozenset({"a fox"})) == ([("photographic", "a photo of a cat")], 3)
+
+
+def test_builder_cli_writes_the_file_and_says_what_it_holds(tmp_path, capsys):
+    sets = tmp_path / "set.tsv"
+    sets.write_text("label\tprompt\naccept\ta fox\nreject\ta photo of a cat\nreject\tTaylor Swift\n", encoding="utf-8")
+    out = tmp_path / "memory.tsv"
+    assert main([str(out), str(sets)]) == 0
+    assert out.read_text(encoding="utf-8") == "class\tprompt\naccept\ta fox\nphotographic\ta photo of a cat\n"
+    assert f"{out}: 2 prompts (1 accept, 1 photographic, 0 document_or_data); 1 left out" in capsys.readouterr().out
+
+
+def test_builder_cli_names_a_bad_set(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("label\tprompt\nmaybe\ta fox\n", encoding="utf-8")
+    assert main([str(tmp_path / "memory.tsv"), str(bad)]) == 2
+    assert f"error: SET.tsv: {bad} line 2: expected 'accept' or 'reject'" in capsys.readouterr().err
+    assert not (tmp_path / "memory.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("label\tprompt\naccept\ta fox\n", "the first line must be the header 'class<TAB>prompt'"),
+        ("class\tprompt\naccept\ta fox\nreject\ta photo\n", "line 3: expected 'accept' or 'photographic' or"),
+    ],
+)
+def test_a_bad_memory_file_is_said_when_the_validator_is_made(tmp_path, content, message):
+    bad = tmp_path / "memory.tsv"
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidParameterError, match="memory") as caught:
+        DomainValidator(memory=bad)
+    assert message in str(caught.value)
+    DomainValidator("none", memory=bad)  # keywords only: the memory is never read
+
+
+def test_the_memory_decides_what_the_curated_examples_alone_got_wrong(validator, unremembered):
+    """A held-out prompt left to the embedding stage: the remembered photo requests (ID photos, profile
+    pictures) put it on the photographic side; the curated examples alone allowed it."""
+    prompt = "passport picture of a man, white background, front facing, neutral expression"
+    assert unremembered.validate(prompt).allowed  # what the curated examples alone say
+    verdict = validator.validate(prompt)
+    assert (verdict.allowed, verdict.stage) == (False, "embedding")
+
+
+def test_eval_cli_takes_a_memory_file_or_none(tmp_path, capsys):
+    from sdturbo.domain.evaluate import main as domain_main
+
+    bad = tmp_path / "memory.tsv"
+    bad.write_text("class\tprompt\nselfie\ta fox\n", encoding="utf-8")
+    assert domain_main(["a fox", "--memory", str(bad)]) == 2
+    assert f"error: --memory: {bad} line 2: expected 'accept' or 'photographic' or" in capsys.readouterr().err
+    assert domain_main(["a fox", "--memory", str(tmp_path / "missing.tsv")]) == 2
+    assert "error: --memory: cannot read" in capsys.readouterr().err
+    assert domain_main(["a fox", "--memory", "none", "--embedding-model", "none"]) == 0
+    assert '"allowed": true' in capsys.readouterr().out
