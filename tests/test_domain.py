@@ -44,6 +44,10 @@ def dev_rows():
         ("photorealistic framed portrait of a woman", "photographic"),
         ("infographic framed on the wall about climate change", "document_or_data"),
         ("spreadsheet pinned to a wall of sales figures", "document_or_data"),
+        # the memory's dev sets: photographs and documents by what they are, not by "photo" or "chart"
+        ("satellite imagery of a river delta, true color", "photographic"),
+        ("monthly calendar for April with cute bunny decorations in the margins", "document_or_data"),
+        ("1girl, bar graph, infographic, chart, anime style", "document_or_data"),  # three: the picture's subject
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -73,6 +77,12 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "the goblin king on a throne of bones",
         "アニメの狐 、桜、café naïve — “smart quotes” ✨",  # issue 17: rejected as document_or_data before
         "une fille qui prend un selfie devant la tour Eiffel",
+        # props in a scene: a document tag among character tags, chalk on walls, a camera around the neck
+        "1girl, piano, sheet music, music stand, concert hall, black dress, spotlight",
+        "shy boy with a polaroid camera hanging around his neck at a summer festival, fireworks overhead",
+        "an inventor's workshop with diagrams chalked all over the walls, steampunk illustration",
+        "a teacher scribbling equations on a whiteboard while half the class dozes off, slice of life",
+        "manga panel: a swarm of paparazzi with flashing cameras mobbing a fictional idol on the red carpet",
     ],
 )
 def test_tricky_and_neutral_prompts_are_accepted(validator, prompt):
@@ -354,11 +364,12 @@ def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
     assert not [(t.text, p) for t in skipped for p in latin if t.pattern.search(p)]
 
 
-@pytest.mark.slow  # every labelled set (about 2 200 prompts): the default suite checks three above
+@pytest.mark.slow  # every labelled set (about 2 700 prompts): the default suite checks three above
 @pytest.mark.parametrize(
     ("name", "floor"),
     [
         *[(f"domain_{s}.tsv", 0.97) for s in ("tags_dev", "tags_test", "multilingual_dev", "borderline_dev")],
+        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3")],
         *[(f"domain_multilingual_{s}.tsv", 0.95) for s in ("test", "test2", "test3")],
         *[(f"domain_borderline_{s}.tsv", 0.93) for s in ("test", "test2", "test3", "test4")],
     ],

@@ -214,3 +214,25 @@ def test_many_examples_are_embedded_in_batches():
     PrototypeIndex(sentence_transformer_encoder(model), {"anime": texts})
     assert [len(call) for call in model.calls] == [64, 64, 22]
     assert [t for call in model.calls for t in call] == texts
+
+
+def test_a_shared_encoder_loads_once_and_embeds_the_same_examples_once(monkeypatch):
+    import sdturbo.domain.embedding as embedding
+
+    loads = []
+    model = FakeModel(ANGLES_MEMORY)
+    monkeypatch.setattr(
+        embedding, "load_encoder", lambda source: loads.append(source) or sentence_transformer_encoder(model)
+    )
+    embedding.shared_encoder.cache_clear()
+    monkeypatch.setattr(embedding, "_EMBEDDED", {})
+    try:
+        first = PrototypeIndex.load("fake-model", EXAMPLES, memory=MEMORY)
+        second = PrototypeIndex.load("fake-model", EXAMPLES, memory=MEMORY)
+        other = PrototypeIndex.load("fake-model", {"anime": ["a10"]})
+    finally:
+        embedding.shared_encoder.cache_clear()
+    assert loads == ["fake-model"]
+    assert model.calls == [EXAMPLES["anime"], EXAMPLES["photo"], MEMORY["anime"], MEMORY["photo"], ["a10"]]
+    assert first.nearest("query") == second.nearest("query")
+    assert other.nearest("query")["anime"].example == "a10"

@@ -59,6 +59,40 @@ def load_encoder(source: str) -> Callable[[list[str]], np.ndarray]:
     return sentence_transformer_encoder(SentenceTransformer(path, device="cpu"))
 
 
+@functools.cache
+def shared_encoder(source: str) -> Callable[[list[str]], np.ndarray]:
+    """`load_encoder(source)`, loaded once per process: every validator made after the first (a CLI run in
+    tests, a second Studio) skips the model load and, through `_embedded`, its examples' embedding."""
+    encode, lock = load_encoder(source), threading.Lock()  # one model, whichever index calls it
+
+    def shared(texts: list[str]) -> np.ndarray:
+        with lock:
+            return encode(texts)
+
+    shared.shared = True  # lives as long as the process: its embedded examples are worth remembering
+    return shared
+
+
+_EMBEDDED: dict[tuple[Callable, tuple[str, ...]], np.ndarray] = {}
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def _embedded(encode: Callable, texts: tuple[str, ...], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """`embed(texts)` in batches of _BATCH, remembered per texts for a shared encoder (others do not live long
+    enough to be asked twice); a remembered matrix is read-only, as it is shared."""
+    key = (encode, texts)
+    shared = getattr(encode, "shared", False)
+    with _EMBEDDED_LOCK:
+        if shared and (matrix := _EMBEDDED.get(key)) is not None:
+            return matrix
+    matrix = np.vstack([embed(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)])
+    if not shared:
+        return matrix
+    matrix.setflags(write=False)
+    with _EMBEDDED_LOCK:
+        return _EMBEDDED.setdefault(key, matrix)
+
+
 def sentence_transformer_encoder(model) -> Callable[[list[str]], np.ndarray]:
     """The encode function of a loaded sentence-transformers model: unit vectors as numpy rows."""
     return lambda texts: model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
@@ -85,11 +119,11 @@ class PrototypeIndex:
         if unknown := sorted(set(memory) - set(examples)):
             raise ValueError(f"memory classes {unknown} have no curated examples; classes: {sorted(examples)}")
         self.examples = examples
-        self._matrices = {name: self._embed(texts) for name, texts in examples.items()}  # (N, dim) each
+        self._matrices = {name: self._embed_all(texts) for name, texts in examples.items()}  # (N, dim) each
         # the curated examples followed by the labelled ones, class by class
         self.recalled = {name: [*texts, *memory.get(name, [])] for name, texts in examples.items()}
         self._recalled = {
-            name: np.vstack([self._matrices[name], self._embed(memory[name])]) if memory.get(name) else matrix
+            name: np.vstack([self._matrices[name], self._embed_all(memory[name])]) if memory.get(name) else matrix
             for name, matrix in self._matrices.items()
         }
         self.embed_one = functools.lru_cache(maxsize=2048)(self._embed_one)  # typing repeats prompts
@@ -100,7 +134,7 @@ class PrototypeIndex:
     ) -> PrototypeIndex:
         """Load the model from `source` on the CPU and embed the examples; log how long it took."""
         started = time.perf_counter()
-        index = cls(load_encoder(source), examples, multilingual=source == MULTILINGUAL_MODEL, memory=memory)
+        index = cls(shared_encoder(source), examples, multilingual=source == MULTILINGUAL_MODEL, memory=memory)
         log.info(
             "embedding model %s loaded, %d examples and %d labelled prompts embedded in %.2f s",
             source,
@@ -110,9 +144,13 @@ class PrototypeIndex:
         )
         return index
 
+    def _embed_all(self, texts: list[str]) -> np.ndarray:
+        """Many texts, in batches; the same texts of the same shared encoder are embedded once per process."""
+        return _embedded(self._encode, tuple(texts), self._embed)
+
     def _embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.vstack([self._encode(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)])
+            return self._encode(texts)
 
     def _embed_one(self, text: str) -> np.ndarray:
         return self._embed([text])[0]

@@ -25,7 +25,7 @@ _ARTICLE_BEFORE = re.compile(
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?:[\s\-]+cameras?)?(?: and [\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
-    r"(?:chalked|scrawled|scribbled|painted) (?:on|across|over) (?:the|a|an|her|his|their)|"
+    r"(?:chalked|scrawled|scribbled|painted) (?:all )?(?:on|across|over) (?:the|a|an|her|his|their)|"
     r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
 )
 
@@ -92,6 +92,10 @@ class Evidence:
         scored = [(self.reject_weight(c), c) for c in self.rejects]
         weight, category = max(scored, default=(0.0, None))
         return category, weight
+
+    def explain(self, category: str) -> None:
+        """Read every term of a reject category as part of the picture (a prop), not as a request."""
+        self.explained.extend(self.rejects.pop(category, []))
 
     def kept_text(self) -> str:
         """The normalized prompt with every rejected term and name cut out."""

@@ -142,6 +142,15 @@ def is_tag_prompt(text: str) -> bool:
     return bool(loras) or _looks_like_tags(text, cleaned)
 
 
+def has_character_tag(text: str) -> bool:
+    """True for a tag list with a character count tag (`1girl`, `2boys`, `multiple girls`, `solo`): a picture
+    of characters, in which a document tag (`sheet music`, `map`, `newspaper`) is something in the scene."""
+    if not is_tag_prompt(text):
+        return False
+    tags = (tag.strip().lower() for tag in _SPLIT_RE.split(_clean(text)[0]))
+    return any(tag == "solo" or _COUNT_RE.fullmatch(tag) or _MULTIPLE_RE.fullmatch(tag) for tag in tags)
+
+
 def to_phrase(text: str) -> Conversion:
     """The prompt as a natural phrase: subjects first, quality tags dropped, booru idioms reworded."""
     _require_str(text, "to_phrase")

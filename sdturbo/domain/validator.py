@@ -11,7 +11,7 @@ from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
 from sdturbo.domain.labelled import MEMORY_FILE, load_memory
 from sdturbo.domain.rewrite import suggest
 from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
-from sdturbo.domain.tags import is_tag_prompt, to_phrase
+from sdturbo.domain.tags import has_character_tag, is_tag_prompt, to_phrase
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import check_prompt
 
@@ -150,6 +150,9 @@ class DomainValidator:
         effective = self._styled(prompt, phrase, style)
         self.load()
         evidence = self.rules.scan(prompt)
+        if len(evidence.rejects.get("document_or_data", [])) == 1 and has_character_tag(prompt):
+            # "1girl, piano, sheet music": one document tag in a picture of characters is on the stand
+            evidence.explain("document_or_data")
         decision = self._decide(evidence, prompt)
         score = 1 / (1 + math.exp(-max(-30.0, min(30.0, decision.logit))))
         allowed = decision.allowed
