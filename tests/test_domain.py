@@ -48,6 +48,8 @@ def dev_rows():
         ("satellite imagery of a river delta, true color", "photographic"),
         ("monthly calendar for April with cute bunny decorations in the margins", "document_or_data"),
         ("1girl, bar graph, infographic, chart, anime style", "document_or_data"),  # three: the picture's subject
+        ("1girl, magical girl, qr code, scannable, simple background", "document_or_data"),  # a code, not a prop
+        ("a fantasy map with labeled kingdoms, rivers and cities", "document_or_data"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -79,6 +81,7 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "une fille qui prend un selfie devant la tour Eiffel",
         # props in a scene: a document tag among character tags, chalk on walls, a camera around the neck
         "1girl, piano, sheet music, music stand, concert hall, black dress, spotlight",
+        "1girl, taking photo, camera, ferris wheel, amusement park",
         "shy boy with a polaroid camera hanging around his neck at a summer festival, fireworks overhead",
         "an inventor's workshop with diagrams chalked all over the walls, steampunk illustration",
         "a teacher scribbling equations on a whiteboard while half the class dozes off, slice of life",
@@ -364,12 +367,13 @@ def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
     assert not [(t.text, p) for t in skipped for p in latin if t.pattern.search(p)]
 
 
-@pytest.mark.slow  # every labelled set (about 2 700 prompts): the default suite checks three above
+@pytest.mark.slow  # every labelled set (about 3 100 prompts): the default suite checks three above
 @pytest.mark.parametrize(
     ("name", "floor"),
     [
         *[(f"domain_{s}.tsv", 0.97) for s in ("tags_dev", "tags_test", "multilingual_dev", "borderline_dev")],
-        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3")],
+        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5")],
+        ("domain_general_test5.tsv", 0.97),
         *[(f"domain_multilingual_{s}.tsv", 0.95) for s in ("test", "test2", "test3")],
         *[(f"domain_borderline_{s}.tsv", 0.93) for s in ("test", "test2", "test3", "test4")],
     ],

@@ -125,6 +125,7 @@ class Rules:
     def __init__(self, data: dict) -> None:
         self.data = data
         self.neutral = self._terms(data["neutral"]["phrases"], 0.0)
+        self.tag_props = frozenset(data["neutral"]["tag_props"])  # see domain.toml
         props = "|".join(r"[\s\-]*".join(map(re.escape, p.split())) for p in data["neutral"]["props"])
         # a prop word, then at most four words of the same clause, then the end of the context
         self._prop_before = re.compile(rf"(?<!\w)(?:{props})(?!\w)(?:[^\w,;.]+[\w'\-]+){{0,4}}[^\w,;.]*$")

@@ -150,7 +150,8 @@ class DomainValidator:
         effective = self._styled(prompt, phrase, style)
         self.load()
         evidence = self.rules.scan(prompt)
-        if len(evidence.rejects.get("document_or_data", [])) == 1 and has_character_tag(prompt):
+        documents = evidence.rejects.get("document_or_data", [])
+        if len(documents) == 1 and documents[0].term.text in self.rules.tag_props and has_character_tag(prompt):
             # "1girl, piano, sheet music": one document tag in a picture of characters is on the stand
             evidence.explain("document_or_data")
         decision = self._decide(evidence, prompt)
