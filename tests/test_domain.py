@@ -50,6 +50,12 @@ def dev_rows():
         ("1girl, bar graph, infographic, chart, anime style", "document_or_data"),  # three: the picture's subject
         ("1girl, magical girl, qr code, scannable, simple background", "document_or_data"),  # a code, not a prop
         ("a fantasy map with labeled kingdoms, rivers and cities", "document_or_data"),
+        # a review: a document is a prop only as a whole, object-like tag; one drawn on a wall is still asked for
+        ("solo, x-ray of a hand, bones visible", "document_or_data"),
+        ("1girl, schematic, circuit schematic, resistor values", "document_or_data"),
+        ("solo, receipt, itemized receipt, prices", "document_or_data"),
+        ("a flowchart chalked on the wall explaining the sales process", "document_or_data"),
+        ("an infographic painted on a wall about climate change", "document_or_data"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -82,6 +88,10 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         # props in a scene: a document tag among character tags, chalk on walls, a camera around the neck
         "1girl, piano, sheet music, music stand, concert hall, black dress, spotlight",
         "1girl, taking photo, camera, ferris wheel, amusement park",
+        "solo focus, sheet music, piano",
+        "1girl, lab coat, microscope image on screen, science anime",
+        "an anime girl with a family tree poster in a haunted mansion",
+        "the caligula effect, anime key visual",  # a game, not the emperor
         "shy boy with a polaroid camera hanging around his neck at a summer festival, fireworks overhead",
         "an inventor's workshop with diagrams chalked all over the walls, steampunk illustration",
         "a teacher scribbling equations on a whiteboard while half the class dozes off, slice of life",

@@ -113,3 +113,31 @@ def test_eval_cli_takes_a_memory_file_or_none(tmp_path, capsys):
     assert "error: --memory: cannot read" in capsys.readouterr().err
     assert domain_main(["a fox", "--memory", "none", "--embedding-model", "none"]) == 0
     assert '"allowed": true' in capsys.readouterr().out
+
+
+def test_builder_cli_checks_the_out_folder_first_and_replaces_the_file_whole(tmp_path, capsys):
+    sets = tmp_path / "set.tsv"
+    sets.write_text("label\tprompt\naccept\ta fox\n", encoding="utf-8")
+    missing = tmp_path / "no-such-folder" / "memory.tsv"
+    assert main([str(missing), str(sets)]) == 2
+    assert f"error: OUT.tsv: no folder '{missing.parent}'" in capsys.readouterr().err
+    out = tmp_path / "memory.tsv"
+    out.write_text("class\tprompt\naccept\tthe old memory\n", encoding="utf-8")
+    assert main([str(out), str(sets)]) == 0
+    assert out.read_text(encoding="utf-8") == "class\tprompt\naccept\ta fox\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_eval_says_when_the_set_is_in_the_memory(validator, tmp_path, capsys):
+    from sdturbo.domain.evaluate import main as domain_main
+
+    memory = tmp_path / "memory.tsv"
+    memory.write_text("class\tprompt\naccept\ta fox in the snow\n", encoding="utf-8")
+    tsv = tmp_path / "set.tsv"
+    tsv.write_text("label\tprompt\naccept\ta fox in the snow\nreject\ta bar chart of sales\n", encoding="utf-8")
+    assert domain_main(["--eval", str(tsv), "--memory", str(memory)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith("note: 1 of 2 prompts are in the validator's memory") and "--memory none" in lines[-2]
+    assert lines[-1].startswith("accuracy=1.000")
+    assert domain_main(["--eval", str(tsv), "--memory", "none"]) == 0
+    assert "note:" not in capsys.readouterr().out

@@ -1,5 +1,6 @@
 """The embedding stage (sdturbo.domain.embedding) on a fake model with known vectors, plus one real-model check."""
 
+import functools
 import math
 import threading
 import time
@@ -224,14 +225,12 @@ def test_a_shared_encoder_loads_once_and_embeds_the_same_examples_once(monkeypat
     monkeypatch.setattr(
         embedding, "load_encoder", lambda source: loads.append(source) or sentence_transformer_encoder(model)
     )
-    embedding.shared_encoder.cache_clear()
+    # a cache of its own: the session's real encoder stays loaded for the tests after this one
+    monkeypatch.setattr(embedding, "shared_encoder", functools.cache(embedding.shared_encoder.__wrapped__))
     monkeypatch.setattr(embedding, "_EMBEDDED", {})
-    try:
-        first = PrototypeIndex.load("fake-model", EXAMPLES, memory=MEMORY)
-        second = PrototypeIndex.load("fake-model", EXAMPLES, memory=MEMORY)
-        other = PrototypeIndex.load("fake-model", {"anime": ["a10"]})
-    finally:
-        embedding.shared_encoder.cache_clear()
+    first = PrototypeIndex.load("fake-model", EXAMPLES, memory=MEMORY)
+    second = PrototypeIndex.load("fake-model", EXAMPLES, memory=MEMORY)
+    other = PrototypeIndex.load("fake-model", {"anime": ["a10"]})
     assert loads == ["fake-model"]
     assert model.calls == [EXAMPLES["anime"], EXAMPLES["photo"], MEMORY["anime"], MEMORY["photo"], ["a10"]]
     assert first.nearest("query") == second.nearest("query")

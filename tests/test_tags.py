@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdturbo.domain import tags
-from sdturbo.domain.tags import Conversion, has_character_tag, is_tag_prompt, to_phrase
+from sdturbo.domain.tags import Conversion, is_tag_prompt, scene_tags, to_phrase
 
 EXAMPLE = "1girl, solo, silver hair, school uniform, cherry blossoms, masterpiece, best quality"
 
@@ -459,14 +459,14 @@ def test_weights_never_backtrack_for_long(prompt):
 @pytest.mark.parametrize(
     ("prompt", "expected"),
     [
-        ("1girl, piano, sheet music", True),
-        ("2boys, map, campfire", True),
-        ("multiple girls, newspaper", True),
-        ("solo, chart, classroom", True),
-        ("(1girl:1.2), sheet_music", True),
-        ("bar chart, infographic, clean design", False),  # tags, but no character in them
-        ("a girl in a library reading sheet music by the window", False),  # a sentence, not a tag list
+        ("1girl, piano, sheet music", {"1girl", "piano", "sheet music"}),
+        ("2boys, map, campfire", {"2boys", "map", "campfire"}),
+        ("multiple girls, Newspaper", {"multiple girls", "newspaper"}),
+        ("solo focus, chart, classroom", {"solo focus", "chart", "classroom"}),
+        ("(1girl:1.2), sheet_music, <lora:ink:0.7>", {"1girl", "sheet music"}),
+        ("bar chart, infographic, clean design", set()),  # tags, but no character in them
+        ("a girl in a library reading sheet music by the window", set()),  # a sentence, not a tag list
     ],
 )
-def test_has_character_tag(prompt, expected):
-    assert has_character_tag(prompt) is expected
+def test_scene_tags_are_the_tags_of_a_list_that_draws_characters(prompt, expected):
+    assert scene_tags(prompt) == expected

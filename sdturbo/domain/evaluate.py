@@ -61,8 +61,11 @@ def summary_line(scored: list[Scored]) -> str:
     )
 
 
-def report(scored: list[Scored], out=None) -> None:
-    """Confusion matrix, per-category counts, the misclassified prompts, then the summary line last."""
+def report(scored: list[Scored], out=None, remembered: int = 0) -> None:
+    """Confusion matrix, per-category counts, the misclassified prompts, then the summary line last.
+
+    `remembered`: how many of the prompts are in the validator's memory, said when there are any.
+    """
     out = out or sys.stdout
     count = {(label, allowed): 0 for label in LABELS for allowed in (True, False)}
     for s in scored:
@@ -87,6 +90,12 @@ def report(scored: list[Scored], out=None) -> None:
     for s in wrong:
         v = s.verdict
         print(f"  {s.label:<6} -> {v.category} [{v.stage}, score {v.score:.2f}]: {s.prompt}", file=out)
+    if remembered:
+        print(
+            f"note: {remembered} of {len(scored)} prompts are in the validator's memory, which says nothing about "
+            "new prompts: --memory none scores without it",
+            file=out,
+        )
     print(summary_line(scored), file=out)
 
 
@@ -122,7 +131,9 @@ def _main(args) -> int:
         raise InvalidParameterError("eval", "give either a PROMPT or --eval FILE.tsv, not both or neither")
     validator = DomainValidator(args.embedding_model, memory=None if args.memory == "none" else Path(args.memory))
     if args.eval is not None:
-        report(evaluate(validator, read_tsv(args.eval), args.style))
+        rows = read_tsv(args.eval)
+        memory = {prompt for prompts in (validator.memory or {}).values() for prompt in prompts}
+        report(evaluate(validator, rows, args.style), remembered=sum(prompt in memory for _, prompt in rows))
     else:
         print(json.dumps(validator.validate(args.prompt, args.style).to_dict(), indent=2, ensure_ascii=False))
     return 0

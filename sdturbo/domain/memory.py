@@ -19,6 +19,7 @@ from tqdm import tqdm
 from sdturbo.cli.args import Parser, run
 from sdturbo.domain.labelled import CLASSES, read_tsv
 from sdturbo.domain.validator import DomainValidator
+from sdturbo.errors import InvalidParameterError
 
 
 def classify(validator: DomainValidator, label: str, prompt: str) -> str | None:
@@ -69,16 +70,20 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(build_parser(), _main, argv, {"eval": "SET.tsv", "hold_out": "--hold-out"})
+    return run(build_parser(), _main, argv, {"eval": "SET.tsv", "hold_out": "--hold-out", "out": "OUT.tsv"})
 
 
 def _main(args) -> int:
+    if not args.out.parent.is_dir():  # said before minutes of work, not after
+        raise InvalidParameterError("out", f"no folder {str(args.out.parent)!r} to write {args.out.name!r} in")
     rows = [row for path in args.sets for row in read_tsv(path)]
     held_out = frozenset(prompt for path in args.hold_out for _, prompt in read_tsv(path, flag="hold_out"))
     # judged without a memory, so the file does not depend on the one it replaces
     kept, left_out = build(DomainValidator(memory=None).load(), rows, held_out)
     counts = {name: sum(1 for row in kept if row[0] == name) for name in CLASSES}
-    args.out.write_text("class\tprompt\n" + "".join(f"{name}\t{prompt}\n" for name, prompt in kept), encoding="utf-8")
+    partial = args.out.with_name(args.out.name + ".partial")  # an interrupted rebuild leaves the old file whole
+    partial.write_text("class\tprompt\n" + "".join(f"{name}\t{prompt}\n" for name, prompt in kept), encoding="utf-8")
+    partial.replace(args.out)
     print(f"{args.out}: {len(kept)} prompts ({', '.join(f'{n} {c}' for c, n in counts.items())}); {left_out} left out")
     return 0
 

@@ -21,12 +21,17 @@ _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
-# ("a polaroid camera hanging around his neck", "diagrams chalked on the walls")
+# ("a polaroid camera hanging around his neck")
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?:[\s\-]+cameras?)?(?: and [\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
-    r"(?:chalked|scrawled|scribbled|painted) (?:all )?(?:on|across|over) (?:the|a|an|her|his|their)|"
     r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
+)
+# many of them drawn on a surface are part of the room ("diagrams chalked all over the walls"); one is what
+# is asked for ("a flowchart chalked on the wall explaining the sales process")
+_DRAWN_ON = re.compile(
+    r"(?:e?s)?(?: and [\w\-]+){0,2}\s+(?:chalked|scrawled|scribbled|painted) (?:all )?(?:on|across|over) "
+    r"(?:the|a|an|her|his|their)\b"
 )
 
 
@@ -181,10 +186,11 @@ def _placed(text: str, hit: Hit) -> bool:
     webcam and a microphone on the desk"): followed by where it lies, and plural, in a list, or after an
     article; not a bare request like "photorealistic framed portrait" or "bar chart spread over two pages"."""
     after = _PROP_AFTER.match(text, hit.end)
+    drawn = after is None and (after := _DRAWN_ON.match(text, hit.end)) is not None
     if after is None:
         return False
-    listed = after.group().lstrip().startswith("and ") or after.group()[:2] in ("s ", "es")
-    return listed or hit.found.endswith("s") or _ARTICLE_BEFORE.search(text, 0, hit.start) is not None
+    listed = after.group().lstrip().startswith("and ") or after.group()[:2] in ("s ", "es") or hit.found.endswith("s")
+    return listed or (not drawn and _ARTICLE_BEFORE.search(text, 0, hit.start) is not None)
 
 
 def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None) -> list[Hit]:

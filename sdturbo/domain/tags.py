@@ -142,13 +142,14 @@ def is_tag_prompt(text: str) -> bool:
     return bool(loras) or _looks_like_tags(text, cleaned)
 
 
-def has_character_tag(text: str) -> bool:
-    """True for a tag list with a character count tag (`1girl`, `2boys`, `multiple girls`, `solo`): a picture
-    of characters, in which a document tag (`sheet music`, `map`, `newspaper`) is something in the scene."""
+def scene_tags(text: str) -> frozenset[str]:
+    """The tags of a tag list that draws characters (`1girl`, `2boys`, `multiple girls`, `solo`, `solo focus`),
+    casefolded, weights and underscores gone; empty for a sentence or a list without a character. In such a
+    list a tag that is a document (`sheet music`, `map`, `newspaper`) is something in the scene."""
     if not is_tag_prompt(text):
-        return False
-    tags = (tag.strip().lower() for tag in _SPLIT_RE.split(_clean(text)[0]))
-    return any(tag == "solo" or _COUNT_RE.fullmatch(tag) or _MULTIPLE_RE.fullmatch(tag) for tag in tags)
+        return frozenset()
+    keys = frozenset(_key(item) for item in _split(_clean(text)[0]))
+    return keys if any(_is_character(key) for key in keys) else frozenset()
 
 
 def to_phrase(text: str) -> Conversion:
@@ -256,7 +257,11 @@ def _looks_like_tags(raw: str, cleaned: str) -> bool:
 
 
 def _is_marker(key: str) -> bool:
-    return key in ("solo", "solo focus") or bool(_COUNT_RE.fullmatch(key) or _MULTIPLE_RE.fullmatch(key)) or _drops(key)
+    return _is_character(key) or _drops(key)
+
+
+def _is_character(key: str) -> bool:
+    return key in ("solo", "solo focus") or bool(_COUNT_RE.fullmatch(key) or _MULTIPLE_RE.fullmatch(key))
 
 
 def _reads_like_clause(key: str) -> bool:

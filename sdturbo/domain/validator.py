@@ -11,7 +11,7 @@ from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
 from sdturbo.domain.labelled import MEMORY_FILE, load_memory
 from sdturbo.domain.rewrite import suggest
 from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
-from sdturbo.domain.tags import has_character_tag, is_tag_prompt, to_phrase
+from sdturbo.domain.tags import is_tag_prompt, scene_tags, to_phrase
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import check_prompt
 
@@ -150,9 +150,9 @@ class DomainValidator:
         effective = self._styled(prompt, phrase, style)
         self.load()
         evidence = self.rules.scan(prompt)
-        documents = evidence.rejects.get("document_or_data", [])
-        if len(documents) == 1 and documents[0].term.text in self.rules.tag_props and has_character_tag(prompt):
-            # "1girl, piano, sheet music": one document tag in a picture of characters is on the stand
+        documents = [hit.term.text for hit in evidence.rejects.get("document_or_data", [])]
+        if len(documents) == 1 and documents[0] in self.rules.tag_props and documents[0] in scene_tags(prompt):
+            # "1girl, piano, sheet music": one document, a whole tag of its own among character tags, is on the stand
             evidence.explain("document_or_data")
         decision = self._decide(evidence, prompt)
         score = 1 / (1 + math.exp(-max(-30.0, min(30.0, decision.logit))))
