@@ -7,6 +7,7 @@ import pytest
 
 from sdturbo.domain import DomainValidator
 from sdturbo.domain.evaluate import evaluate, main, read_tsv, summary_line
+from sdturbo.domain.validator import LATE_DOCUMENT
 from sdturbo.errors import InvalidParameterError
 
 DATA = Path(__file__).parent / "data"
@@ -56,6 +57,8 @@ def dev_rows():
         ("solo, receipt, itemized receipt, prices", "document_or_data"),
         ("a flowchart chalked on the wall explaining the sales process", "document_or_data"),
         ("an infographic painted on a wall about climate change", "document_or_data"),
+        ("Captain Jack Sparrow as played by Johnny Depp, with Depp's exact face", "real_person"),  # not a style
+        ("make it look like it was snapped on an iPhone: a golden retriever chewing a slipper", "photographic"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -92,6 +95,10 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "1girl, lab coat, microscope image on screen, science anime",
         "an anime girl with a family tree poster in a haunted mansion",
         "the caligula effect, anime key visual",  # a game, not the emperor
+        "a ghost conductor waving a baton at an orchestra of skeletons, sheet music glowing on the stands",
+        "an old battle robot being checked inside a giant X-ray scanner at a mech repair bay",
+        "Una niña sacándole una foto a su gato en la azotea",
+        "浴衣姿で夏祭りの屋台を写真に撮っている女の子",
         "shy boy with a polaroid camera hanging around his neck at a summer festival, fireworks overhead",
         "an inventor's workshop with diagrams chalked all over the walls, steampunk illustration",
         "a teacher scribbling equations on a whiteboard while half the class dozes off, slice of life",
@@ -377,12 +384,13 @@ def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
     assert not [(t.text, p) for t in skipped for p in latin if t.pattern.search(p)]
 
 
-@pytest.mark.slow  # every labelled set (about 3 100 prompts): the default suite checks three above
+@pytest.mark.slow  # every labelled set (about 3 600 prompts): the default suite checks three above
 @pytest.mark.parametrize(
     ("name", "floor"),
     [
         *[(f"domain_{s}.tsv", 0.97) for s in ("tags_dev", "tags_test", "multilingual_dev", "borderline_dev")],
-        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5")],
+        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5", "test6")],
+        *[(f"domain_{s}_test6.tsv", 0.97) for s in ("tags", "multilingual")],
         ("domain_general_test5.tsv", 0.97),
         *[(f"domain_multilingual_{s}.tsv", 0.95) for s in ("test", "test2", "test3")],
         *[(f"domain_borderline_{s}.tsv", 0.93) for s in ("test", "test2", "test3", "test4")],
@@ -396,3 +404,17 @@ def test_every_labelled_set_keeps_its_floor(unremembered, name, floor):
     line = summary_line(scored)
     assert float(line.split()[0].split("=")[1]) >= floor, line
     assert float(line.split()[1].split("=")[1]) >= floor, line  # accept recall
+
+
+def test_a_document_named_late_in_a_scene_is_left_to_the_embedding_stage(unremembered):
+    """Named at the start, a chart is the request and the keywords reject it; six words into a scene it is not a
+    clear case: the embedding stage judges it (here: allowed, near the line, with the note and rewrites)."""
+    assert LATE_DOCUMENT == 6
+    early = unremembered.validate("a bar chart of quarterly revenue, anime girl mascot waving beside it")
+    assert (early.allowed, early.stage) == (False, "keywords")
+    late = unremembered.validate("a cute anime girl mascot standing next to a huge bar chart of quarterly revenue")
+    assert late.stage == "embedding" and late.allowed
+    assert any("‘bar chart’" in reason and "read as part of the picture" in reason for reason in late.reasons)
+    photo = unremembered.validate("a cute anime girl mascot standing next to a bar chart, photorealistic, 85mm")
+    assert (photo.allowed, photo.stage, photo.category) == (False, "keywords", "photographic")  # asked: decided
+    assert not any("asks for a document" in reason for reason in photo.reasons)  # the chart is in the photograph

@@ -15,7 +15,11 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
 _REGEX_SYNTAX = frozenset("\\^$.|?*+()[]{}")
 _EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\uf900-\ufaff]")
-_STYLE_BEFORE = re.compile(r"(?:style of|styled after|inspired by|in the manner of|\bby|\bà la|\ba la)\s*$")
+# "by Miyazaki" names a style; "played by Johnny Depp" names the actor
+_STYLE_BEFORE = re.compile(
+    r"(?:style of|styled after|inspired by|in the manner of|(?<!played )(?<!voiced )(?<!portrayed )\bby|"
+    r"\bà la|\ba la)\s*$"
+)
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
@@ -97,6 +101,10 @@ class Evidence:
         scored = [(self.reject_weight(c), c) for c in self.rejects]
         weight, category = max(scored, default=(0.0, None))
         return category, weight
+
+    def words_before(self, hits: list[Hit]) -> int:
+        """How many words of the prompt come before the first of `hits` (no spaces in CJK text: 0 or 1 there)."""
+        return min((len(self.text[: hit.start].split()) for hit in hits), default=0)
 
     def explain(self, category: str) -> None:
         """Read every term of a reject category as part of the picture (a prop), not as a request."""

@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 DEFAULT_STYLE = "anime"
 STRONG = 2.0  # keyword weight that decides alone when the other side is silent
 DOMINATES = 2.0  # in mixed prompts, one side decides alone when it has this many times the other's weight
+# a document first named this many words into a prompt is not a clear case ("a ghost conductor waving a baton at
+# an orchestra of skeletons, sheet music glowing on the stands"): the embedding stage decides, with the keyword
+# weights in its logit (6 cut wrong rejections from 6 to 3 and errors from 24 to 23 over 3,530 labelled prompts,
+# each set scored with a memory without it; 3 and 4 words lost accuracy, 8 kept a wrong rejection)
+LATE_DOCUMENT = 6
 EMBEDDING_GAIN = 20.0  # logit per unit of (accept - reject) similarity
 EMBEDDING_BIAS = 0.4  # leans to accept: a false rejection costs an artist more than a false accept
 KEYWORD_GAIN = 0.5  # logit per unit of keyword weight difference, added to the embedding logit
@@ -191,11 +196,17 @@ class DomainValidator:
         rejected, allowed = self._keyword_reasons(evidence, False), self._keyword_reasons(evidence, True)
         if evidence.people:
             return _Decision(False, "real_person", -30.0, rejected, "keywords")
+        asked = any(hit.weight >= STRONG for hit in evidence.rejects.get("photographic", []))
+        documents = evidence.rejects.get("document_or_data", [])
+        if document >= STRONG and evidence.words_before(documents) >= LATE_DOCUMENT:
+            if not asked:
+                return self._embedding_decision(evidence, prompt, rejected, allowed)
+            evidence.explain("document_or_data")  # the photograph is what is asked for: the chart is in it
+            document, rejected = 0.0, self._keyword_reasons(evidence, False)
         if document >= STRONG:  # a chart in anime style is still a chart: style words do not offset it
             return _Decision(False, "document_or_data", -document, rejected, "keywords")
         # a photograph asked for in so many words ("photorealistic", "dslr", "unreal engine") is a photograph
         # in anime style too, as a chart is; looser photo words (hints) must outweigh the anime ones
-        asked = any(hit.weight >= STRONG for hit in evidence.rejects.get("photographic", []))
         if photo >= STRONG and (asked or photo >= DOMINATES * anime):
             return _Decision(False, "photographic", anime - photo, rejected, "keywords")
         if anime > 0 and anime >= DOMINATES * (photo + document):
