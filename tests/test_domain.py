@@ -418,3 +418,21 @@ def test_a_document_named_late_in_a_scene_is_left_to_the_embedding_stage(unremem
     photo = unremembered.validate("a cute anime girl mascot standing next to a bar chart, photorealistic, 85mm")
     assert (photo.allowed, photo.stage, photo.category) == (False, "keywords", "photographic")  # asked: decided
     assert not any("asks for a document" in reason for reason in photo.reasons)  # the chart is in the photograph
+
+
+def test_rewrites_of_a_middle_prompt_keep_its_own_subject(validator):
+    """Near the line a prompt is allowed; the anime rewrites offered keep what it draws (the chart is part of the
+    picture), before any rewrite for the class it was close to."""
+    from sdturbo.domain.rewrite import suggest
+
+    prompt = "a cute anime girl mascot standing next to a huge bar chart of quarterly revenue"
+    evidence = validator.rules.scan(prompt)
+    candidates = suggest(evidence, "middle", validator.rules, "document_or_data")
+    assert candidates[0] == (
+        "anime illustration of a cute girl mascot standing next to a huge bar chart of quarterly revenue, "
+        "cel shading, clean lineart"
+    )
+    assert candidates[3:] == suggest(evidence, "document_or_data", validator.rules)  # then the class's own
+    verdict = validator.validate(prompt)
+    assert (verdict.allowed, verdict.band) == (True, "middle") and verdict.note
+    assert verdict.suggestions and all("girl mascot" in s for s in verdict.suggestions)

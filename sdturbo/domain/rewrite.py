@@ -10,9 +10,10 @@ _PORTRAIT_WORDS = ("portrait", "headshot", "selfie", "mugshot", "passport", "clo
 _EDGE_WORDS = r"(?:of|with|in|on|at|by|and|from|for|using|as|the)"
 
 
-def subject_of(evidence: Evidence, rules: Rules) -> str:
-    """What the prompt is about once rejected terms, names, style words and filler are cut out."""
-    text = evidence.kept_text()
+def subject_of(evidence: Evidence, rules: Rules, keep_rejects: bool = False) -> str:
+    """What the prompt is about once rejected terms (unless `keep_rejects`: an allowed prompt's look-alike
+    words are part of its picture), names, style words and filler are cut out."""
+    text = evidence.text if keep_rejects else evidence.kept_text()
     for pattern in rules.fillers:
         text = pattern.sub(" ", text)
     text = re.sub(r"[\s]*([,;:.!?])[\s,;:.!?]*", r"\1 ", text)  # one mark, then one space
@@ -28,9 +29,18 @@ def subject_of(evidence: Evidence, rules: Rules) -> str:
     return text
 
 
-def suggest(evidence: Evidence, category: str, rules: Rules) -> list[str]:
-    """Candidate rewrites (the validator keeps those that pass), most specific first."""
+def suggest(evidence: Evidence, category: str, rules: Rules, near: str | None = None) -> list[str]:
+    """Candidate rewrites (the validator keeps those that pass), most specific first.
+
+    `category` "middle" is an allowed prompt near the line: its own subject drawn the anime way comes first,
+    then the rewrites for `near`, the reject class it was close to.
+    """
     templates = rules.data["suggestions"]
+    if category == "middle":
+        subject = subject_of(evidence, rules, keep_rejects=True)
+        kind = "portrait" if any(w in evidence.text for w in _PORTRAIT_WORDS) else "scene"
+        own = [t.format(subject=subject) for t in templates[kind]] if subject else []
+        return _unique([*own, *(suggest(evidence, near, rules) if near else [])])
     subject = subject_of(evidence, rules)
     if category == "real_person":
         role = evidence.people[0].term.role

@@ -165,8 +165,9 @@ class DomainValidator:
         middle = allowed and decision.stage == "embedding" and decision.logit < MIDDLE
         band = "reject" if not allowed else "middle" if middle else "accept"
         offered = not allowed or middle
-        category = decision.category if not middle else (decision.near or decision.category)
-        suggestions = self._suggestions(evidence, category) if with_suggestions and offered else []
+        wanted = with_suggestions and offered
+        kind = "middle" if middle else decision.category  # a middle prompt's rewrites keep its own subject
+        suggestions = self._suggestions(evidence, kind, decision.near) if wanted else []
         note = None
         if middle:
             looks = self.rules.labels.get(decision.near, "looks out of this tool's domain").replace("asks for", "")
@@ -267,10 +268,10 @@ class DomainValidator:
             reasons.append(f"fine here (a prop in the scene, a style reference or another sense of the word): {words}")
         return reasons
 
-    def _suggestions(self, evidence: Evidence, category: str) -> list[str]:
-        """Up to three rewrites, each one checked to pass this validator."""
+    def _suggestions(self, evidence: Evidence, category: str, near: str | None = None) -> list[str]:
+        """Up to three rewrites, each one checked to pass this validator (see `suggest` for "middle")."""
         passing = []
-        for candidate in suggest(evidence, category, self.rules):
+        for candidate in suggest(evidence, category, self.rules, near):
             if self.judge(candidate, "none", with_suggestions=False).allowed:
                 passing.append(candidate)
         return passing[:3]
