@@ -59,6 +59,8 @@ def dev_rows():
         ("an infographic painted on a wall about climate change", "document_or_data"),
         ("Captain Jack Sparrow as played by Johnny Depp, with Depp's exact face", "real_person"),  # not a style
         ("make it look like it was snapped on an iPhone: a golden retriever chewing a slipper", "photographic"),
+        ("現職の東京都知事を萌えキャラ化して", "real_person"),  # the current governor of Tokyo: one person
+        ("the first woman to win a Nobel Prize, drawn as a shoujo heroine with sparkles", "real_person"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -99,6 +101,10 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "an old battle robot being checked inside a giant X-ray scanner at a mech repair bay",
         "Una niña sacándole una foto a su gato en la azotea",
         "浴衣姿で夏祭りの屋台を写真に撮っている女の子",
+        "Kid at an upright piano, sheet music sliding off the stand, afternoon sun through lace curtains",
+        "A hiking photographer with a bulky camera and a long telephoto lens slung over his shoulder",
+        "manga style: a girl striking a pose at a summer festival while her friend snaps a polaroid of her",
+        "Rapariga a tirar fotografias com o telemóvel num miradouro de Lisboa",
         "shy boy with a polaroid camera hanging around his neck at a summer festival, fireworks overhead",
         "an inventor's workshop with diagrams chalked all over the walls, steampunk illustration",
         "a teacher scribbling equations on a whiteboard while half the class dozes off, slice of life",
@@ -384,13 +390,14 @@ def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
     assert not [(t.text, p) for t in skipped for p in latin if t.pattern.search(p)]
 
 
-@pytest.mark.slow  # every labelled set (about 3 600 prompts): the default suite checks three above
+@pytest.mark.slow  # every labelled set (about 4 000 prompts): the default suite checks three above
 @pytest.mark.parametrize(
     ("name", "floor"),
     [
         *[(f"domain_{s}.tsv", 0.97) for s in ("tags_dev", "tags_test", "multilingual_dev", "borderline_dev")],
-        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5", "test6")],
+        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5", "test6", "test7")],
         *[(f"domain_{s}_test6.tsv", 0.97) for s in ("tags", "multilingual")],
+        ("domain_multilingual_test7.tsv", 0.97),
         ("domain_general_test5.tsv", 0.97),
         *[(f"domain_multilingual_{s}.tsv", 0.95) for s in ("test", "test2", "test3")],
         *[(f"domain_borderline_{s}.tsv", 0.93) for s in ("test", "test2", "test3", "test4")],

@@ -25,12 +25,15 @@ _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
-# ("a polaroid camera hanging around his neck")
+# ("a polaroid camera hanging around his neck", "sheet music sliding off the stand", "a telephoto lens slung over
+# his shoulder")
 _PROP_AFTER = re.compile(
-    r"(?:e?s)?(?:[\s\-]+cameras?)?(?: and [\w\-]+){0,2}\s+"
+    r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and [\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
+    r"sliding|falling|fluttering|drifting|blowing|propped|slung|strapped|"
     r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
 )
+_MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", "slung", "strapped"))
 # many of them drawn on a surface are part of the room ("diagrams chalked all over the walls"); one is what
 # is asked for ("a flowchart chalked on the wall explaining the sales process")
 _DRAWN_ON = re.compile(
@@ -198,7 +201,8 @@ def _placed(text: str, hit: Hit) -> bool:
     if after is None:
         return False
     listed = after.group().lstrip().startswith("and ") or after.group()[:2] in ("s ", "es") or hit.found.endswith("s")
-    return listed or (not drawn and _ARTICLE_BEFORE.search(text, 0, hit.start) is not None)
+    moving = after.group().split()[-1] in _MOVING  # "sheet music sliding off the stand": a thing, not a request
+    return listed or moving or (not drawn and _ARTICLE_BEFORE.search(text, 0, hit.start) is not None)
 
 
 def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None) -> list[Hit]:
