@@ -61,6 +61,8 @@ def dev_rows():
         ("make it look like it was snapped on an iPhone: a golden retriever chewing a slipper", "photographic"),
         ("現職の東京都知事を萌えキャラ化して", "real_person"),  # the current governor of Tokyo: one person
         ("the first woman to win a Nobel Prize, drawn as a shoujo heroine with sparkles", "real_person"),
+        ("The Iron Lady of British politics piloting a giant mecha", "real_person"),
+        ("A visual novel dialogue box interface with a name tag, text lines and a save/load menu", "document_or_data"),
     ],
 )
 def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
@@ -105,6 +107,10 @@ def test_out_of_domain_is_rejected_with_category(validator, prompt, category):
         "A hiking photographer with a bulky camera and a long telephoto lens slung over his shoulder",
         "manga style: a girl striking a pose at a summer festival while her friend snaps a polaroid of her",
         "Rapariga a tirar fotografias com o telemóvel num miradouro de Lisboa",
+        "A salaryman buried under spreadsheets and paperwork at his desk, cartoon stress lines everywhere",
+        "The president of a high school photography club proudly showing off her lens collection",
+        "聴診器を首にかけたうさぎのお医者さんが、MRI装置のある診察室で患者を待っている",
+        "an iron lady golem guarding a forge",
         "shy boy with a polaroid camera hanging around his neck at a summer festival, fireworks overhead",
         "an inventor's workshop with diagrams chalked all over the walls, steampunk illustration",
         "a teacher scribbling equations on a whiteboard while half the class dozes off, slice of life",
@@ -390,12 +396,13 @@ def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
     assert not [(t.text, p) for t in skipped for p in latin if t.pattern.search(p)]
 
 
-@pytest.mark.slow  # every labelled set (about 4 000 prompts): the default suite checks three above
+@pytest.mark.slow  # every labelled set (about 4 400 prompts): the default suite checks three above
 @pytest.mark.parametrize(
     ("name", "floor"),
     [
         *[(f"domain_{s}.tsv", 0.97) for s in ("tags_dev", "tags_test", "multilingual_dev", "borderline_dev")],
-        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5", "test6", "test7")],
+        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5", "test6", "test7", "test8")],
+        ("domain_general_test8.tsv", 0.97),
         *[(f"domain_{s}_test6.tsv", 0.97) for s in ("tags", "multilingual")],
         ("domain_multilingual_test7.tsv", 0.97),
         ("domain_general_test5.tsv", 0.97),
@@ -443,3 +450,10 @@ def test_rewrites_of_a_middle_prompt_keep_its_own_subject(validator):
     verdict = validator.validate(prompt)
     assert (verdict.allowed, verdict.band) == (True, "middle") and verdict.note
     assert verdict.suggestions and all("girl mascot" in s for s in verdict.suggestions)
+
+
+def test_a_name_is_shown_as_written_even_where_a_word_of_it_was_read_first(validator):
+    """ "painted" is an anime word, read before the people: the reason still quotes the words the user wrote."""
+    verdict = validator.validate("The man who painted the Sistine Chapel ceiling, as a grumpy anime artist")
+    assert (verdict.allowed, verdict.category) == (False, "real_person")
+    assert "‘the man who painted the sistine chapel’" in verdict.reasons[0]

@@ -179,12 +179,12 @@ class Rules:
         chars = list(evidence.text)
         evidence.explained = _consume(chars, self.neutral)
         evidence.anime = _consume(chars, self.anime)
-        for hit in _consume(chars, self.people, evidence.removed):
+        for hit in _consume(chars, self.people, evidence.removed, evidence.text):
             # "in the style of X" / "X-style" names a look, not a person to depict
             styled = _STYLE_BEFORE.search(evidence.text, 0, hit.start) or _STYLE_AFTER.match(evidence.text, hit.end)
             (evidence.explained if styled else evidence.people).append(hit)
         for category, terms in self.rejects.items():
-            for hit in _consume(chars, terms, evidence.removed):
+            for hit in _consume(chars, terms, evidence.removed, evidence.text):
                 if self._prop_before.search(evidence.text, 0, hit.start) or _placed(evidence.text, hit):
                     evidence.explained.append(hit)
                 else:
@@ -205,8 +205,12 @@ def _placed(text: str, hit: Hit) -> bool:
     return listed or moving or (not drawn and _ARTICLE_BEFORE.search(text, 0, hit.start) is not None)
 
 
-def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None) -> list[Hit]:
-    """Terms found in `chars` (each counted once); their spans are blanked and optionally recorded."""
+def _consume(
+    chars: list[str], terms: list[Term], spans: list[tuple[int, int]] | None = None, source: str | None = None
+) -> list[Hit]:
+    """Terms found in `chars` (each counted once); their spans are blanked and optionally recorded. A hit's
+    words are read from `source` (the text before any blanking) when given: "the man who painted the
+    sistine chapel", not "the man who         the sistine chapel"."""
     hits, text = [], "".join(chars)
     east_asian = _EAST_ASIAN.search(text) is not None
     for term in terms:
@@ -216,7 +220,8 @@ def _consume(chars: list[str], terms: list[Term], spans: list[tuple[int, int]] |
         if not matches:
             continue
         first = matches[0]
-        hits.append(Hit(term, first.group().strip(), first.start(), first.end()))
+        found = (source or text)[first.start() : first.end()]
+        hits.append(Hit(term, " ".join(found.split()), first.start(), first.end()))
         for m in matches:
             chars[m.start() : m.end()] = " " * (m.end() - m.start())
             if spans is not None:
