@@ -2,9 +2,9 @@
 is built from labelled sets.
 
 The embedding stage compares a prompt with its classes' examples: a short curated list (prototypes.toml)
-and this memory, over a thousand prompts written from docs/DOMAIN_POLICY.md in many ways of asking. The
-memory is built only from sets that were already tuned on; a set scored as a test stays out of it (its
-score would mean nothing once remembered).
+and this memory, a few thousand prompts written from docs/DOMAIN_POLICY.md in many ways of asking. A set
+joins it once it has been scored fresh and tuned on; a set still used as a test is named with --hold-out
+and none of its prompts is remembered (its score would mean nothing once remembered).
 
     python -m sdturbo.domain.memory OUT.tsv SET.tsv [SET.tsv ...] [--hold-out TEST.tsv ...]
 """
