@@ -83,7 +83,9 @@ class Studio:
     def __init__(self, settings: Settings, engine=None, validator: DomainValidator | None = None) -> None:
         self.settings = settings
         self.engine = engine if engine is not None else _real_engine(settings)
-        self.validator = validator or DomainValidator(settings.validator_model, tags=settings.tags)
+        self.validator = validator or DomainValidator(
+            settings.validator_model, tags=settings.tags, cache_dir=settings.cache_dir
+        )
         # the worker thread loads and warms the engine itself: CUDA graphs (compile modes
         # max-autotune, reduce-overhead) are recorded per thread, so warm-up must run where requests do
         self.worker = BatchWorker(

@@ -235,3 +235,35 @@ def test_a_shared_encoder_loads_once_and_embeds_the_same_examples_once(monkeypat
     assert model.calls == [EXAMPLES["anime"], EXAMPLES["photo"], MEMORY["anime"], MEMORY["photo"], ["a10"]]
     assert first.nearest("query") == second.nearest("query")
     assert other.nearest("query")["anime"].example == "a10"
+
+
+def test_a_cache_folder_keeps_the_embedded_examples_between_runs(tmp_path, caplog):
+    first = FakeModel(ANGLES_MEMORY)
+    index = PrototypeIndex(sentence_transformer_encoder(first), EXAMPLES, memory=MEMORY, cache=tmp_path)
+    assert len(first.calls) == 4 and len(list(tmp_path.glob("*.npy"))) == 4  # one file per list of texts
+    later = FakeModel(ANGLES_MEMORY)  # a later start: a new process, a new model
+    again = PrototypeIndex(sentence_transformer_encoder(later), EXAMPLES, memory=MEMORY, cache=tmp_path)
+    assert later.calls == []  # nothing embedded again
+    assert again.nearest("query") == index.nearest("query")
+    assert later.calls == [["query"]]
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_a_broken_or_unwritable_cache_is_logged_and_embedded_anew(tmp_path, caplog):
+    PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES, cache=tmp_path)
+    for path in tmp_path.glob("*.npy"):
+        path.write_bytes(b"not an array")
+    model = FakeModel(ANGLES)
+    with caplog.at_level("WARNING", logger="sdturbo.domain.embedding"):
+        index = PrototypeIndex(sentence_transformer_encoder(model), EXAMPLES, cache=tmp_path)
+    assert "unreadable" in caplog.text and len(model.calls) == 2
+    assert index.nearest("query")["anime"].example == "a10"
+    third = FakeModel(ANGLES)
+    PrototypeIndex(sentence_transformer_encoder(third), EXAMPLES, cache=tmp_path)
+    assert third.calls == []  # the broken files were written anew
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sdturbo.domain.embedding"):
+        index = PrototypeIndex(sentence_transformer_encoder(FakeModel(ANGLES)), EXAMPLES, cache=blocked / "sub")
+    assert "not written" in caplog.text and index.nearest("query")["anime"].example == "a10"

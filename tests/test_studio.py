@@ -206,3 +206,8 @@ def test_a_direct_studio_never_touches_the_library(tmp_path):
     studio = direct(library=tmp_path / "library")
     studio.run([studio.prepare("anime fox", seed=1, width=256, height=256)])
     assert studio.library is None and not (tmp_path / "library").exists()
+
+
+def test_the_studio_keeps_the_validators_embeddings_in_its_cache_dir(tmp_path):
+    settings = Settings(model="fake", cache_dir=tmp_path)
+    assert Studio(settings, engine=FakeEngine()).validator.cache_dir == tmp_path

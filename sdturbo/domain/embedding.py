@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -111,8 +113,10 @@ class PrototypeIndex:
         examples: dict[str, list[str]],
         multilingual=False,
         memory: dict[str, list[str]] | None = None,
+        cache: Path | None = None,
     ):
         self._encode = encode
+        self._cache = cache  # a folder for the embedded examples, or None (see _embed_all)
         self.multilingual = multilingual  # whether it reads prompts in other languages than English
         self._lock = threading.Lock()  # tokenizers are not safe for concurrent calls
         memory = memory or {}
@@ -130,11 +134,20 @@ class PrototypeIndex:
 
     @classmethod
     def load(
-        cls, source: str, examples: dict[str, list[str]], memory: dict[str, list[str]] | None = None
+        cls,
+        source: str,
+        examples: dict[str, list[str]],
+        memory: dict[str, list[str]] | None = None,
+        cache_dir: Path | None = None,
     ) -> PrototypeIndex:
-        """Load the model from `source` on the CPU and embed the examples; log how long it took."""
+        """Load the model from `source` on the CPU and embed the examples; log how long it took.
+
+        With `cache_dir`, the embedded examples are kept there between runs (`embeddings/`, one file per
+        model and list of texts), so a later start skips embedding the few thousand remembered prompts.
+        """
         started = time.perf_counter()
-        index = cls(shared_encoder(source), examples, multilingual=source == MULTILINGUAL_MODEL, memory=memory)
+        cache = Path(cache_dir) / "embeddings" / hashlib.sha256(source.encode()).hexdigest()[:16] if cache_dir else None
+        index = cls(shared_encoder(source), examples, source == MULTILINGUAL_MODEL, memory, cache)
         log.info(
             "embedding model %s loaded, %d examples and %d labelled prompts embedded in %.2f s",
             source,
@@ -145,8 +158,29 @@ class PrototypeIndex:
         return index
 
     def _embed_all(self, texts: list[str]) -> np.ndarray:
-        """Many texts, in batches; the same texts of the same shared encoder are embedded once per process."""
-        return _embedded(self._encode, tuple(texts), self._embed)
+        """Many texts, in batches; the same texts of the same shared encoder are embedded once per process,
+        and once per cache folder: a file that cannot be read or written is only logged, and embedded anew."""
+        if self._cache is None:
+            return _embedded(self._encode, tuple(texts), self._embed)
+        path = self._cache / (hashlib.sha256("\n".join(texts).encode()).hexdigest()[:32] + ".npy")
+        try:
+            matrix = np.load(path, allow_pickle=False)
+            if matrix.shape[0] == len(texts) and matrix.dtype == np.float32:
+                return matrix
+            log.warning("embedding cache %s holds %s rows, not %d: embedding again", path, matrix.shape, len(texts))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as err:
+            log.warning("embedding cache %s unreadable (%s): embedding again", path, err)
+        matrix = _embedded(self._encode, tuple(texts), self._embed)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+            np.save(partial, np.asarray(matrix, dtype=np.float32), allow_pickle=False)
+            partial.replace(path)
+        except OSError as err:
+            log.warning("embedding cache %s not written (%s); the next start embeds again", path, err)
+        return matrix
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:

@@ -79,6 +79,7 @@ class DomainValidator:
         rules: Rules | None = None,
         tags: str = "suggest",
         memory: Path | None = MEMORY_FILE,
+        cache_dir: Path | None = None,
     ) -> None:
         if tags not in TAG_MODES:
             raise InvalidParameterError("tags", f"must be one of {', '.join(TAG_MODES)}, got {tags!r}")
@@ -88,6 +89,7 @@ class DomainValidator:
         # labelled prompts the embedding stage remembers (None: its curated examples only); a bad file is
         # said here, at once, not turned into a keywords-only validator by load()
         self.memory = load_memory(memory) if memory is not None and self._embeds else None
+        self.cache_dir = cache_dir  # where embedded examples are kept between runs (None: embedded every start)
         self.index: PrototypeIndex | None = None
         self._loaded = False
 
@@ -112,7 +114,7 @@ class DomainValidator:
             log.info("domain validator: embedding stage off, keywords only")
             return self
         try:
-            self.index = PrototypeIndex.load(self.embedding_model, prototypes(), self.memory)
+            self.index = PrototypeIndex.load(self.embedding_model, prototypes(), self.memory, self.cache_dir)
         except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
             log.warning(
                 "domain validator: embedding model %r unavailable (%s: %s); using keywords only",
