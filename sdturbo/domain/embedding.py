@@ -122,7 +122,6 @@ class PrototypeIndex:
         memory = memory or {}
         if unknown := sorted(set(memory) - set(examples)):
             raise ValueError(f"memory classes {unknown} have no curated examples; classes: {sorted(examples)}")
-        self.examples = examples
         self._matrices = {name: self._embed_all(texts) for name, texts in examples.items()}  # (N, dim) each
         # the curated examples followed by the labelled ones, class by class
         self.recalled = {name: [*texts, *memory.get(name, [])] for name, texts in examples.items()}

@@ -24,16 +24,16 @@ _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
+# things in motion or slung on someone are props whatever comes before them: "sheet music sliding off the stand"
+_MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", "slung", "strapped"))
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
-# ("a polaroid camera hanging around his neck", "sheet music sliding off the stand", "a telephoto lens slung over
-# his shoulder")
+# ("a polaroid camera hanging around his neck", "a telephoto lens slung over his shoulder")
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and [\w\-]+){0,2}\s+"
-    r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|"
-    r"sliding|falling|fluttering|drifting|blowing|propped|slung|strapped|"
+    r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|propped|"
+    rf"{'|'.join(sorted(_MOVING))}|"
     r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
 )
-_MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", "slung", "strapped"))
 # many of them drawn on a surface are part of the room ("diagrams chalked all over the walls"); one is what
 # is asked for ("a flowchart chalked on the wall explaining the sales process")
 _DRAWN_ON = re.compile(
