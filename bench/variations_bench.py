@@ -71,7 +71,8 @@ def stock_rows(model: str, device: str, n: int, rounds: int, side: int) -> list[
     from sdturbo.generator import SDTurboGenerator
 
     engine = SDTurboGenerator(settings=Settings.from_env(model=model, device=device, library="off")).load().engine
-    text, image = engine.pipe, AutoPipelineForImage2Image.from_pipe(engine.pipe)
+    # from_pipe casts the shared modules to its dtype (float32 when none is given): keep the engine's
+    text, image = engine.pipe, AutoPipelineForImage2Image.from_pipe(engine.pipe, dtype=engine.dtype)
     init = Image.linear_gradient("L").resize((side, side)).convert("RGB")
     prompt = "anime girl with a red umbrella"
 
