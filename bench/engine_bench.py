@@ -451,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     ours["repeated_prompt_ms"] = round(timer.ms(ours_call(engine, 1, rows[0][0], 1, fresh=False)), 2)
     progress(f"ours, the same prompt again: {ours['repeated_prompt_ms']} ms/image")
     # 3. report
-    env.update(applied=engine.optimizations, ours_dtype=dtype_name(engine.dtype), ours_attention=engine.attention)
+    # the precision the weights are really in, not the one asked for (a cast elsewhere once made them fp32)
+    weights = dtype_name(next(engine.pipe.unet.parameters()).dtype)
+    env.update(applied=engine.optimizations, ours_dtype=weights, ours_attention=engine.attention)
     graph_batches = max(b for b, _, _ in engine.graphs) if engine.graphs else 1
     judged = targets(stock, ours, device.type == "cuda", graph_batches)
     report = markdown(env, stock, ours, load, judged)
