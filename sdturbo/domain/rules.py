@@ -145,6 +145,9 @@ class Rules:
         props = "|".join(r"[\s\-]*".join(map(re.escape, p.split())) for p in data["neutral"]["props"])
         # a prop word, then at most four words of the same clause, then the end of the context
         self._prop_before = re.compile(rf"(?<!\w)(?:{props})(?!\w)(?:[^\w,;.]+[\w'\-]+){{0,4}}[^\w,;.]*$")
+        agents = "|".join(r"[\s\-]*".join(map(re.escape, a.split())) for a in data["neutral"]["agents"])
+        # a prompt that opens with someone (a few words before them at most): "a tired salaryman buried under…"
+        self._agent_first = re.compile(rf"\W*(?:[\w\-]+\s+){{0,3}}?(?:{agents})(?:e?s)?(?!\w)(?!'s?\b)")
         self.anime = self._weighted(data["anime"])
         self.rejects = {name: self._weighted(spec) for name, spec in data["reject"].items()}
         self.labels = {name: spec["label"] for name, spec in data["reject"].items()}
@@ -154,6 +157,12 @@ class Rules:
         )
         self.styles: dict[str, str] = data["styles"]
         self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
+
+    def acts_before(self, evidence: Evidence, hits: list[Hit]) -> bool:
+        """Whether the prompt opens with someone who acts in the scene and every one of `hits` comes after them,
+        with a word between ("a salaryman buried under spreadsheets"; not "a robot blueprint", a compound)."""
+        agent = self._agent_first.match(evidence.text)
+        return agent is not None and all(re.search(r"\w", evidence.text[agent.end() : h.start]) for h in hits)
 
     def check_style(self, style: object, field: str = "style") -> str:
         """Return `style` if it names a preset of the data file; the one check of a style name."""
