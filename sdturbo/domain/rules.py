@@ -20,6 +20,12 @@ _STYLE_BEFORE = re.compile(
     r"(?:style of|styled after|inspired by|in the manner of|(?<!played )(?<!voiced )(?<!portrayed )\bby|"
     r"\bà la|\ba la)\s*$"
 )
+# "a hamster named Einstein", "Napoleon the pig": the name is a character's, not the person's
+_NAMED_BEFORE = re.compile(r"\b(?:named|called|nicknamed|dubbed)\s+$")
+_PET_AFTER = re.compile(
+    r",?\s+the\s+(?:pig|cat|dog|hamster|rabbit|bunny|parrot|goldfish|horse|pony|cow|goat|sheep|duck|chicken|"
+    r"rooster|mouse|rat|ferret|turtle|tortoise|frog|owl|fox|raccoon|corgi|shiba|puppy|kitten|robot)\b"
+)
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
@@ -29,7 +35,7 @@ _MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", 
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
 # ("a polaroid camera hanging around his neck", "a telephoto lens slung over his shoulder")
 _PROP_AFTER = re.compile(
-    r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and [\w\-]+){0,2}\s+"
+    r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and (?:[\w\-]+ )?[\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|propped|"
     rf"{'|'.join(sorted(_MOVING))}|"
     r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
@@ -189,8 +195,10 @@ class Rules:
         evidence.explained = _consume(chars, self.neutral)
         evidence.anime = _consume(chars, self.anime)
         for hit in _consume(chars, self.people, evidence.removed, evidence.text):
-            # "in the style of X" / "X-style" names a look, not a person to depict
-            styled = _STYLE_BEFORE.search(evidence.text, 0, hit.start) or _STYLE_AFTER.match(evidence.text, hit.end)
+            # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
+            before, after = evidence.text[: hit.start], evidence.text[hit.end :]
+            styled = _STYLE_BEFORE.search(before) or _STYLE_AFTER.match(after)
+            styled = styled or _NAMED_BEFORE.search(before) or _PET_AFTER.match(after)
             (evidence.explained if styled else evidence.people).append(hit)
         for category, terms in self.rejects.items():
             for hit in _consume(chars, terms, evidence.removed, evidence.text):
