@@ -489,6 +489,7 @@ def _found(validator, prompt):
         ("a chubby hamster named Einstein wearing tiny round glasses", True),  # a pet's name
         ("Napoleon the pig from Animal Farm giving a speech", True),
         ("Einstein at a chalkboard, anime style", False),  # the person
+        ("a politician named Barack Obama giving a speech, anime", False),  # only a pet takes the name off
         ("anime girl photographer crouching with her DSLR to shoot pigeons", True),  # her camera: a thing she has
         ("a ghost waving cheerfully at a security camera in an empty school hallway", True),
         ("streamer girl with cat-ear headphones, webcam and RGB keyboard on the desk, cozy bedroom", True),

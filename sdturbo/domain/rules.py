@@ -20,12 +20,13 @@ _STYLE_BEFORE = re.compile(
     r"(?:style of|styled after|inspired by|in the manner of|(?<!played )(?<!voiced )(?<!portrayed )\bby|"
     r"\bà la|\ba la)\s*$"
 )
-# "a hamster named Einstein", "Napoleon the pig": the name is a character's, not the person's
-_NAMED_BEFORE = re.compile(r"\b(?:named|called|nicknamed|dubbed)\s+$")
-_PET_AFTER = re.compile(
-    r",?\s+the\s+(?:pig|cat|dog|hamster|rabbit|bunny|parrot|goldfish|horse|pony|cow|goat|sheep|duck|chicken|"
-    r"rooster|mouse|rat|ferret|turtle|tortoise|frog|owl|fox|raccoon|corgi|shiba|puppy|kitten|robot)\b"
+# "a hamster named Einstein", "Napoleon the pig": the name is a pet's (not "a man named Barack Obama")
+_PETS = (
+    r"(?:pig|cat|dog|hamster|rabbit|bunny|parrot|goldfish|horse|pony|cow|goat|sheep|duck|chicken|rooster|mouse|"
+    r"rat|ferret|turtle|tortoise|frog|owl|fox|raccoon|corgi|shiba|puppy|kitten|robot|plushie|doll)"
 )
+_NAMED_BEFORE = re.compile(rf"\b{_PETS}s?\s+(?:named|called|nicknamed|dubbed)\s+$")
+_PET_AFTER = re.compile(rf",?\s+the\s+{_PETS}\b")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
