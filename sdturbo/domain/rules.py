@@ -254,7 +254,7 @@ def load_data(name: str) -> dict:
         return tomllib.load(handle)
 
 
-PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml")
+PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml", "real_people_more.toml")
 
 
 @functools.cache
