@@ -402,7 +402,7 @@ def test_east_asian_terms_are_only_skipped_where_they_cannot_match():
     [
         *[(f"domain_{s}.tsv", 0.97) for s in ("tags_dev", "tags_test", "multilingual_dev", "borderline_dev")],
         *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("dev2", "dev3", "test5", "test6", "test7", "test8")],
-        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("test9a", "test9b")],
+        *[(f"domain_borderline_{s}.tsv", 0.97) for s in ("test9a", "test9b", "test10a", "test10b")],
         ("domain_general_test8.tsv", 0.97),
         *[(f"domain_{s}_test6.tsv", 0.97) for s in ("tags", "multilingual")],
         ("domain_multilingual_test7.tsv", 0.97),
@@ -435,7 +435,7 @@ def test_a_document_named_late_in_a_scene_is_left_to_the_embedding_stage(unremem
     assert not any("asks for a document" in reason for reason in photo.reasons)  # the chart is in the photograph
 
 
-def test_rewrites_of_a_middle_prompt_keep_its_own_subject(validator, unremembered):
+def test_rewrites_of_a_middle_prompt_keep_its_own_subject(unremembered):
     """Near the line a prompt is allowed; the anime rewrites offered keep what it draws (the chart is part of the
     picture), before any rewrite for the class it was close to."""
     from sdturbo.domain.rewrite import suggest
@@ -448,9 +448,10 @@ def test_rewrites_of_a_middle_prompt_keep_its_own_subject(validator, unremembere
         "cel shading, clean lineart"
     )
     assert candidates[3:] == suggest(evidence, "document_or_data", unremembered.rules)  # then the class's own
-    verdict = validator.validate("A cameraman on a news crew filming a kaiju rampage from a rooftop")
+    # the curated examples alone (no memory, which grows with every labelled set) put this one near the line
+    verdict = unremembered.validate("a crowd of frog paparazzi flashing cameras at a celebrity toad on a lily pad")
     assert (verdict.allowed, verdict.band) == (True, "middle") and verdict.note
-    assert verdict.suggestions and all("a cameraman on a news crew filming" in s for s in verdict.suggestions)
+    assert verdict.suggestions and all("frog paparazzi" in s for s in verdict.suggestions)
 
 
 def test_a_name_is_shown_as_written_even_where_a_word_of_it_was_read_first(validator):
@@ -508,4 +509,31 @@ def _found(validator, prompt):
     ],
 )
 def test_ninth_round_cases(unremembered, prompt, allowed):
+    assert unremembered.validate(prompt).allowed is allowed
+
+
+@pytest.mark.parametrize(
+    ("prompt", "allowed"),
+    [
+        ("T4ylor Sw1ft but as a 1girl, blonde, (guitar:1.2)", False),  # a name in leetspeak
+        ("1girl, 2boys, 5e dice on the table, a 2022 calendar on the wall", True),  # digits that are not leetspeak
+        ("a photo finish at a cartoon snail race, crowd of bugs cheering", True),
+        ("anime idol backstage at a photoshoot, camera flashes, mirror lights", True),
+        ("photoshoot of a woman in a red dress, studio lighting", False),
+        ("ライトボックスにレントゲン写真を貼る獣医さん、ちびキャラ", True),  # an X-ray being pinned up
+        ("monster stat block for an owlbear, parchment style", False),
+        ("gacha game settings screen UI with toggle buttons and volume sliders, anime theme", False),
+        ("a fantasy map of my campaign world with every kingdom and city labeled", False),
+        ("a girl holding a map with her house labeled, anime", True),
+        ("anime-style menu for a maid café with item names and prices", False),
+        ("whoever is Pope right now, waving from the Vatican balcony, anime style", False),
+        ("the first emperor of China among his terracotta army, anime", False),
+        ("the goalkeeper who saved Argentina in the 2022 World Cup final shootout, shonen sports style", False),
+        ("a goalkeeper diving for the ball in a rainy cup final, shonen sports style", True),
+        ("the man who painted the Mona Lisa, at work in his studio, anime", False),
+        ("the composer of the Moonlight Sonata conducting in a storm, manga", False),
+        ("IU in a hanbok, watercolor", False),
+    ],
+)
+def test_tenth_round_cases(unremembered, prompt, allowed):
     assert unremembered.validate(prompt).allowed is allowed

@@ -27,6 +27,10 @@ _PETS = (
 )
 _NAMED_BEFORE = re.compile(rf"\b{_PETS}s?\s+(?:named|called|nicknamed|dubbed)\s+$")
 _PET_AFTER = re.compile(rf",?\s+the\s+{_PETS}\b")
+# digits and signs written for letters inside a word: "t4ylor sw1ft", "3lon mu$k" (not "85mm", "1girl", "5e")
+_LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
+_TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
+_NOT_LEET = re.compile(r"\d+[a-z]{1,4}|[a-z]?\d+(?:mm|px|st|nd|rd|th|s|k|p|d)?|[a-z]+\d+")
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
@@ -195,7 +199,11 @@ class Rules:
         chars = list(evidence.text)
         evidence.explained = _consume(chars, self.neutral)
         evidence.anime = _consume(chars, self.anime)
-        for hit in _consume(chars, self.people, evidence.removed, evidence.text):
+        # names in leetspeak ("T4ylor Sw1ft") are read with their digits as letters; the spans stay the same
+        spelled = _spelled(chars)
+        found = _consume(spelled, self.people, evidence.removed, evidence.text)
+        chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where a name was
+        for hit in found:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
             styled = _STYLE_BEFORE.search(before) or _STYLE_AFTER.match(after)
@@ -208,6 +216,16 @@ class Rules:
                 else:
                     evidence.rejects.setdefault(category, []).append(hit)
         return evidence
+
+
+def _spelled(chars: list[str]) -> list[str]:
+    """`chars` with leetspeak letters restored in words that mix letters with digits or signs (a new list)."""
+    spelled, text = list(chars), "".join(chars)
+    for token in _TOKEN.finditer(text):
+        word = token.group()
+        if word != word.translate(_LEET) and not _NOT_LEET.fullmatch(word):
+            spelled[token.start() : token.end()] = word.translate(_LEET)
+    return spelled
 
 
 def _placed(text: str, hit: Hit) -> bool:
