@@ -472,7 +472,14 @@ def test_someone_named_first_makes_a_later_document_or_camera_an_open_case(unrem
         assert unremembered.validate(prompt).stage == "embedding", prompt
     assert unremembered.rules.acts_before(*_found(unremembered, "a tired salaryman yelling at the spreadsheets"))
     assert not unremembered.rules.acts_before(*_found(unremembered, "spreadsheets on the monitor of a salaryman"))
-    for prompt in ("a robot blueprint", "a girl's report card with grades", "bar chart of sales with a knight"):
+    for prompt in (
+        "a robot blueprint",
+        "a girl's report card with grades",
+        "bar chart of sales with a knight",
+        "a cat feeding schedule spreadsheet",  # the words between are modifiers, not someone acting
+        "a knight armor parts diagram",
+        "a knight with full stat block, armor class and hit points listed, parchment",
+    ):
         verdict = unremembered.validate(prompt)
         assert (verdict.allowed, verdict.stage, verdict.category) == (False, "keywords", "document_or_data"), prompt
     photo = unremembered.validate("a girl in a cafe, photorealistic, 85mm")
@@ -536,4 +543,30 @@ def test_ninth_round_cases(unremembered, prompt, allowed):
     ],
 )
 def test_tenth_round_cases(unremembered, prompt, allowed):
+    assert unremembered.validate(prompt).allowed is allowed
+
+
+@pytest.mark.parametrize(
+    ("prompt", "allowed"),
+    [  # the review's repros: names with digits, leetspeak, a pet word that starts a longer noun, cameras
+        ("s1mple clutching a 1v5 in a dark alley, anime style", False),  # a listed name with a digit, read as is
+        ("Barack 0bama in a mecha, anime", False),
+        ("T4ylor Swif7 as a magical girl", False),
+        ("Taylor Swift the cat girl, anime style", False),
+        ("Barack Obama the robot president, anime", False),
+        ("a doll named Taylor Swift", False),
+        ("my cat sleeping on the sofa, taken with my DSLR", False),
+        ("a ghost seen through their security camera at night", False),
+        ("a girl waving at the webcam, low resolution video call frame", False),
+        ("a bustling bakery during opening hours, warm light, anime", True),
+        ("sealing a blood contract between two vampires under a red moon, dark fantasy", True),
+        ("a tired salaryman doom-scrolling LinkedIn on the train, anime", True),
+        ("a cat who holds the world record for the longest nap, anime", True),
+        ("the goalkeeper of a robot team at the 2099 galactic cup final", True),
+        ("a cat dancing to hotline bling, cartoon", True),
+        ("oil painting of a knight, dramatic caravaggio lighting, chiaroscuro", True),
+        ("a 30 cm punk rock girl figurine on a shelf, anime", True),
+    ],
+)
+def test_reviewed_edges_of_the_tenth_round_rules(unremembered, prompt, allowed):
     assert unremembered.validate(prompt).allowed is allowed

@@ -23,15 +23,16 @@ _STYLE_BEFORE = re.compile(
 # "a hamster named Einstein", "Napoleon the pig": the name is a pet's (not "a man named Barack Obama")
 _PETS = (
     r"(?:pig|cat|dog|hamster|rabbit|bunny|parrot|goldfish|horse|pony|cow|goat|sheep|duck|chicken|rooster|mouse|"
-    r"rat|ferret|turtle|tortoise|frog|owl|fox|raccoon|corgi|shiba|puppy|kitten|robot|plushie|doll)"
+    r"rat|ferret|turtle|tortoise|frog|owl|fox|raccoon|corgi|shiba|puppy|kitten)"
 )
 _NAMED_BEFORE = re.compile(rf"\b{_PETS}s?\s+(?:named|called|nicknamed|dubbed)\s+$")
-_PET_AFTER = re.compile(rf",?\s+the\s+{_PETS}\b")
+# the pet word ends the phrase: "Napoleon the pig from Animal Farm", not "Taylor Swift the cat girl"
+_PET_AFTER = re.compile(rf",?\s+the\s+{_PETS}s?(?=\s*$|\s*[,.;:!?)]|\s+(?:from|of|who|in)\b)")
 # digits and signs written for letters inside a word: "t4ylor sw1ft", "3lon mu$k" (not "85mm", "1girl", "5e")
 _LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
 _TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
-_NOT_LEET = re.compile(r"\d+[a-z]{1,4}|[a-z]?\d+(?:mm|px|st|nd|rd|th|s|k|p|d)?|[a-z]+\d+")
-_STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque)\b")
+_NOT_LEET = re.compile(r"\d+(?:girls?|boys?|others?|k|p|d|e|s|x|mm|cm|px|st|nd|rd|th)")  # tags, sizes, ordinals
+_STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque|lighting|palette|brushwork)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
@@ -171,9 +172,10 @@ class Rules:
 
     def acts_before(self, evidence: Evidence, hits: list[Hit]) -> bool:
         """Whether the prompt opens with someone who acts in the scene and every one of `hits` comes after them,
-        with a word between ("a salaryman buried under spreadsheets"; not "a robot blueprint", a compound)."""
+        across an article, possessive or preposition ("a salaryman buried under spreadsheets"; not "a robot
+        blueprint" or "a knight armor parts diagram", compounds)."""
         agent = self._agent_first.match(evidence.text)
-        return agent is not None and all(re.search(r"\w", evidence.text[agent.end() : h.start]) for h in hits)
+        return agent is not None and all(_ACTING.search(evidence.text[agent.end() : h.start]) for h in hits)
 
     def check_style(self, style: object, field: str = "style") -> str:
         """Return `style` if it names a preset of the data file; the one check of a style name."""
@@ -199,10 +201,12 @@ class Rules:
         chars = list(evidence.text)
         evidence.explained = _consume(chars, self.neutral)
         evidence.anime = _consume(chars, self.anime)
-        # names in leetspeak ("T4ylor Sw1ft") are read with their digits as letters; the spans stay the same
+        found = _consume(chars, self.people, evidence.removed, evidence.text)
+        # then names in leetspeak ("T4ylor Sw1ft") with their digits read as letters (the spans stay the same)
         spelled = _spelled(chars)
-        found = _consume(spelled, self.people, evidence.removed, evidence.text)
-        chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where a name was
+        if spelled != chars:
+            found += _consume(spelled, self.people, evidence.removed, evidence.text)
+            chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where read
         for hit in found:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
@@ -216,6 +220,14 @@ class Rules:
                 else:
                     evidence.rejects.setdefault(category, []).append(hit)
         return evidence
+
+
+# between someone and a thing in their scene: an article, a possessive or a preposition ("buried under
+# spreadsheets", "yelling at the charts"); "a cat feeding schedule spreadsheet" is a spreadsheet
+_ACTING = re.compile(
+    r"\b(?:a|an|the|his|her|their|its|my|our|at|on|under|in|into|over|beside|behind|from|to|through|across|near|"
+    r"among|amid|against|inside|onto)\b"
+)
 
 
 def _spelled(chars: list[str]) -> list[str]:
