@@ -491,82 +491,90 @@ def _found(validator, prompt):
     return evidence, [hit for hits in evidence.rejects.values() for hit in hits]
 
 
-@pytest.mark.parametrize(
-    ("prompt", "allowed"),
-    [
-        ("a chubby hamster named Einstein wearing tiny round glasses", True),  # a pet's name
-        ("Napoleon the pig from Animal Farm giving a speech", True),
-        ("Einstein at a chalkboard, anime style", False),  # the person
-        ("a politician named Barack Obama giving a speech, anime", False),  # only a pet takes the name off
-        ("anime girl photographer crouching with her DSLR to shoot pigeons", True),  # her camera: a thing she has
-        ("a ghost waving cheerfully at a security camera in an empty school hallway", True),
-        ("streamer girl with cat-ear headphones, webcam and RGB keyboard on the desk, cozy bedroom", True),
-        ("楽譜が舞い散る中でバイオリンを弾く少女、月夜", True),  # sheet music flying about the scene
-        ("headshot of my OC for a profile icon: pink hair, freckles", True),  # a commission type
-        ("professional linkedin headshot, gray backdrop, navy suit", False),
-        ("security camera footage of a ghost in a school hallway", False),
-        ("train station platform, departure board glowing overhead, a boy waiting with a suitcase", True),
-        ("a two-page contract between a witch and a demon, with numbered clauses and signature lines", False),
-        ("a certidão de nascimento de um personagem de anime, com carimbo e assinatura", False),
-        ("一张标注省份名称的中国地图，卡通风格", False),  # a map labelled with province names
-        ("the woman who discovered radium, drawn as a glowing alchemist", False),
-        ("the sprinter who holds the 100m world record striking his lightning pose, anime", False),
-        ("the last Tokugawa shogun in exile", False),
-        ("the last king of a fallen fantasy realm", True),  # no real dynasty: a generic role
-    ],
-)
-def test_ninth_round_cases(unremembered, prompt, allowed):
+NINTH_ROUND = [
+    ("a chubby hamster named Einstein wearing tiny round glasses", True),  # a pet's name
+    ("Napoleon the pig from Animal Farm giving a speech", True),
+    ("Einstein at a chalkboard, anime style", False),  # the person
+    ("a politician named Barack Obama giving a speech, anime", False),  # only a pet takes the name off
+    ("anime girl photographer crouching with her DSLR to shoot pigeons", True),  # her camera: a thing she has
+    ("a ghost waving cheerfully at a security camera in an empty school hallway", True),
+    ("streamer girl with cat-ear headphones, webcam and RGB keyboard on the desk, cozy bedroom", True),
+    ("楽譜が舞い散る中でバイオリンを弾く少女、月夜", True),  # sheet music flying about the scene
+    ("headshot of my OC for a profile icon: pink hair, freckles", True),  # a commission type
+    ("professional linkedin headshot, gray backdrop, navy suit", False),
+    ("security camera footage of a ghost in a school hallway", False),
+    ("train station platform, departure board glowing overhead, a boy waiting with a suitcase", True),
+    ("a two-page contract between a witch and a demon, with numbered clauses and signature lines", False),
+    ("a certidão de nascimento de um personagem de anime, com carimbo e assinatura", False),
+    ("一张标注省份名称的中国地图，卡通风格", False),  # a map labelled with province names
+    ("the woman who discovered radium, drawn as a glowing alchemist", False),
+    ("the sprinter who holds the 100m world record striking his lightning pose, anime", False),
+    ("the last Tokugawa shogun in exile", False),
+    ("the last king of a fallen fantasy realm", True),  # no real dynasty: a generic role
+]
+
+
+TENTH_ROUND = [
+    ("T4ylor Sw1ft but as a 1girl, blonde, (guitar:1.2)", False),  # a name in leetspeak
+    ("1girl, 2boys, 5e dice on the table, a 2022 calendar on the wall", True),  # digits that are not leetspeak
+    ("a photo finish at a cartoon snail race, crowd of bugs cheering", True),
+    ("anime idol backstage at a photoshoot, camera flashes, mirror lights", True),
+    ("photoshoot of a woman in a red dress, studio lighting", False),
+    ("ライトボックスにレントゲン写真を貼る獣医さん、ちびキャラ", True),  # an X-ray being pinned up
+    ("monster stat block for an owlbear, parchment style", False),
+    ("gacha game settings screen UI with toggle buttons and volume sliders, anime theme", False),
+    ("a fantasy map of my campaign world with every kingdom and city labeled", False),
+    ("a girl holding a map with her house labeled, anime", True),
+    ("anime-style menu for a maid café with item names and prices", False),
+    ("whoever is Pope right now, waving from the Vatican balcony, anime style", False),
+    ("the first emperor of China among his terracotta army, anime", False),
+    ("the goalkeeper who saved Argentina in the 2022 World Cup final shootout, shonen sports style", False),
+    ("a goalkeeper diving for the ball in a rainy cup final, shonen sports style", True),
+    ("the man who painted the Mona Lisa, at work in his studio, anime", False),
+    ("the composer of the Moonlight Sonata conducting in a storm, manga", False),
+    ("IU in a hanbok, watercolor", False),
+]
+
+
+REVIEWED = [  # the review's repros: names with digits, leetspeak, a pet word that starts a longer noun, cameras
+    ("s1mple clutching a 1v5 in a dark alley, anime style", False),  # a listed name with a digit, read as is
+    ("Barack 0bama in a mecha, anime", False),
+    ("T4ylor Swif7 as a magical girl", False),
+    ("Taylor Swift the cat girl, anime style", False),
+    ("Barack Obama the robot president, anime", False),
+    ("a doll named Taylor Swift", False),
+    ("my cat sleeping on the sofa, taken with my DSLR", False),
+    ("a ghost seen through their security camera at night", False),
+    ("a girl waving at the webcam, low resolution video call frame", False),
+    ("a bustling bakery during opening hours, warm light, anime", True),
+    ("sealing a blood contract between two vampires under a red moon, dark fantasy", True),
+    ("a tired salaryman doom-scrolling LinkedIn on the train, anime", True),
+    ("a cat who holds the world record for the longest nap, anime", True),
+    ("the goalkeeper of a robot team at the 2099 galactic cup final", True),
+    ("a cat dancing to hotline bling, cartoon", True),
+    ("oil painting of a knight, dramatic caravaggio lighting, chiaroscuro", True),
+    ("a 30 cm punk rock girl figurine on a shelf, anime", True),
+]
+
+
+@pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED)
+def test_cases_of_the_ninth_and_tenth_rounds_and_their_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 and 10 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 
-@pytest.mark.parametrize(
-    ("prompt", "allowed"),
-    [
-        ("T4ylor Sw1ft but as a 1girl, blonde, (guitar:1.2)", False),  # a name in leetspeak
-        ("1girl, 2boys, 5e dice on the table, a 2022 calendar on the wall", True),  # digits that are not leetspeak
-        ("a photo finish at a cartoon snail race, crowd of bugs cheering", True),
-        ("anime idol backstage at a photoshoot, camera flashes, mirror lights", True),
-        ("photoshoot of a woman in a red dress, studio lighting", False),
-        ("ライトボックスにレントゲン写真を貼る獣医さん、ちびキャラ", True),  # an X-ray being pinned up
-        ("monster stat block for an owlbear, parchment style", False),
-        ("gacha game settings screen UI with toggle buttons and volume sliders, anime theme", False),
-        ("a fantasy map of my campaign world with every kingdom and city labeled", False),
-        ("a girl holding a map with her house labeled, anime", True),
-        ("anime-style menu for a maid café with item names and prices", False),
-        ("whoever is Pope right now, waving from the Vatican balcony, anime style", False),
-        ("the first emperor of China among his terracotta army, anime", False),
-        ("the goalkeeper who saved Argentina in the 2022 World Cup final shootout, shonen sports style", False),
-        ("a goalkeeper diving for the ball in a rainy cup final, shonen sports style", True),
-        ("the man who painted the Mona Lisa, at work in his studio, anime", False),
-        ("the composer of the Moonlight Sonata conducting in a storm, manga", False),
-        ("IU in a hanbok, watercolor", False),
-    ],
-)
-def test_tenth_round_cases(unremembered, prompt, allowed):
-    assert unremembered.validate(prompt).allowed is allowed
+def test_the_name_shortlist_finds_what_the_whole_list_finds(validator):
+    """Only names whose needle starts with three letters of the prompt are tried: the same hits, in order."""
+    from sdturbo.domain.rules import _consume
 
-
-@pytest.mark.parametrize(
-    ("prompt", "allowed"),
-    [  # the review's repros: names with digits, leetspeak, a pet word that starts a longer noun, cameras
-        ("s1mple clutching a 1v5 in a dark alley, anime style", False),  # a listed name with a digit, read as is
-        ("Barack 0bama in a mecha, anime", False),
-        ("T4ylor Swif7 as a magical girl", False),
-        ("Taylor Swift the cat girl, anime style", False),
-        ("Barack Obama the robot president, anime", False),
-        ("a doll named Taylor Swift", False),
-        ("my cat sleeping on the sofa, taken with my DSLR", False),
-        ("a ghost seen through their security camera at night", False),
-        ("a girl waving at the webcam, low resolution video call frame", False),
-        ("a bustling bakery during opening hours, warm light, anime", True),
-        ("sealing a blood contract between two vampires under a red moon, dark fantasy", True),
-        ("a tired salaryman doom-scrolling LinkedIn on the train, anime", True),
-        ("a cat who holds the world record for the longest nap, anime", True),
-        ("the goalkeeper of a robot team at the 2099 galactic cup final", True),
-        ("a cat dancing to hotline bling, cartoon", True),
-        ("oil painting of a knight, dramatic caravaggio lighting, chiaroscuro", True),
-        ("a 30 cm punk rock girl figurine on a shelf, anime", True),
-    ],
-)
-def test_reviewed_edges_of_the_tenth_round_rules(unremembered, prompt, allowed):
-    assert unremembered.validate(prompt).allowed is allowed
+    rules = validator.rules
+    for prompt in (
+        "Katalin Karikó and Barack Obama at a café, 杉原千畝 beside them, IU singing",
+        "the man who painted the mona lisa, anime",
+        "a fox in a lantern-lit alley",
+    ):
+        text = prompt.lower()
+        whole = _consume(list(text), rules.people)
+        short = _consume(list(text), rules._people.among(list(text)))
+        assert [h.term.text for h in short] == [h.term.text for h in whole]
+    assert len(rules._people.among(list("a fox in a lantern-lit alley"))) < len(rules.people) / 10

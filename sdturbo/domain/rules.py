@@ -167,6 +167,7 @@ class Rules:
             (Term(n, compile_term(n), role=group["role"]) for group in data["real_people"] for n in group["names"]),
             key=lambda t: -len(t.text),
         )
+        self._people = _Shortlist(self.people)
         self.styles: dict[str, str] = data["styles"]
         self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
 
@@ -201,11 +202,11 @@ class Rules:
         chars = list(evidence.text)
         evidence.explained = _consume(chars, self.neutral)
         evidence.anime = _consume(chars, self.anime)
-        found = _consume(chars, self.people, evidence.removed, evidence.text)
+        found = _consume(chars, self._people.among(chars), evidence.removed, evidence.text)
         # then names in leetspeak ("T4ylor Sw1ft") with their digits read as letters (the spans stay the same)
         spelled = _spelled(chars)
         if spelled != chars:
-            found += _consume(spelled, self.people, evidence.removed, evidence.text)
+            found += _consume(spelled, self._people.among(spelled), evidence.removed, evidence.text)
             chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where read
         for hit in found:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
@@ -228,6 +229,26 @@ _ACTING = re.compile(
     r"\b(?:a|an|the|his|her|their|its|my|our|at|on|under|in|into|over|beside|behind|from|to|through|across|near|"
     r"among|amid|against|inside|onto)\b"
 )
+
+
+class _Shortlist:
+    """Thousands of names, most of which cannot be in a given prompt: only those whose needle starts with
+    three letters the prompt has are tried (in their order), so a scan does not loop over every name."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self.terms = terms
+        self.always: list[int] = []  # short or no needle: always tried
+        self.by_start: dict[str, list[int]] = {}
+        for i, term in enumerate(terms):
+            needle = term.needle
+            (self.by_start.setdefault(needle[:3], []) if len(needle) >= 3 else self.always).append(i)
+
+    def among(self, chars: list[str]) -> list[Term]:
+        text = "".join(chars)
+        found = set(self.always)
+        for i in range(len(text) - 2):
+            found.update(self.by_start.get(text[i : i + 3], ()))
+        return [self.terms[i] for i in sorted(found)]
 
 
 def _spelled(chars: list[str]) -> list[str]:
