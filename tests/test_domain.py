@@ -470,8 +470,9 @@ def test_someone_named_first_makes_a_later_document_or_camera_an_open_case(unrem
         "a scientist jabbing at a chart on the whiteboard while her assistant dozes off, comedic",
     ):
         assert unremembered.validate(prompt).stage == "embedding", prompt
-    assert unremembered.rules.acts_before(*_found(unremembered, "a tired salaryman yelling at the spreadsheets"))
-    assert not unremembered.rules.acts_before(*_found(unremembered, "spreadsheets on the monitor of a salaryman"))
+    rules = unremembered.rules
+    assert rules.acts_before(rules.scan("a tired salaryman yelling at the spreadsheets"))
+    assert not rules.acts_before(rules.scan("spreadsheets on the monitor of a salaryman"))
     for prompt in (
         "a robot blueprint",
         "a girl's report card with grades",
@@ -484,11 +485,6 @@ def test_someone_named_first_makes_a_later_document_or_camera_an_open_case(unrem
         assert (verdict.allowed, verdict.stage, verdict.category) == (False, "keywords", "document_or_data"), prompt
     photo = unremembered.validate("a girl in a cafe, photorealistic, 85mm")
     assert (photo.allowed, photo.stage, photo.category) == (False, "keywords", "photographic")
-
-
-def _found(validator, prompt):
-    evidence = validator.rules.scan(prompt)
-    return evidence, [hit for hits in evidence.rejects.values() for hit in hits]
 
 
 NINTH_ROUND = [

@@ -20,6 +20,7 @@ _STYLE_BEFORE = re.compile(
     r"(?:style of|styled after|inspired by|in the manner of|(?<!played )(?<!voiced )(?<!portrayed )\bby|"
     r"\bà la|\ba la)\s*$"
 )
+_STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque|lighting|palette|brushwork)\b")
 # "a hamster named Einstein", "Napoleon the pig": the name is a pet's (not "a man named Barack Obama")
 _PETS = (
     r"(?:pig|cat|dog|hamster|rabbit|bunny|parrot|goldfish|horse|pony|cow|goat|sheep|duck|chicken|rooster|mouse|"
@@ -32,7 +33,6 @@ _PET_AFTER = re.compile(rf",?\s+the\s+{_PETS}s?(?=\s*$|\s*[,.;:!?)]|\s+(?:from|o
 _LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
 _TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
 _NOT_LEET = re.compile(r"\d+(?:girls?|boys?|others?|k|p|d|e|s|x|mm|cm|px|st|nd|rd|th)")  # tags, sizes, ordinals
-_STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque|lighting|palette|brushwork)\b")
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
@@ -171,11 +171,12 @@ class Rules:
         self.styles: dict[str, str] = data["styles"]
         self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
 
-    def acts_before(self, evidence: Evidence, hits: list[Hit]) -> bool:
-        """Whether the prompt opens with someone who acts in the scene and every one of `hits` comes after them,
+    def acts_before(self, evidence: Evidence) -> bool:
+        """Whether the prompt opens with someone who acts in the scene and every rejected term comes after them,
         across an article, possessive or preposition ("a salaryman buried under spreadsheets"; not "a robot
         blueprint" or "a knight armor parts diagram", compounds)."""
         agent = self._agent_first.match(evidence.text)
+        hits = [hit for category in evidence.rejects.values() for hit in category]
         return agent is not None and all(_ACTING.search(evidence.text[agent.end() : h.start]) for h in hits)
 
     def check_style(self, style: object, field: str = "style") -> str:

@@ -201,8 +201,7 @@ class DomainValidator:
             return _Decision(False, "real_person", -30.0, rejected, "keywords")
         asked = any(hit.weight >= STRONG for hit in evidence.rejects.get("photographic", []))
         documents = evidence.rejects.get("document_or_data", [])
-        found = [hit for hits in evidence.rejects.values() for hit in hits]
-        if not asked and max(document, photo) >= STRONG and self.rules.acts_before(evidence, found):
+        if not asked and max(document, photo) >= STRONG and self.rules.acts_before(evidence):
             # someone named first, then the chart or camera: it may be a thing in their scene, not the request
             return self._embedding_decision(evidence, prompt, rejected, allowed)
         if document >= STRONG and evidence.words_before(documents) >= LATE_DOCUMENT:
