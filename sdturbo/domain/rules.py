@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sdturbo.domain.deeds import ROLES, Deeds
 from sdturbo.errors import InvalidParameterError
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -62,6 +63,7 @@ class Term:
     pattern: re.Pattern
     weight: float = 0.0
     role: str = ""  # real people only: the original character to suggest instead
+    person: str = ""  # a real person pointed at by what they did ("the composer of …"): who that is
 
     @functools.cached_property  # read for every term on every scan: worked out once
     def needle(self) -> str:
@@ -168,6 +170,7 @@ class Rules:
             key=lambda t: -len(t.text),
         )
         self._people = _Shortlist(self.people)
+        self.deeds = Deeds(data.get("deeds", []))
         self.styles: dict[str, str] = data["styles"]
         self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
 
@@ -178,6 +181,19 @@ class Rules:
         agent = self._agent_first.match(evidence.text)
         hits = [hit for category in evidence.rejects.values() for hit in category]
         return agent is not None and all(_ACTING.search(evidence.text[agent.end() : h.start]) for h in hits)
+
+    def _deeds(self, evidence: Evidence, chars: list[str]) -> list[Hit]:
+        """Real people pointed at by what they did ("the man who painted the Mona Lisa"), where no name was."""
+        hits = []
+        for f in self.deeds.find(evidence.text):
+            if any(start < f.end and f.start < end for start, end in evidence.removed):
+                continue
+            deed = f.deed
+            term = Term(deed.anchor, re.compile(re.escape(deed.anchor)), role=ROLES[deed.kind], person=deed.person)
+            hits.append(Hit(term, " ".join(evidence.text[f.start : f.end].split()), f.start, f.end))
+            chars[f.start : f.end] = " " * (f.end - f.start)
+            evidence.removed.append((f.start, f.end))
+        return hits
 
     def check_style(self, style: object, field: str = "style") -> str:
         """Return `style` if it names a preset of the data file; the one check of a style name."""
@@ -209,6 +225,7 @@ class Rules:
         if spelled != chars:
             found += _consume(spelled, self._people.among(spelled), evidence.removed, evidence.text)
             chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where read
+        found += self._deeds(evidence, chars)
         for hit in found:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
@@ -311,9 +328,9 @@ PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml", "real_people_more.
 
 @functools.cache
 def default_rules() -> Rules:
-    """The rules shipped in sdturbo/data/ (domain.toml, real_people.toml, real_people_extra.toml), parsed once."""
+    """The rules shipped in sdturbo/data/ (domain.toml, the real people files, real_deeds.toml), parsed once."""
     people = [group for name in PEOPLE_FILES for group in load_data(name)["real_people"]]
-    return Rules({**load_data("domain.toml"), "real_people": people})
+    return Rules({**load_data("domain.toml"), "real_people": people, "deeds": load_data("real_deeds.toml")["deed"]})
 
 
 @functools.cache

@@ -255,7 +255,8 @@ class DomainValidator:
         rejection, and in an allowed prompt words that were read as part of the picture."""
         reasons = []
         if evidence.people:
-            names = ", ".join(f"\u2018{h.found}\u2019" for h in evidence.people)
+            who = [f", that is {h.term.person}" if h.term.person else "" for h in evidence.people]
+            names = ", ".join(f"\u2018{h.found}\u2019{that}" for h, that in zip(evidence.people, who, strict=True))
             reasons.append(f"names a real person ({names}): this tool draws original characters")
         for category, hits in evidence.rejects.items():
             words = ", ".join(f"\u2018{h.found}\u2019" for h in hits)

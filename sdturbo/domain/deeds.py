@@ -1,0 +1,233 @@
+"""Real people pointed at by what they did rather than by name: "the man who painted the Mona Lisa", "the
+composer of the Moonlight Sonata", "the Microsoft founder", "the first woman in space", "モナ・リザを描いた画家".
+
+data/real_deeds.toml lists what one real person is known for (a work, an invention, a discovery, a company,
+a feat); a frame around it must say that someone *made* it. Being near the thing is not enough: "a girl
+playing the Moonlight Sonata", "a cat that painted the Mona Lisa", "a Studio Ghibli animator" stay allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# the original character suggested instead, by what the person is known for
+ROLES = {
+    "work": "legendary artist",
+    "building": "master architect",
+    "invention": "brilliant inventor",
+    "discovery": "brilliant scientist",
+    "company": "visionary entrepreneur",
+    "feat": "daring adventurer",
+}
+# who made it, by kind ("the composer of …", "the … founder"): a company's engineers and animators are anyone
+_MAKERS = {
+    "work": "composer|painter|artist|author|writer|sculptor|creator|director|mangaka|novelist|poet|playwright|"
+    "songwriter|singer|illustrator|maker|designer|filmmaker|cartoonist",
+    "building": "architect|builder|designer|engineer|creator",
+    "invention": "inventor|creator|designer|father|mother|maker|builder|pioneer",
+    "discovery": "discoverer|father|mother|pioneer|author|formulator|finder",
+    "company": "founder|co-?founder|creator|father",
+}
+# what they did, by kind ("the man who painted …")
+_DEEDS = {
+    "work": "painted|drew|sculpted|carved|composed|wrote|penned|authored|created|made|directed|designed|built|"
+    "sang|recorded|drafted|illustrated",
+    "building": "built|designed|constructed|raised|erected|commissioned",
+    "invention": "invented|created|built|designed|made|devised|patented|developed|came up with",
+    "discovery": "discovered|proved|formulated|devised|developed|came up with|first isolated|isolated|identified|"
+    "found|proposed|published",
+    "company": "founded|co-?founded|started|created|launched|established|built",
+}
+# someone (a person, not "the cat that painted …"), a few words at most before them
+_PEOPLE = (
+    r"man|woman|person|guy|girl|boy|lady|gentleman|genius|one|people|men|women|pair|duo|brothers|sisters|couple|"
+    r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
+    r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
+    r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid"
+)
+_ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
+_ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
+_ADVERB = r"(?:(?:first|once|famously|originally|really|actually|single-?handedly|secretly|also) )?"
+_ING_NOUNS = (
+    r"(?:building|painting|drawing|ring|king|thing|evening|morning|wedding|clothing|ceiling|string|wing|spring|"
+    r"swing|sibling|pudding|stocking|earring|ending|opening|setting|meeting|dumpling|lightning|darling|icing|"
+    r"frosting|filling|bed|shed|sled|seed|steed|reed|speed|red|hundred)"
+)
+# after the thing made, the noun phrase ends: "the man who built the minecraft castle" built a castle
+_AFTER = re.compile(
+    r"\s*(?:$|[,;:!?()\[\]\n.]|(?:in|at|on|with|from|while|and|as|during|for|to|by|who|that|is|was|has|had|"
+    r"being|drawn|shown|standing|sitting|holding|wearing|inside|under|near|beside|behind|before|after|"
+    r"reimagined|portrayed|depicted|like|but|or|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
+    rf"durante|pendant|[\w\-]+(?:ando|endo)|(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
+)
+_ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
+_THE = re.compile(r"the ")
+# English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
+# (a feat)"; "the composer of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
+_WHO = re.compile(
+    rf"(?:\bthe (?:[\w\-]+ ){{0,2}}?(?:{_PEOPLE})s? (?:who|that)|\bwhoever) {_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
+)
+_OF = re.compile(rf"\bthe (?:[\w\-]+ ){{0,2}}?(?:(?P<maker>{_ANY_MAKER})s? (?:of|behind)|(?:{_PEOPLE})s? behind) ")
+# "the Mona Lisa('s) painter": only makers one person is ("the Minecraft builder" is any player)
+_MAKER_AFTER = re.compile(
+    r"(?:'s)?\s+(?P<maker>creator|inventor|discoverer|founder|co-?founder|composer|painter|author|sculptor|mangaka|"
+    r"novelist|poet|playwright|architect)\b"
+)
+# es / fr / pt: "el pintor de la", "le compositeur de la", "o inventor do", "la mujer que descubrió el"
+_ROMANCE = (
+    re.compile(
+        r"(?:\b(?:el|la|los|las|le|les|o|a|os|as) |\bl')(?:pintor|pintora|compositor|compositora|autor|autora|"
+        r"inventor|inventora|descubridor|descubridora|fundador|fundadora|creador|creadora|director|directora|"
+        r"escultor|escultora|peintre|compositeur|compositrice|auteur|autrice|inventeur|inventrice|d[ée]couvreur|"
+        r"d[ée]couvreuse|fondateur|fondatrice|cr[ée]ateur|cr[ée]atrice|r[ée]alisateur|r[ée]alisatrice|sculpteur|"
+        r"criador|criadora|descobridor|descobridora|realizador|realizadora|arquitecto|arquiteto|architecte) "
+        r"(?:de|del|du|des|do|da|dos|das)\b ?"
+    ),
+    re.compile(
+        r"\b(?:el hombre|la mujer|la persona|el tipo|l'homme|la femme|la personne|le type|o homem|a mulher|a pessoa)"
+        r" (?:que|qui) (?:a |ha )?(?:pint[óo]|peint|pintou|compuso|compos[ée]|comp[ôo]s|escribi[óo]|[ée]crit|"
+        r"escreveu|invent[óo]|invent[ée]|inventou|descubri[óo]|d[ée]couvert|descobriu|fund[óo]|fond[ée]|fundou|"
+        r"cre[óo]|cr[ée]{2}|criou|dirigi[óo]|r[ée]alis[ée]|dirigiu|construy[óo]|construit|construiu) "
+    ),
+)
+_FEAT_START = re.compile(r"\bthe |^\s*|(?<=[,;:!?(])\s*")  # "the first woman in space", "first man on the moon, …"
+# made-by frames in Japanese, Chinese and Korean, on either side of the thing
+_CJK_MAKER = (
+    r"作者|画家|作曲家|作曲者|作家|発明者|発明家|発見者|創業者|創設者|創始者|生みの親|監督|"
+    r"发明者|发明人|发明家|发现者|创始人|创造者|导演|"
+    r"작가|화가|작곡가|발명가|발견자|창시자|창업자|감독"
+)
+_CJK_DEED = (
+    r"描いた|作曲した|書いた|発明した|発見した|作った|創った|設立した|創業した|그린|작곡한|쓴|발명한|발견한|만든|설립한"
+)
+_CJK_PERSON = r"人|男|女|画家|作曲家|作家|科学者|天才|発明家|사람|남자|여자|화가|작곡가|작가|과학자|천재"
+_CJK_AFTER = re.compile(rf"(?:の|的|의 ?)(?:{_CJK_MAKER})|(?:を|를|을)? ?(?:{_CJK_DEED}) ?(?:{_CJK_PERSON})")
+_CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演)(?:了)?")
+_CJK_BEFORE_END = re.compile(r"的(?:人|男人|女人|画家|作曲家|作家|科学家|天才)")
+_WORD = re.compile(r"[^\W_]+(?:['\-.][^\W_]+)*")
+_CLAUSE_END = re.compile(r"[,;:!?()\[\]\n]|\.(?:\s|$)")
+_EAST_ASIAN_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_MADE = tuple(k for k in ROLES if k != "feat")
+
+
+@dataclass(frozen=True)
+class Deed:
+    """A thing one real person is known for."""
+
+    anchor: str  # as matched: lower case, words one space apart
+    kind: str  # a key of ROLES
+    person: str  # who it points at, for the reason shown
+
+
+@dataclass(frozen=True)
+class Found:
+    deed: Deed
+    start: int
+    end: int
+
+
+class Deeds:
+    """The things of data/real_deeds.toml, looked up where a made-by frame ends."""
+
+    def __init__(self, groups: list[dict]) -> None:
+        self.latin: dict[str, Deed] = {}
+        self.east_asian: dict[str, Deed] = {}
+        for group in groups:
+            kind, person = group["kind"], group["person"]
+            if kind not in ROLES:
+                raise ValueError(f"real_deeds: kind {kind!r} of {person!r} must be one of {', '.join(ROLES)}")
+            for anchor in group["anchors"]:
+                if _EAST_ASIAN_CHAR.search(anchor):
+                    self.east_asian.setdefault(anchor.lower(), Deed(anchor.lower(), kind, person))
+                else:
+                    key = " ".join(_WORD.findall(anchor.lower()))
+                    self.latin.setdefault(key, Deed(key, kind, person))
+        self.longest = max((len(k.split()) for k in self.latin), default=0)
+        self._cjk = sorted(self.east_asian, key=len, reverse=True)
+
+    def find(self, text: str) -> list[Found]:
+        """Where a normalized prompt points at a real person by a deed (overlapping finds: the first)."""
+        found = []
+        for m in _WHO.finditer(text):
+            deed = m.group("deed")
+            kinds = tuple(k for k in _MADE if deed and re.fullmatch(_DEEDS[k], deed))
+            hit = self._after(text, m.end(), kinds, _THE) if kinds else None
+            # or a feat: "the man who measured the circumference of the earth", "whoever discovered america"
+            hit = hit or self._after(text, m.start("deed") if deed else m.end(), ("feat",))
+            found += [Found(hit[0], m.start(), hit[1])] if hit else []
+        for m in _OF.finditer(text):
+            maker = m.group("maker")
+            kinds = tuple(k for k in _MADE if maker and re.fullmatch(_MAKERS[k], maker)) or _MADE
+            hit = self._after(text, m.end(), kinds, _THE)
+            found += [Found(hit[0], m.start(), hit[1])] if hit else []
+        for frame in _ROMANCE:
+            for m in frame.finditer(text):
+                hit = self._after(text, m.end(), _MADE, _ROMANCE_ARTICLE)
+                found += [Found(hit[0], m.start(), hit[1])] if hit else []
+        for m in _FEAT_START.finditer(text):
+            hit = self._after(text, m.end(), ("feat",))
+            found += [Found(hit[0], m.start(), hit[1])] if hit else []
+        for m in _MAKER_AFTER.finditer(text):
+            hit = self._before(text, m.start(), m.group().startswith("'s"), m.group("maker"))
+            found += [Found(hit[0], hit[1], m.end())] if hit else []
+        if _EAST_ASIAN_CHAR.search(text):
+            found += self._east_asian(text)
+        return _unoverlapped(found)
+
+    def _after(
+        self, text: str, pos: int, kinds: tuple[str, ...], article: re.Pattern | None = None
+    ) -> tuple[Deed, int] | None:
+        """The longest known thing of `kinds` at `pos` (after `article`, if one is there) that ends its noun
+        phrase, and where it ends."""
+        stop = _CLAUSE_END.search(text, pos)
+        end = stop.start() if stop else len(text)
+        starts = [pos]
+        if article is not None and (a := article.match(text, pos, end)):
+            starts.append(a.end())
+        for start in starts:
+            words = list(_WORD.finditer(text, start, end))[: self.longest]
+            if not words or text[start : words[0].start()].strip():
+                continue
+            for n in range(len(words), 0, -1):
+                deed = self.latin.get(" ".join(w.group() for w in words[:n]))
+                if deed is not None and deed.kind in kinds and _AFTER.match(text, words[n - 1].end()):
+                    return deed, words[n - 1].end()
+        return None
+
+    def _before(self, text: str, pos: int, possessive: bool, maker: str) -> tuple[Deed, int] | None:
+        """A known thing made by `maker` that ends at `pos` ("the mona lisa('s) painter"), after "the" or as a
+        possessive, and where it starts."""
+        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, pos)), default=0)
+        words = list(_WORD.finditer(text, start, pos))[-self.longest :]
+        for n in range(len(words), 0, -1):
+            tail = words[-n:]
+            deed = self.latin.get(" ".join(w.group() for w in tail))
+            if deed is None or deed.kind == "feat" or not re.fullmatch(_MAKERS[deed.kind], maker):
+                continue
+            if possessive or (len(words) > n and words[-n - 1].group() == "the"):
+                return deed, tail[0].start()
+        return None
+
+    def _east_asian(self, text: str) -> list[Found]:
+        found = []
+        for m in _CJK_AFTER.finditer(text):  # "モナ・リザを描いた画家", "蒙娜丽莎的作者"
+            for anchor in self._cjk:
+                if text.endswith(anchor, 0, m.start()):
+                    found.append(Found(self.east_asian[anchor], m.start() - len(anchor), m.end()))
+                    break
+        for m in _CJK_BEFORE.finditer(text):  # "画蒙娜丽莎的人"
+            for anchor in self._cjk:
+                if text.startswith(anchor, m.end()) and (end := _CJK_BEFORE_END.match(text, m.end() + len(anchor))):
+                    found.append(Found(self.east_asian[anchor], m.start(), end.end()))
+                    break
+        return found
+
+
+def _unoverlapped(found: list[Found]) -> list[Found]:
+    """The earliest, then longest, of overlapping finds."""
+    kept: list[Found] = []
+    for f in sorted(found, key=lambda f: (f.start, -f.end)):
+        if not kept or f.start >= kept[-1].end:
+            kept.append(f)
+    return kept
