@@ -1,4 +1,5 @@
-"""Real people pointed at by what they did (sdturbo/domain/deeds.py, data/real_deeds.toml)."""
+"""Real people pointed at without a name: by what they did (sdturbo/domain/deeds.py, data/real_deeds.toml) and
+by a description (sdturbo/domain/described.py, data/person_descriptions.tsv)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,73 @@ def test_anchors_are_looked_up_as_words():
     assert deeds.find("the painter of sun flowersong") == []  # whole words only
     assert deeds.find("the painter of the sun, flowers") == []  # not across a clause
     assert [f.deed.anchor for f in deeds.find("月光の作者")] == ["月光"]
+
+
+# ---- people described without a name (sdturbo/domain/described.py) ----
+
+DESCRIBED = [  # paraphrases, not the data's own descriptions
+    "the Portuguese striker famous for his siuuu celebration, anime",
+    "the tennis player with 24 grand slam titles from Serbia, shonen style",
+    "the late Apple co-founder in a black turtleneck, manga",
+    "l'empereur français exilé à Sainte-Hélène, style manga",
+]
+NOT_DESCRIBED = [  # fictional characters and generic roles, described the same ways
+    "the ninja who dreams of becoming Hokage, anime",
+    "the ace pitcher of a high school team in the summer tournament, anime",
+    "a knight who slew the dragon of the north mountain",
+    "the idol nicknamed the Angel of the Stage",
+    "the emperor of a desert empire on his golden throne",
+    "the number 10 of a cat football team scoring a goal",
+    "the retired sprinter who still runs at dawn on the beach",
+]
+
+
+@pytest.mark.parametrize("prompt", DESCRIBED)
+def test_a_real_person_described_without_a_name_is_rejected(unremembered, prompt):
+    verdict = unremembered.validate(prompt)
+    assert (verdict.allowed, verdict.category, verdict.stage) == (False, "real_person", "embedding")
+    assert verdict.reasons[0].startswith("describes a real person (")
+    assert "closest to a description of" in verdict.reasons[0]
+    assert verdict.suggestions
+
+
+@pytest.mark.parametrize("prompt", NOT_DESCRIBED)
+def test_a_fictional_or_generic_description_is_allowed(unremembered, prompt):
+    assert unremembered.validate(prompt).allowed
+
+
+def test_the_shipped_description_embeddings_match_the_descriptions():
+    """A changed data/person_descriptions.tsv needs `python -m sdturbo.domain.described` (else every start
+    embeds the descriptions again, ~8 s)."""
+    from sdturbo.domain.described import load_embeddings, read_descriptions
+    from sdturbo.domain.embedding import MULTILINGUAL_MODEL
+
+    texts = [text for _, _, text in read_descriptions()]
+    matrix = load_embeddings(MULTILINGUAL_MODEL, texts)
+    assert matrix is not None and matrix.shape == (len(texts), 512)
+
+
+def test_a_broken_descriptions_file_names_the_line(tmp_path):
+    from sdturbo.domain.described import read_descriptions
+
+    path = tmp_path / "d.tsv"
+    path.write_text("class\twho\tdescription\nreal\tSomeone\ta singer\nreel\tX\ty\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"d.tsv line 3: expected real or fictional"):
+        read_descriptions(path)
+    path.write_text("who\tdescription\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="header"):
+        read_descriptions(path)
+
+
+def test_the_shipped_description_embeddings_are_the_models_own():
+    """The float16 file holds what the model gives for those texts (a sample re-embedded)."""
+    import numpy as np
+
+    from sdturbo.domain.described import embed_descriptions, load_embeddings, read_descriptions
+    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, shared_encoder
+
+    texts = [text for _, _, text in read_descriptions()]
+    shipped = load_embeddings(MULTILINGUAL_MODEL, texts)
+    sample = list(range(0, len(texts), 97))
+    fresh = embed_descriptions(shared_encoder(MULTILINGUAL_MODEL), [texts[i] for i in sample])
+    assert np.abs(shipped[sample] - fresh).max() < 2e-3

@@ -54,11 +54,13 @@ _ING_NOUNS = (
     r"swing|sibling|pudding|stocking|earring|ending|opening|setting|meeting|dumpling|lightning|darling|icing|"
     r"frosting|filling|bed|shed|sled|seed|steed|reed|speed|red|hundred)"
 )
-# after the thing made, the noun phrase ends: "the man who built the minecraft castle" built a castle
+# after the thing made, the noun phrase ends ("the man who built the minecraft castle" built a castle), or it
+# goes on with what the thing is ("the woman who wrote the Harry Potter books")
 _AFTER = re.compile(
     r"\s*(?:$|[,;:!?()\[\]\n.]|(?:in|at|on|with|from|while|and|as|during|for|to|by|who|that|is|was|has|had|"
     r"being|drawn|shown|standing|sitting|holding|wearing|inside|under|near|beside|behind|before|after|"
-    r"reimagined|portrayed|depicted|like|but|or|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
+    r"reimagined|portrayed|depicted|like|but|or|books?|novels?|series|saga|films?|movies?|franchise|trilogy|"
+    r"comics?|games?|albums?|songs?|operas?|symphon(?:y|ies)|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
     rf"durante|pendant|[\w\-]+(?:ando|endo)|(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
 )
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")

@@ -160,7 +160,7 @@ class PrototypeIndex:
         """Many texts, in batches; the same texts of the same shared encoder are embedded once per process,
         and once per cache folder: a file that cannot be read or written is only logged, and embedded anew."""
         if self._cache is None:
-            return _embedded(self._encode, tuple(texts), self._embed)
+            return _embedded(self._encode, tuple(texts), self.embed)
         path = self._cache / (hashlib.sha256("\n".join(texts).encode()).hexdigest()[:32] + ".npy")
         try:
             matrix = np.load(path, allow_pickle=False)
@@ -171,7 +171,7 @@ class PrototypeIndex:
             pass
         except (OSError, ValueError) as err:
             log.warning("embedding cache %s unreadable (%s): embedding again", path, err)
-        matrix = _embedded(self._encode, tuple(texts), self._embed)
+        matrix = _embedded(self._encode, tuple(texts), self.embed)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
@@ -181,12 +181,13 @@ class PrototypeIndex:
             log.warning("embedding cache %s not written (%s); the next start embeds again", path, err)
         return matrix
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of `texts` (one row each), one call of the model at a time."""
         with self._lock:
             return self._encode(texts)
 
     def _embed_one(self, text: str) -> np.ndarray:
-        return self._embed([text])[0]
+        return self.embed([text])[0]
 
     def nearest(self, text: str) -> dict[str, Nearest]:
         """For each class, how similar `text` is to its examples (with the memory: to both, blended)."""

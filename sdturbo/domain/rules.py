@@ -63,7 +63,7 @@ class Term:
     pattern: re.Pattern
     weight: float = 0.0
     role: str = ""  # real people only: the original character to suggest instead
-    person: str = ""  # a real person pointed at by what they did ("the composer of …"): who that is
+    person: str = ""  # a real person pointed at without a name ("the composer of …"): who that is, in words
 
     @functools.cached_property  # read for every term on every scan: worked out once
     def needle(self) -> str:
@@ -189,7 +189,8 @@ class Rules:
             if any(start < f.end and f.start < end for start, end in evidence.removed):
                 continue
             deed = f.deed
-            term = Term(deed.anchor, re.compile(re.escape(deed.anchor)), role=ROLES[deed.kind], person=deed.person)
+            who = f"that is {deed.person}"
+            term = Term(deed.anchor, re.compile(re.escape(deed.anchor)), role=ROLES[deed.kind], person=who)
             hits.append(Hit(term, " ".join(evidence.text[f.start : f.end].split()), f.start, f.end))
             chars[f.start : f.end] = " " * (f.end - f.start)
             evidence.removed.append((f.start, f.end))
@@ -323,7 +324,7 @@ def load_data(name: str) -> dict:
         return tomllib.load(handle)
 
 
-PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml", "real_people_more.toml")
+PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml", "real_people_more.toml", "real_people_single.toml")
 
 
 @functools.cache

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from sdturbo.domain.described import Described
 from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
 from sdturbo.domain.labelled import MEMORY_FILE, load_memory
 from sdturbo.domain.rewrite import suggest
-from sdturbo.domain.rules import Evidence, Rules, default_rules, prototypes
+from sdturbo.domain.rules import Evidence, Hit, Rules, Term, default_rules, normalize, prototypes
 from sdturbo.domain.tags import is_tag_prompt, scene_tags, to_phrase
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import check_prompt
@@ -32,6 +34,7 @@ KEYWORD_GAIN = 0.5  # logit per unit of keyword weight difference, added to the 
 # note and the anime rewrites, not rejected: near the line one cut is a coin flip, and a wrong
 # rejection costs an artist more than a wrong acceptance
 MIDDLE = 1.0
+DESCRIBED_ROLE = "legendary hero"  # the original character offered for a real person described without a name
 BANDS = ("accept", "middle", "reject")
 # booru tag prompts ("1girl, solo, silver hair"): "suggest" shows the natural phrase the model draws
 # better, "apply" generates from it, "off" leaves tags alone (the prompt is judged as written either way)
@@ -91,6 +94,7 @@ class DomainValidator:
         self.memory = load_memory(memory) if memory is not None and self._embeds else None
         self.cache_dir = cache_dir  # where embedded examples are kept between runs (None: embedded every start)
         self.index: PrototypeIndex | None = None
+        self.described: Described | None = None  # with the multilingual model: people described without a name
         self._loaded = False
 
     @property
@@ -115,6 +119,8 @@ class DomainValidator:
             return self
         try:
             self.index = PrototypeIndex.load(self.embedding_model, prototypes(), self.memory, self.cache_dir)
+            if self.index.multilingual:  # its thresholds were chosen on that model's similarities
+                self.described = Described(self.index.embed_one, self.index.embed, self.embedding_model)
         except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
             log.warning(
                 "domain validator: embedding model %r unavailable (%s: %s); using keywords only",
@@ -199,6 +205,15 @@ class DomainValidator:
         rejected, allowed = self._keyword_reasons(evidence, False), self._keyword_reasons(evidence, True)
         if evidence.people:
             return _Decision(False, "real_person", -30.0, rejected, "keywords")
+        if self.described is not None and (found := self.described.find(prompt)) is not None:
+            # a clause that reads like a description of a real person ("the Jamaican sprinter who won …")
+            example = f"\u201c{found.example}\u201d (similarity {found.similarity:.2f})"
+            who = f"closest to a description of {found.person}: {example}"
+            term = Term(found.clause, re.compile(re.escape(found.clause)), role=DESCRIBED_ROLE, person=who)
+            start = max(0, evidence.text.find(normalize(found.clause)))  # where the rewrite cuts it out
+            evidence.people.append(Hit(term, found.clause, start, start + len(found.clause)))
+            evidence.removed.append((start, start + len(found.clause)))
+            return _Decision(False, "real_person", -30.0, self._keyword_reasons(evidence, False), "embedding")
         asked = any(hit.weight >= STRONG for hit in evidence.rejects.get("photographic", []))
         documents = evidence.rejects.get("document_or_data", [])
         if not asked and max(document, photo) >= STRONG and self.rules.acts_before(evidence):
@@ -255,9 +270,10 @@ class DomainValidator:
         rejection, and in an allowed prompt words that were read as part of the picture."""
         reasons = []
         if evidence.people:
-            who = [f", that is {h.term.person}" if h.term.person else "" for h in evidence.people]
+            who = [f", {h.term.person}" if h.term.person else "" for h in evidence.people]
             names = ", ".join(f"\u2018{h.found}\u2019{that}" for h, that in zip(evidence.people, who, strict=True))
-            reasons.append(f"names a real person ({names}): this tool draws original characters")
+            verb = "describes" if all(h.term.person for h in evidence.people) else "names"
+            reasons.append(f"{verb} a real person ({names}): this tool draws original characters")
         for category, hits in evidence.rejects.items():
             words = ", ".join(f"\u2018{h.found}\u2019" for h in hits)
             if allowed:
