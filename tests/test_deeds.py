@@ -96,11 +96,11 @@ def test_a_fictional_or_generic_description_is_allowed(unremembered, prompt):
 def test_the_shipped_description_embeddings_match_the_descriptions():
     """A changed data/person_descriptions.tsv needs `python -m sdturbo.domain.described` (else every start
     embeds the descriptions again, ~8 s)."""
-    from sdturbo.domain.described import load_embeddings, read_descriptions
-    from sdturbo.domain.embedding import MULTILINGUAL_MODEL
+    from sdturbo.domain.described import EMBEDDINGS, read_descriptions
+    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, load_packaged
 
     texts = [text for _, _, text in read_descriptions()]
-    matrix = load_embeddings(MULTILINGUAL_MODEL, texts)
+    matrix = load_packaged(EMBEDDINGS, MULTILINGUAL_MODEL, texts)
     assert matrix is not None and matrix.shape == (len(texts), 512)
 
 
@@ -120,11 +120,11 @@ def test_the_shipped_description_embeddings_are_the_models_own():
     """The float16 file holds what the model gives for those texts (a sample re-embedded)."""
     import numpy as np
 
-    from sdturbo.domain.described import embed_descriptions, load_embeddings, read_descriptions
-    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, shared_encoder
+    from sdturbo.domain.described import EMBEDDINGS, embed_descriptions, read_descriptions
+    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, load_packaged, shared_encoder
 
     texts = [text for _, _, text in read_descriptions()]
-    shipped = load_embeddings(MULTILINGUAL_MODEL, texts)
+    shipped = load_packaged(EMBEDDINGS, MULTILINGUAL_MODEL, texts)
     sample = list(range(0, len(texts), 97))
     fresh = embed_descriptions(shared_encoder(MULTILINGUAL_MODEL), [texts[i] for i in sample])
     assert np.abs(shipped[sample] - fresh).max() < 2e-3

@@ -595,9 +595,51 @@ ELEVENTH_ROUND = [  # first-scoring errors of round 11 (fixed) and neighbours th
 ]
 
 
-@pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + ELEVENTH_ROUND)
-def test_cases_of_the_ninth_to_eleventh_rounds_and_a_review(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 11 (fixed), their neighbours, and the review's repros."""
+TWELFTH_ROUND = [  # first-scoring errors of round 12 (fixed) and neighbours that stay allowed
+    ("The one-eyed dragon of Ōshū in his crescent moon helmet", False),  # nicknames
+    ("The Lady with the Lamp walking through a Crimean war hospital ward at night", False),
+    ("the Maid of Orléans leading the charge at the siege, anime key visual", False),
+    ("The WWI German flying ace known as the Red Baron in his triplane", False),
+    ("His Airness dunking from the free throw line, cartoon", False),
+    ("the Sun King dancing in the Hall of Mirrors, shoujo anime sparkles", False),
+    ("o Rei do Futebol brasileiro com a camisa 10 em estilo anime", False),
+    ("le petit caporal corse traversant les Alpes sur un cheval cabré, façon manga", False),
+    ("a sun king of a solar empire on a golden throne", True),  # no article: a role, not Louis XIV
+    ("a red baron of the sky pirates in his triplane", True),
+    ("the longest-reigning British monarch having tea with her corgis, storybook illustration", False),  # described
+    ("the physicist in a wheelchair who wrote A Brief History of Time, pixel art", False),  # a deed
+    ("The guy who bought Twitter and renamed it X as an anime villain", False),
+    ("中国第一位进入太空的航天员在飞船里挥手,动漫风", False),
+    ("1boy, (faker:1.2), t1 jersey, gaming chair, esports arena, anime", False),
+    ("the first emperor of Qin inspecting his terracotta army, ink wash painting", False),
+    ("can you make the surgeon in this operating theater scene look like an actual person and not a drawing", False),
+    ("an astronaut floating in the ISS cupola, lit like an actual NASA press release image, no illustration", False),
+    ("quero uma imagem que pareça real, nada de desenho, de um pescador puxando a rede em Nazaré", False),
+    ("1girl, street, night, (realistic:1.4), (film grain:1.2), (taken with iphone:1.3), candid", False),
+    ("masterpiece, 1boy, basketball court, (real world:1.4), (camera raw:1.2), sweat, natural light", False),
+    ("no humans, food focus, cheeseburger, (commercial packshot:1.3), white background, studio strobes", False),
+    ("turn this anime girl into a real cosplayer photographed at a convention hall, natural skin", False),
+    ("用佳能5D拍的,夕阳下海边的一对情侣", False),
+    ("footage from a truck's windshield recorder as it slides across an icy highway in Siberia", False),
+    ("Boxes and arrows showing step by step how a bill becomes law, manga style", False),
+    ("The bracket for a 16-player fighting game tournament, names on each line", False),
+    ("a hiking trail map of Mount Takao with trail names, rest stops and elevation labels", False),
+    ("一张医院的挂号单，包括姓名、科室和就诊时间", False),
+    ("draw me a scannable code that opens my Instagram, but make the squares look like manga panels", False),
+    ("a cat's anatomy as a labelled cross-section for a veterinary textbook", False),
+    ("hospital department hierarchy as boxes connected by lines, director at the top", False),
+    ("The front cover of this morning's Yomiuri Shimbun with all the headlines", False),
+    ("The dessert list of a French bistro with prices in euros, elegant typography", False),
+    ("the settings page of a rhythm game, sliders for volume and note speed, flat UI", False),
+    ("a dashcam stuck to the windshield of a cartoon delivery van, the driver is a grumpy bear", True),
+    ("a chibi astronaut taking a picture of Earth through the space station window", True),
+    ("a girl who is not an anime fan reading a novel by the window", True),
+]
+
+
+@pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + ELEVENTH_ROUND + TWELFTH_ROUND)
+def test_cases_of_the_ninth_to_twelfth_rounds_and_a_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 12 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 
@@ -616,3 +658,13 @@ def test_the_name_shortlist_finds_what_the_whole_list_finds(validator):
         short = _consume(list(text), rules._people.among(list(text)))
         assert [h.term.text for h in short] == [h.term.text for h in whole]
     assert len(rules._people.among(list("a fox in a lantern-lit alley"))) < len(rules.people) / 10
+
+
+def test_a_regex_term_is_tried_only_where_its_required_letters_are():
+    """A "re:" term's needle is its longest top-level run of literal characters, which every match contains."""
+    from sdturbo.domain.rules import _required_literal
+
+    assert _required_literal(r"\bthe (?:current )?president of (?:france|brazil)\b") == "president of "
+    assert _required_literal(r"(?:a|b)c?") == ""  # nothing every match must contain
+    assert _required_literal(r"(?i)abc") == ""  # case-insensitive: no plain substring test
+    assert _required_literal(r"中国第一(?:位|个)") == "中国第一"

@@ -36,8 +36,27 @@ def test_shipped_memory_is_what_the_builder_makes_of_the_tuned_sets(validator, t
     """The file in the package is reproducible: rebuilt from every set but the held-out ones, it is the same."""
     sets = sorted(p for p in DATA.glob("domain_*.tsv") if p.name not in HELD_OUT)
     out = tmp_path / "memory.tsv"
-    assert main([str(out), *map(str, sets), *(f"--hold-out={DATA / name}" for name in HELD_OUT)]) == 0
+    args = [str(out), *map(str, sets), *(f"--hold-out={DATA / name}" for name in HELD_OUT), "--no-embeddings"]
+    assert main(args) == 0
     assert out.read_text(encoding="utf-8") == MEMORY_FILE.read_text(encoding="utf-8")
+    assert not out.with_suffix(".npz").exists()
+
+
+def test_the_shipped_memory_embeddings_are_the_models_own_for_that_file():
+    """domain_memory.npz was made by the default model for exactly the prompts of domain_memory.tsv (else every
+    start embeds them again); a sample of its rows is what the model gives for those prompts."""
+    import numpy as np
+
+    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, load_packaged, shared_encoder
+    from sdturbo.domain.labelled import CLASSES, load_memory
+
+    memory = load_memory(MEMORY_FILE)
+    texts = [text for name in CLASSES for text in memory[name]]
+    shipped = load_packaged(MEMORY_FILE.with_suffix(".npz"), MULTILINGUAL_MODEL, texts)
+    assert shipped is not None and shipped.shape == (len(texts), 512)
+    sample = list(range(0, len(texts), 157))
+    fresh = shared_encoder(MULTILINGUAL_MODEL)([texts[i] for i in sample])
+    assert np.abs(shipped[sample] - fresh).max() < 2e-3
 
 
 @pytest.mark.parametrize(
@@ -141,3 +160,19 @@ def test_eval_says_when_the_set_is_in_the_memory(validator, tmp_path, capsys):
     assert lines[-1].startswith("accuracy=1.000")
     assert domain_main(["--eval", str(tsv), "--memory", "none"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+def test_a_packaged_embeddings_file_for_other_texts_or_broken_is_not_used(tmp_path, caplog):
+    import numpy as np
+
+    from sdturbo.domain.embedding import load_packaged, save_packaged
+
+    path = tmp_path / "m.npz"
+    save_packaged(path, "model", ["a", "b"], np.ones((2, 4), dtype=np.float32))
+    assert load_packaged(path, "model", ["a", "b"]).dtype == np.float32
+    assert load_packaged(path, "model", ["a", "c"]) is None  # other texts
+    assert load_packaged(path, "other model", ["a", "b"]) is None
+    assert load_packaged(tmp_path / "missing.npz", "model", ["a"]) is None
+    path.write_bytes(b"not an npz")
+    assert load_packaged(path, "model", ["a", "b"]) is None
+    assert "unreadable" in caplog.text

@@ -64,11 +64,12 @@ _AFTER = re.compile(
     rf"durante|pendant|[\w\-]+(?:ando|endo)|(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
 )
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
-_THE = re.compile(r"the ")
+_THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
 # (a feat)"; "the composer of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
 _WHO = re.compile(
-    rf"(?:\bthe (?:[\w\-]+ ){{0,2}}?(?:{_PEOPLE})s? (?:who|that)|\bwhoever) {_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
+    rf"(?:\bthe (?:[\w\-]+ ){{0,2}}?(?:{_PEOPLE})s? (?:(?:in|with|from|of) (?:an? |the |his |her )?[\w\-]+ )?"
+    rf"(?:who|that)|\bwhoever) {_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
 )
 _OF = re.compile(rf"\bthe (?:[\w\-]+ ){{0,2}}?(?:(?P<maker>{_ANY_MAKER})s? (?:of|behind)|(?:{_PEOPLE})s? behind) ")
 # "the Mona Lisa('s) painter": only makers one person is ("the Minecraft builder" is any player)

@@ -27,6 +27,34 @@ MEMORY_WEIGHT = 0.5
 _BATCH = 64  # texts per encode call while embedding the examples
 
 
+def packaged_key(model: str, texts: list[str]) -> str:
+    """What a packaged embeddings file was made for: the model and every text, in order."""
+    return hashlib.sha256("\n".join([model, *texts]).encode()).hexdigest()[:32]
+
+
+def load_packaged(path: Path, model: str, texts: list[str]) -> np.ndarray | None:
+    """The embeddings of `texts` by `model` shipped in `path` (float32 rows), or None when the file is missing
+    or was made for other texts or another model (then they are embedded at start, as without the file)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["key"]) == packaged_key(model, texts) and data["matrix"].shape[0] == len(texts):
+                return data["matrix"].astype(np.float32)
+    except FileNotFoundError:
+        return None
+    except (OSError, KeyError, ValueError) as err:
+        log.warning("packaged embeddings %s unreadable (%s): embedding at start", path, err)
+        return None
+    log.info("packaged embeddings %s were made for other texts or another model: embedding at start", path)
+    return None
+
+
+def save_packaged(path: Path, model: str, texts: list[str], matrix: np.ndarray) -> None:
+    """Write `matrix` (the embeddings of `texts` by `model`) as float16 for `load_packaged`; all or nothing."""
+    partial = path.with_name(path.stem + ".partial.npz")
+    np.savez_compressed(partial, key=np.array(packaged_key(model, texts)), matrix=matrix.astype(np.float16))
+    partial.replace(path)
+
+
 @dataclass(frozen=True)
 class Nearest:
     """How close a prompt is to one class of examples."""
@@ -114,6 +142,7 @@ class PrototypeIndex:
         multilingual=False,
         memory: dict[str, list[str]] | None = None,
         cache: Path | None = None,
+        packaged: np.ndarray | None = None,
     ):
         self._encode = encode
         self._cache = cache  # a folder for the embedded examples, or None (see _embed_all)
@@ -125,8 +154,15 @@ class PrototypeIndex:
         self._matrices = {name: self._embed_all(texts) for name, texts in examples.items()}  # (N, dim) each
         # the curated examples followed by the labelled ones, class by class
         self.recalled = {name: [*texts, *memory.get(name, [])] for name, texts in examples.items()}
+        # the memory's embeddings: shipped (`packaged`, its classes' prompts in order) or made here
+        rows = np.cumsum([0, *(len(memory.get(name, [])) for name in examples)])
+        embedded = {
+            name: packaged[rows[i] : rows[i + 1]] if packaged is not None else self._embed_all(memory[name])
+            for i, name in enumerate(examples)
+            if memory.get(name)
+        }
         self._recalled = {
-            name: np.vstack([self._matrices[name], self._embed_all(memory[name])]) if memory.get(name) else matrix
+            name: np.vstack([matrix, embedded[name]]) if name in embedded else matrix
             for name, matrix in self._matrices.items()
         }
         self.embed_one = functools.lru_cache(maxsize=2048)(self._embed_one)  # typing repeats prompts
@@ -138,15 +174,19 @@ class PrototypeIndex:
         examples: dict[str, list[str]],
         memory: dict[str, list[str]] | None = None,
         cache_dir: Path | None = None,
+        packaged: Path | None = None,
     ) -> PrototypeIndex:
         """Load the model from `source` on the CPU and embed the examples; log how long it took.
 
         With `cache_dir`, the embedded examples are kept there between runs (`embeddings/`, one file per
-        model and list of texts), so a later start skips embedding the few thousand remembered prompts.
+        model and list of texts), so a later start skips embedding the few thousand remembered prompts;
+        `packaged` is a file of the memory's embeddings shipped with it (see `load_packaged`).
         """
         started = time.perf_counter()
         cache = Path(cache_dir) / "embeddings" / hashlib.sha256(source.encode()).hexdigest()[:16] if cache_dir else None
-        index = cls(shared_encoder(source), examples, source == MULTILINGUAL_MODEL, memory, cache)
+        texts = [text for name in examples for text in (memory or {}).get(name, [])]
+        shipped = load_packaged(packaged, source, texts) if packaged is not None and texts else None
+        index = cls(shared_encoder(source), examples, source == MULTILINGUAL_MODEL, memory, cache, shipped)
         log.info(
             "embedding model %s loaded, %d examples and %d labelled prompts embedded in %.2f s",
             source,

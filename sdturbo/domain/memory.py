@@ -7,6 +7,9 @@ joins it once it has been scored fresh and tuned on; a set still used as a test 
 and none of its prompts is remembered (its score would mean nothing once remembered).
 
     python -m sdturbo.domain.memory OUT.tsv SET.tsv [SET.tsv ...] [--hold-out TEST.tsv ...]
+
+It also writes OUT.npz, the prompts' embeddings by the default multilingual model (float16, keyed by the
+model and the prompts), which the validator loads instead of embedding them at every start.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from sdturbo.cli.args import Parser, run
+from sdturbo.domain.embedding import MULTILINGUAL_MODEL, save_packaged, shared_encoder
 from sdturbo.domain.labelled import CLASSES, read_tsv
 from sdturbo.domain.validator import DomainValidator
 from sdturbo.errors import InvalidParameterError
@@ -59,6 +64,12 @@ def build_parser() -> Parser:
     parser.add_argument("out", type=Path, metavar="OUT.tsv", help="the memory file to write (class<TAB>prompt)")
     parser.add_argument("sets", type=Path, nargs="+", metavar="SET.tsv", help="labelled sets (label<TAB>prompt)")
     parser.add_argument(
+        "--no-embeddings",
+        dest="embeddings",
+        action="store_false",
+        help="write OUT.tsv only, not OUT.npz (the prompts' embeddings; without it every start makes them)",
+    )
+    parser.add_argument(
         "--hold-out",
         type=Path,
         action="append",
@@ -85,6 +96,14 @@ def _main(args) -> int:
     partial.write_text("class\tprompt\n" + "".join(f"{name}\t{prompt}\n" for name, prompt in kept), encoding="utf-8")
     partial.replace(args.out)
     print(f"{args.out}: {len(kept)} prompts ({', '.join(f'{n} {c}' for c, n in counts.items())}); {left_out} left out")
+    if not args.embeddings:
+        return 0
+    # their embeddings by the default model, in the file's order of classes, so a start does not make them
+    texts = [prompt for name in CLASSES for row_name, prompt in kept if row_name == name]
+    embed = shared_encoder(MULTILINGUAL_MODEL)
+    matrix = np.vstack([embed(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    save_packaged(args.out.with_suffix(".npz"), MULTILINGUAL_MODEL, texts, matrix)
+    print(f"{args.out.with_suffix('.npz')}: their embeddings by {MULTILINGUAL_MODEL}")
     return 0
 
 

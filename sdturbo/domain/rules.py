@@ -44,6 +44,7 @@ _MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", 
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and (?:[\w\-]+ )?[\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|propped|"
+    r"stuck|mounted|clipped|glued|"
     rf"{'|'.join(sorted(_MOVING))}|"
     r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
 )
@@ -68,9 +69,9 @@ class Term:
     @functools.cached_property  # read for every term on every scan: worked out once
     def needle(self) -> str:
         """A substring every match contains (its first word; a "re:" term's text when it is plain, as most CJK
-        ones are), for a cheap test before the regex."""
+        ones are, else its longest run of plain letters outside any group), for a cheap test before the regex."""
         if self.text.startswith("re:"):
-            return "" if _REGEX_SYNTAX.intersection(self.text[3:]) else self.text[3:]
+            return _required_literal(self.text[3:]) if _REGEX_SYNTAX.intersection(self.text[3:]) else self.text[3:]
         return self.text.split()[0]
 
     @functools.cached_property
@@ -136,6 +137,26 @@ class Evidence:
         return " ".join(pieces + [self.text[last:]])
 
 
+def _required_literal(pattern: str) -> str:
+    """The longest run of literal characters at the top level of a regex (outside groups, alternatives and
+    classes, so every match contains it), or "" (then the regex is always run)."""
+    try:
+        parsed = re._parser.parse(pattern)  # the stdlib's own reading of the pattern
+    except re.error:
+        return ""
+    if parsed.state.flags & re.IGNORECASE:
+        return ""
+    runs, run = [""], []
+    for op, value in parsed:
+        if op is re._constants.LITERAL:
+            run.append(chr(value))
+        else:
+            runs.append("".join(run))
+            run = []
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
 def normalize(prompt: str) -> str:
     """Lower-case NFKC text with underscores as spaces (tag-style prompts use them)."""
     return unicodedata.normalize("NFKC", prompt).lower().replace("_", " ").replace("’", "'")
@@ -163,6 +184,9 @@ class Rules:
         # a prompt that opens with someone (a few words before them at most): "a tired salaryman buried under…"
         self._agent_first = re.compile(rf"\W*(?:[\w\-]+\s+){{0,3}}?(?:{agents})(?:e?s)?(?!\w)(?!'s?\b)")
         self.anime = self._weighted(data["anime"])
+        # "not a drawing", "nada de desenho": a style word said no to asks for a photograph (read before the
+        # style words, which would take "drawing" for an anime request)
+        self.negated = self._terms(data["reject"]["photographic"].get("negated", []), WEIGHTS["strong"])
         self.rejects = {name: self._weighted(spec) for name, spec in data["reject"].items()}
         self.labels = {name: spec["label"] for name, spec in data["reject"].items()}
         self.people = sorted(
@@ -170,6 +194,8 @@ class Rules:
             key=lambda t: -len(t.text),
         )
         self._people = _Shortlist(self.people)
+        self.nicknames = sorted(map(_nickname, data.get("nicknames", [])), key=lambda t: -len(t.text))
+        self._nicknames = _Shortlist(self.nicknames)
         self.deeds = Deeds(data.get("deeds", []))
         self.styles: dict[str, str] = data["styles"]
         self.fillers = [compile_term(f) for f in data["suggestions"]["fillers"]]  # cut from rewrite subjects
@@ -181,6 +207,17 @@ class Rules:
         agent = self._agent_first.match(evidence.text)
         hits = [hit for category in evidence.rejects.values() for hit in category]
         return agent is not None and all(_ACTING.search(evidence.text[agent.end() : h.start]) for h in hits)
+
+    def _nicknamed(self, evidence: Evidence, chars: list[str]) -> list[Hit]:
+        """Real people named by a nickname: a Latin one after a definite article or opening a clause ("the Sun
+        King", "His Airness, dunking"; not "a sun king of a solar empire"), a CJK one anywhere."""
+        hits = []
+        for hit in _consume(list(chars), self._nicknames.among(chars), None, evidence.text):
+            if _EAST_ASIAN.search(hit.term.text) or _DEFINITE_BEFORE.search(evidence.text, 0, hit.start):
+                hits.append(hit)
+                chars[hit.start : hit.end] = " " * (hit.end - hit.start)
+                evidence.removed.append((hit.start, hit.end))
+        return hits
 
     def _deeds(self, evidence: Evidence, chars: list[str]) -> list[Hit]:
         """Real people pointed at by what they did ("the man who painted the Mona Lisa"), where no name was."""
@@ -219,6 +256,8 @@ class Rules:
         evidence = Evidence(normalize(prompt))
         chars = list(evidence.text)
         evidence.explained = _consume(chars, self.neutral)
+        if negated := _consume(chars, self.negated, evidence.removed, evidence.text):
+            evidence.rejects["photographic"] = negated
         evidence.anime = _consume(chars, self.anime)
         found = _consume(chars, self._people.among(chars), evidence.removed, evidence.text)
         # then names in leetspeak ("T4ylor Sw1ft") with their digits read as letters (the spans stay the same)
@@ -226,7 +265,7 @@ class Rules:
         if spelled != chars:
             found += _consume(spelled, self._people.among(spelled), evidence.removed, evidence.text)
             chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where read
-        found += self._deeds(evidence, chars)
+        found += self._nicknamed(evidence, chars) + self._deeds(evidence, chars)
         for hit in found:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
@@ -248,6 +287,16 @@ _ACTING = re.compile(
     r"\b(?:a|an|the|his|her|their|its|my|our|at|on|under|in|into|over|beside|behind|from|to|through|across|near|"
     r"among|amid|against|inside|onto)\b"
 )
+
+
+_DEFINITE_BEFORE = re.compile(r"(?:(?:^|\W)(?:the|el|la|los|las|le|les|o|il|der|die|das)\s+|\bl'|^\s*|[,.;:!?(\[]\s*)$")
+
+
+def _nickname(entry: dict) -> Term:
+    """A nickname of real_people_nicknames.toml as a term (CJK ones without word boundaries)."""
+    name = entry["name"]
+    pattern = re.compile(re.escape(name)) if _EAST_ASIAN.search(name) else compile_term(name)
+    return Term(name, pattern, role="legendary figure", person=f"that is {entry['person']}")
 
 
 class _Shortlist:
@@ -329,9 +378,12 @@ PEOPLE_FILES = ("real_people.toml", "real_people_extra.toml", "real_people_more.
 
 @functools.cache
 def default_rules() -> Rules:
-    """The rules shipped in sdturbo/data/ (domain.toml, the real people files, real_deeds.toml), parsed once."""
+    """The rules shipped in sdturbo/data/ (domain.toml, the real people files, their nicknames and deeds), parsed
+    once."""
     people = [group for name in PEOPLE_FILES for group in load_data(name)["real_people"]]
-    return Rules({**load_data("domain.toml"), "real_people": people, "deeds": load_data("real_deeds.toml")["deed"]})
+    nicknames = load_data("real_people_nicknames.toml")["nickname"]
+    deeds = load_data("real_deeds.toml")["deed"]
+    return Rules({**load_data("domain.toml"), "real_people": people, "nicknames": nicknames, "deeds": deeds})
 
 
 @functools.cache

@@ -92,6 +92,8 @@ class DomainValidator:
         # labelled prompts the embedding stage remembers (None: its curated examples only); a bad file is
         # said here, at once, not turned into a keywords-only validator by load()
         self.memory = load_memory(memory) if memory is not None and self._embeds else None
+        # its embeddings, shipped beside it (OUT.npz of `python -m sdturbo.domain.memory`): a start skips ~12 s
+        self._packaged = Path(memory).with_suffix(".npz") if self.memory is not None else None
         self.cache_dir = cache_dir  # where embedded examples are kept between runs (None: embedded every start)
         self.index: PrototypeIndex | None = None
         self.described: Described | None = None  # with the multilingual model: people described without a name
@@ -118,7 +120,9 @@ class DomainValidator:
             log.info("domain validator: embedding stage off, keywords only")
             return self
         try:
-            self.index = PrototypeIndex.load(self.embedding_model, prototypes(), self.memory, self.cache_dir)
+            self.index = PrototypeIndex.load(
+                self.embedding_model, prototypes(), self.memory, self.cache_dir, self._packaged
+            )
             if self.index.multilingual:  # its thresholds were chosen on that model's similarities
                 self.described = Described(self.index.embed_one, self.index.embed, self.embedding_model)
         except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
@@ -199,21 +203,27 @@ class DomainValidator:
         )
 
     def _decide(self, evidence: Evidence, prompt: str) -> _Decision:
+        """Keywords first; what they leave open goes to the embedding stage (or leans to accept); an allowed
+        prompt is then checked for a clause that describes a real person ("the Jamaican sprinter who won …"),
+        which only a rejection's category would change otherwise (and costs an embedding)."""
+        decision = self._decide_on_words(evidence, prompt)
+        if not decision.allowed or self.described is None or (found := self.described.find(prompt)) is None:
+            return decision
+        example = f"\u201c{found.example}\u201d (similarity {found.similarity:.2f})"
+        who = f"closest to a description of {found.person}: {example}"
+        term = Term(found.clause, re.compile(re.escape(found.clause)), role=DESCRIBED_ROLE, person=who)
+        start = max(0, evidence.text.find(normalize(found.clause)))  # where the rewrite cuts it out
+        evidence.people.append(Hit(term, found.clause, start, start + len(found.clause)))
+        evidence.removed.append((start, start + len(found.clause)))
+        return _Decision(False, "real_person", -30.0, self._keyword_reasons(evidence, False), "embedding")
+
+    def _decide_on_words(self, evidence: Evidence, prompt: str) -> _Decision:
         """Keywords first; what they leave open goes to the embedding stage (or leans to accept)."""
         anime, photo = evidence.anime_weight, evidence.reject_weight("photographic")
         document = evidence.reject_weight("document_or_data")
         rejected, allowed = self._keyword_reasons(evidence, False), self._keyword_reasons(evidence, True)
         if evidence.people:
             return _Decision(False, "real_person", -30.0, rejected, "keywords")
-        if self.described is not None and (found := self.described.find(prompt)) is not None:
-            # a clause that reads like a description of a real person ("the Jamaican sprinter who won …")
-            example = f"\u201c{found.example}\u201d (similarity {found.similarity:.2f})"
-            who = f"closest to a description of {found.person}: {example}"
-            term = Term(found.clause, re.compile(re.escape(found.clause)), role=DESCRIBED_ROLE, person=who)
-            start = max(0, evidence.text.find(normalize(found.clause)))  # where the rewrite cuts it out
-            evidence.people.append(Hit(term, found.clause, start, start + len(found.clause)))
-            evidence.removed.append((start, start + len(found.clause)))
-            return _Decision(False, "real_person", -30.0, self._keyword_reasons(evidence, False), "embedding")
         asked = any(hit.weight >= STRONG for hit in evidence.rejects.get("photographic", []))
         documents = evidence.rejects.get("document_or_data", [])
         if not asked and max(document, photo) >= STRONG and self.rules.acts_before(evidence):
