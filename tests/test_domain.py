@@ -467,9 +467,12 @@ def test_someone_named_first_makes_a_later_document_or_camera_an_open_case(unrem
     named first stays a clear rejection, and so does a photograph asked for in so many words."""
     for prompt in (
         "a tired salaryman yelling at the spreadsheets on his monitor",
-        "a scientist jabbing at a chart on the whiteboard while her assistant dozes off, comedic",
+        "a scientist jabbing at the bar chart while her assistant dozes off, comedic",
     ):
         assert unremembered.validate(prompt).stage == "embedding", prompt
+    # on a board it is a thing in the room, whoever comes first
+    on_board = unremembered.validate("a scientist jabbing at a chart on the whiteboard while her assistant dozes off")
+    assert (on_board.allowed, on_board.stage) == (True, "keywords")
     rules = unremembered.rules
     assert rules.acts_before(rules.scan("a tired salaryman yelling at the spreadsheets"))
     assert not rules.acts_before(rules.scan("spreadsheets on the monitor of a salaryman"))
@@ -637,9 +640,30 @@ TWELFTH_ROUND = [  # first-scoring errors of round 12 (fixed) and neighbours tha
 ]
 
 
-@pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + ELEVENTH_ROUND + TWELFTH_ROUND)
-def test_cases_of_the_ninth_to_twelfth_rounds_and_a_review(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 12 (fixed), their neighbours, and the review's repros."""
+THIRTEENTH_ROUND = [  # first-scoring errors of round 13 (fixed) and neighbours
+    ("2girls, classroom, chalkboard, graph on chalkboard, school uniform, afternoon, window", True),  # props
+    ("1girl, solo, nurse cap, x-ray lightbox, hospital, night, (worried:1.2), masterpiece", True),
+    ("白衣の少女がレントゲン写真をじっと見つめている病院のワンシーン、アニメ調", True),
+    ("黒板にグラフが描かれた教室で居眠りする男子生徒", True),
+    ("un détective qui glisse une photo compromettante dans une enveloppe, style BD", True),
+    ("graph of quarterly sales, clean corporate colors", False),  # the graph itself is still a request
+    ("the guy who owns SpaceX riding a rocket like a horse", False),
+    ("the Tesla and SpaceX boss riding a dragon over Mars", False),
+    ("ジブリを作った宮崎監督が机で絵を描いている様子", False),
+    ("hyperreal close-up of a dew-covered spider web at sunrise", False),
+    ("an iPhone shot of my breakfast from overhead, natural window light", False),
+    ("what my knee looks like inside the magnetic scanner, grayscale cross-section slices", False),
+    ("a bowl of ramen that should look 100% real, like you could eat it, food magazine quality", False),
+    ("cliché pris au téléobjectif d'un renard dans la neige, comme dans un magazine animalier", False),
+    ("turn this anime girl into an actual human in a real room with real lighting", False),
+]
+
+LATER_ROUNDS = ELEVENTH_ROUND + TWELFTH_ROUND + THIRTEENTH_ROUND
+
+
+@pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
+def test_cases_of_the_ninth_to_thirteenth_rounds_and_a_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 13 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

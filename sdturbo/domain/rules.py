@@ -34,6 +34,7 @@ _PET_AFTER = re.compile(rf",?\s+the\s+{_PETS}s?(?=\s*$|\s*[,.;:!?)]|\s+(?:from|o
 _LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
 _TOKEN = re.compile(r"[a-z0-9@$]*[a-z][a-z0-9@$]*")
 _NOT_LEET = re.compile(r"\d+(?:girls?|boys?|others?|k|p|d|e|s|x|mm|cm|px|st|nd|rd|th)")  # tags, sizes, ordinals
+_CLAUSE_START = re.compile(r",\s*$")  # a tag after others, not the prompt itself
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
@@ -46,7 +47,8 @@ _PROP_AFTER = re.compile(
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|propped|"
     r"stuck|mounted|clipped|glued|"
     rf"{'|'.join(sorted(_MOVING))}|"
-    r"on (?:the|a|her|his|their) (?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board))\b"
+    r"on (?:(?:the|a|her|his|their) )?(?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board|chalkboard|"
+    r"blackboard|whiteboard))\b"
 )
 # many of them drawn on a surface are part of the room ("diagrams chalked all over the walls"); one is what
 # is asked for ("a flowchart chalked on the wall explaining the sales process")
@@ -339,7 +341,9 @@ def _placed(text: str, hit: Hit) -> bool:
         return False
     listed = after.group().lstrip().startswith("and ") or after.group()[:2] in ("s ", "es") or hit.found.endswith("s")
     moving = after.group().split()[-1] in _MOVING  # "sheet music sliding off the stand": a thing, not a request
-    return listed or moving or (not drawn and _ARTICLE_BEFORE.search(text, 0, hit.start) is not None)
+    # after an article, or a tag of its own ("1girl, classroom, graph on chalkboard, …")
+    article = _ARTICLE_BEFORE.search(text, 0, hit.start) or _CLAUSE_START.search(text, 0, hit.start)
+    return listed or moving or (not drawn and article is not None)
 
 
 def _consume(
