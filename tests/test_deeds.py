@@ -128,3 +128,76 @@ def test_the_shipped_description_embeddings_are_the_models_own():
     sample = list(range(0, len(texts), 97))
     fresh = embed_descriptions(shared_encoder(MULTILINGUAL_MODEL), [texts[i] for i in sample])
     assert np.abs(shipped[sample] - fresh).max() < 2e-3
+
+
+# the second review's repros: allowed prompts the first versions of these rules rejected
+SECOND_REVIEW = [
+    "a girl playing bach on the cello",
+    "she plays mozart and chopin every evening",
+    "a bach fugue sheet music on a piano",
+    "a girl holding a copy of orwell's 1984",
+    "a galileo telescope",
+    "a girl in an escher staircase",
+    "kubrick stare anime girl",
+    "starry night sky like van gogh",
+    "an escher-like impossible castle",
+    "judy hopps and nick wilde from zootopia",
+    "a girl named adele",
+    "ein Mädchen sitzt am Bach im Wald",
+    "colline verdi",
+    "pixel art instead of anime style",
+    "a pencil sketch instead of a painting",
+    "a chibi witch, not anime style but western cartoon style",
+    "not a cartoon villain but a tragic one, anime",
+    "she is not a manga artist but a baker",
+    "a character that is not drawn yet",
+    "the sun king of the desert kingdom",
+    "the virgin queen of the elf kingdom",
+    "鉄の女戦士",
+    "最後の将軍が崩れた城に立つ",
+    "少女は発明王になりたい",
+    "国父的雕像在奇幻王国",
+    "the first tweet, a tiny blue bird",
+    "the first spacewalk, an astronaut girl floating",
+    "the long march, an army of ants",
+    "the girl who made instant ramen at midnight",
+    "the boy who drew sailor moon in his notebook",
+    "the doctor who created frankenstein",
+    "the girl who built the taj mahal in minecraft",
+    "the designer of the airplane, a young girl in goggles",
+    "エッフェル塔を描いた画家",
+    "ドラえもんを描いた女の子",
+    "에펠탑을 그린 여자아이",
+    "the swimmer who won gold at the olympics, anime girl",
+    "the rapper who grew up in the slums",
+    "the man who wrote harry potter fan fiction",
+    "a robot boy who dreams of becoming a real human being",
+    "an android girl who wants to look like a real person",
+    "a fantasy world painted as if it really exists",
+    "a decision tree in a magical forest",
+    "a tournament bracket arc in a fighting anime",
+]
+
+
+@pytest.mark.parametrize("prompt", SECOND_REVIEW)
+def test_a_surname_nickname_deed_or_negation_that_is_not_about_a_real_person_or_a_photo(unremembered, prompt):
+    verdict = unremembered.validate(prompt)
+    assert verdict.allowed, verdict.reasons
+
+
+def test_deed_and_nickname_files_with_missing_or_ambiguous_entries_are_refused():
+    from sdturbo.domain.rules import _nickname
+
+    with pytest.raises(ValueError, match="needs a kind, a person and anchors"):
+        Deeds([{"kind": "work", "anchors": ["x y z"]}])
+    with pytest.raises(ValueError, match="reads as 'c': too short"):
+        Deeds([{"kind": "invention", "person": "Someone", "anchors": ["c++"]}])
+    with pytest.raises(ValueError, match="is both 'A' and 'B'"):
+        Deeds(
+            [
+                {"kind": "work", "person": "A", "anchors": ["the song"]},
+                {"kind": "work", "person": "B", "anchors": ["the song"]},
+            ]
+        )
+    with pytest.raises(ValueError, match="needs a name and a person"):
+        _nickname({"name": "the iron lady"})

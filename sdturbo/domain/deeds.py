@@ -25,16 +25,15 @@ _MAKERS = {
     "work": "composer|painter|artist|author|writer|sculptor|creator|director|mangaka|novelist|poet|playwright|"
     "songwriter|singer|illustrator|maker|designer|filmmaker|cartoonist",
     "building": "architect|builder|designer|engineer|creator",
-    "invention": "inventor|creator|designer|father|mother|maker|builder|pioneer",
+    "invention": "inventor|father|mother|pioneer",
     "discovery": "discoverer|father|mother|pioneer|author|formulator|finder",
     "company": "founder|co-?founder|creator|father",
 }
 # what they did, by kind ("the man who painted …")
 _DEEDS = {
-    "work": "painted|drew|sculpted|carved|composed|wrote|penned|authored|created|made|directed|designed|built|"
-    "sang|recorded|drafted|illustrated",
+    "work": "painted|sculpted|carved|composed|wrote|penned|authored|created|directed|sang|recorded|illustrated",
     "building": "built|designed|constructed|raised|erected|commissioned",
-    "invention": "invented|created|built|designed|made|devised|patented|developed|came up with",
+    "invention": "invented|devised|patented|came up with",
     "discovery": "discovered|proved|formulated|devised|developed|came up with|first isolated|isolated|identified|"
     "found|proposed|published",
     "company": "founded|co-?founded|started|created|launched|established|built",
@@ -63,6 +62,14 @@ _AFTER = re.compile(
     r"comics?|games?|albums?|songs?|operas?|symphon(?:y|ies)|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
     rf"durante|pendant|[\w\-]+(?:ando|endo)|(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
 )
+# "the first woman in space" names her; "the first spacewalk" or "the long march" is an event
+_SOMEONE = re.compile(
+    r"\b(?:man|woman|men|women|person|people|human|astronaut|cosmonaut|american|player|pilot|climber|king|queen|"
+    r"emperor|president|champion|to)\b|人|사람|선수"
+)
+# a famous thing made again in a game or out of toys is the player's ("the girl who built the Taj Mahal in
+# Minecraft")
+_REMADE = re.compile(r"\s+(?:in|out of|with|from) (?:minecraft|lego|legos|roblox|sand|snow|clay|cardboard|paper)\b")
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
@@ -96,16 +103,19 @@ _ROMANCE = (
 )
 _FEAT_START = re.compile(r"\bthe |^\s*|(?<=[,;:!?(])\s*")  # "the first woman in space", "first man on the moon, …"
 # made-by frames in Japanese, Chinese and Korean, on either side of the thing
-_CJK_MAKER = (
-    r"作者|画家|作曲家|作曲者|作家|発明者|発明家|発見者|創業者|創設者|創始者|生みの親|監督|"
-    r"发明者|发明人|发明家|发现者|创始人|创造者|导演|"
-    r"작가|화가|작곡가|발명가|발견자|창시자|창업자|감독"
+_CJK_KINDS = {  # what each Japanese, Chinese or Korean maker noun or deed verb can have made
+    "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|描いた|作曲した|書いた|그린|작곡한|쓴",
+    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한",
+    "discovery": "発見者|发现者|발견자|発見した|발견한",
+    "company": "創業者|創設者|創始者|创始人|创造者|창시자|창업자|設立した|創業した|설립한",
+}
+_CJK_WORDS = [w for words in _CJK_KINDS.values() for w in words.split("|")]
+_CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(("た", "한", "쓴", "린")))  # verbs
+_CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(("た", "한", "쓴", "린")))  # nouns
+_CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
+    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|사람|남자|여자|화가|작곡가|작가|과학자|천재)(?!の子|の娘|아이|の人形)"
 )
-_CJK_DEED = (
-    r"描いた|作曲した|書いた|発明した|発見した|作った|創った|設立した|創業した|그린|작곡한|쓴|발명한|발견한|만든|설립한"
-)
-_CJK_PERSON = r"人|男|女|画家|作曲家|作家|科学者|天才|発明家|사람|남자|여자|화가|작곡가|작가|과학자|천재"
-_CJK_AFTER = re.compile(rf"(?:の|的|의 ?)(?:{_CJK_MAKER})|(?:を|를|을)? ?(?:{_CJK_DEED}) ?(?:{_CJK_PERSON})")
+_CJK_AFTER = re.compile(rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?{_CJK_PERSON}")
 _CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演)(?:了)?")
 _CJK_BEFORE_END = re.compile(r"的(?:人|男人|女人|画家|作曲家|作家|科学家|天才)")
 _WORD = re.compile(r"[^\W_]+(?:['\-.][^\W_]+)*")
@@ -137,15 +147,21 @@ class Deeds:
         self.latin: dict[str, Deed] = {}
         self.east_asian: dict[str, Deed] = {}
         for group in groups:
+            if not {"kind", "person", "anchors"} <= set(group):
+                raise ValueError(f"real_deeds: every [[deed]] needs a kind, a person and anchors, got {group!r}")
             kind, person = group["kind"], group["person"]
             if kind not in ROLES:
                 raise ValueError(f"real_deeds: kind {kind!r} of {person!r} must be one of {', '.join(ROLES)}")
             for anchor in group["anchors"]:
                 if _EAST_ASIAN_CHAR.search(anchor):
-                    self.east_asian.setdefault(anchor.lower(), Deed(anchor.lower(), kind, person))
+                    table, key = self.east_asian, anchor.lower()
                 else:
-                    key = " ".join(_WORD.findall(anchor.lower()))
-                    self.latin.setdefault(key, Deed(key, kind, person))
+                    table, key = self.latin, " ".join(_WORD.findall(anchor.lower()))
+                    if len(key.replace(" ", "")) <= 2:  # "c++" would be read as "c", "h&m" as "h m"
+                        raise ValueError(f"real_deeds: anchor {anchor!r} of {person!r} reads as {key!r}: too short")
+                if key in table and table[key].person != person:
+                    raise ValueError(f"real_deeds: anchor {anchor!r} is both {table[key].person!r} and {person!r}")
+                table.setdefault(key, Deed(key, kind, person))
         self.longest = max((len(k.split()) for k in self.latin), default=0)
         self._cjk = sorted(self.east_asian, key=len, reverse=True)
 
@@ -168,8 +184,8 @@ class Deeds:
             for m in frame.finditer(text):
                 hit = self._after(text, m.end(), _MADE, _ROMANCE_ARTICLE)
                 found += [Found(hit[0], m.start(), hit[1])] if hit else []
-        for m in _FEAT_START.finditer(text):
-            hit = self._after(text, m.end(), ("feat",))
+        for m in _FEAT_START.finditer(text):  # a feat alone names someone only with a person in it
+            hit = self._after(text, m.end(), ("feat",), someone=True)
             found += [Found(hit[0], m.start(), hit[1])] if hit else []
         for m in _MAKER_AFTER.finditer(text):
             hit = self._before(text, m.start(), m.group().startswith("'s"), m.group("maker"))
@@ -179,7 +195,7 @@ class Deeds:
         return _unoverlapped(found)
 
     def _after(
-        self, text: str, pos: int, kinds: tuple[str, ...], article: re.Pattern | None = None
+        self, text: str, pos: int, kinds: tuple[str, ...], article: re.Pattern | None = None, someone: bool = False
     ) -> tuple[Deed, int] | None:
         """The longest known thing of `kinds` at `pos` (after `article`, if one is there) that ends its noun
         phrase, and where it ends."""
@@ -194,8 +210,11 @@ class Deeds:
                 continue
             for n in range(len(words), 0, -1):
                 deed = self.latin.get(" ".join(w.group() for w in words[:n]))
-                if deed is not None and deed.kind in kinds and _AFTER.match(text, words[n - 1].end()):
-                    return deed, words[n - 1].end()
+                if deed is None or deed.kind not in kinds or (someone and not _SOMEONE.search(deed.anchor)):
+                    continue
+                end = words[n - 1].end()
+                if _AFTER.match(text, end) and not _REMADE.match(text, end):
+                    return deed, end
         return None
 
     def _before(self, text: str, pos: int, possessive: bool, maker: str) -> tuple[Deed, int] | None:
@@ -215,8 +234,10 @@ class Deeds:
     def _east_asian(self, text: str) -> list[Found]:
         found = []
         for m in _CJK_AFTER.finditer(text):  # "モナ・リザを描いた画家", "蒙娜丽莎的作者"
+            word = m.group("maker") or m.group("deed")
+            kinds = [kind for kind, words in _CJK_KINDS.items() if word in words.split("|")]
             for anchor in self._cjk:
-                if text.endswith(anchor, 0, m.start()):
+                if text.endswith(anchor, 0, m.start()) and self.east_asian[anchor].kind in kinds:
                     found.append(Found(self.east_asian[anchor], m.start() - len(anchor), m.end()))
                     break
         for m in _CJK_BEFORE.finditer(text):  # "画蒙娜丽莎的人"

@@ -65,6 +65,10 @@ _DESCRIBES = re.compile(
 _STYLED = re.compile(
     r"\b(?:style of|styled after|inspired by|in the manner of|à la|a la)\b|(?:style|esque|inspired)\W*$", re.IGNORECASE
 )
+# something only a real one has: a name-like capitalised word past the first, a number (a year, a record, a
+# shirt), or a script without capitals; "the swimmer who won gold at the olympics" or "the rapper who grew up
+# in the slums" could be anyone
+_SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-']+)|\d|[^\x00-\u024f]")
 _CLAUSE = re.compile(r"[^,;，、。；]+")
 
 
@@ -113,7 +117,11 @@ class Described:
     def find(self, prompt: str) -> Description | None:
         """The first describing clause closer to a real person than the thresholds allow, if any."""
         for clause in _CLAUSE.finditer(prompt):
-            if not _DESCRIBES.search(clause.group()) or _STYLED.search(clause.group()):
+            if (
+                not _DESCRIBES.search(clause.group())
+                or _STYLED.search(clause.group())
+                or not _SPECIFIC.search(clause.group())
+            ):
                 continue
             vector = self._embed_one(clause.group().strip())
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}

@@ -21,6 +21,20 @@ _STYLE_BEFORE = re.compile(
     r"(?:style of|styled after|inspired by|in the manner of|(?<!played )(?<!voiced )(?<!portrayed )\bby|"
     r"\bà la|\ba la)\s*$"
 )
+# a surname alone is the subject when a verb, a preposition or the clause's end follows it ("Beethoven
+# conducting", "Picasso in his studio", "Ohtani, anime"), not when it names a work, a thing or a look ("playing
+# Bach", "a Galileo telescope", "like van Gogh", "an Escher-like castle", "a girl named Adele", "Orwell's 1984")
+_BARE_BEFORE = re.compile(
+    r"\b(?:play|plays|playing|played|listen|listens|listening|hum|hums|humming|read|reads|reading|named|called|"
+    r"like|copy of|by|of)\s+$"
+)
+_BARE_AFTER = re.compile(
+    r"\s*(?:$|[,;:!?)(\[\].]|(?:lookalike|look-alike|doppelganger|in|at|on|with|from|while|and|as|during|for|to|"
+    r"by|who|is|was|riding|wearing|"
+    r"holding|standing|sitting|walking|playing|giving|reading|writing|drawn|portrayed|reimagined|but|or|"
+    r"(?!(?:building|painting|drawing|ring|thing|string|wing|king|ceiling|setting|ending|opening|staircase)\b)"
+    r"[a-z]+(?:ing|ed|es|s))\b)"
+)
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque|lighting|palette|brushwork)\b")
 # "a hamster named Einstein", "Napoleon the pig": the name is a pet's (not "a man named Barack Obama")
 _PETS = (
@@ -67,6 +81,7 @@ class Term:
     weight: float = 0.0
     role: str = ""  # real people only: the original character to suggest instead
     person: str = ""  # a real person pointed at without a name ("the composer of …"): who that is, in words
+    bare: bool = False  # a surname or one word alone ("Beethoven"): a person only as the picture's subject
 
     @functools.cached_property  # read for every term on every scan: worked out once
     def needle(self) -> str:
@@ -143,8 +158,8 @@ def _required_literal(pattern: str) -> str:
     """The longest run of literal characters at the top level of a regex (outside groups, alternatives and
     classes, so every match contains it), or "" (then the regex is always run)."""
     try:
-        parsed = re._parser.parse(pattern)  # the stdlib's own reading of the pattern
-    except re.error:
+        parsed = re._parser.parse(pattern)  # the stdlib's own (private) reading of the pattern
+    except Exception:  # noqa: BLE001 - any failure of a private API means no shortcut, never a wrong one
         return ""
     if parsed.state.flags & re.IGNORECASE:
         return ""
@@ -192,7 +207,11 @@ class Rules:
         self.rejects = {name: self._weighted(spec) for name, spec in data["reject"].items()}
         self.labels = {name: spec["label"] for name, spec in data["reject"].items()}
         self.people = sorted(
-            (Term(n, compile_term(n), role=group["role"]) for group in data["real_people"] for n in group["names"]),
+            (
+                Term(n, compile_term(n), role=group["role"], bare=group.get("bare", False))
+                for group in data["real_people"]
+                for n in group["names"]
+            ),
             key=lambda t: -len(t.text),
         )
         self._people = _Shortlist(self.people)
@@ -212,10 +231,16 @@ class Rules:
 
     def _nicknamed(self, evidence: Evidence, chars: list[str]) -> list[Hit]:
         """Real people named by a nickname: a Latin one after a definite article or opening a clause ("the Sun
-        King", "His Airness, dunking"; not "a sun king of a solar empire"), a CJK one anywhere."""
+        King", "His Airness, dunking"; not "a sun king of a solar empire" or "the sun king of the desert
+        kingdom"), a CJK one where it is not the start of a longer noun."""
         hits = []
         for hit in _consume(list(chars), self._nicknames.among(chars), None, evidence.text):
-            if _EAST_ASIAN.search(hit.term.text) or _DEFINITE_BEFORE.search(evidence.text, 0, hit.start):
+            after = evidence.text[hit.end :]
+            if _EAST_ASIAN.search(hit.term.text):
+                counts = not _CJK_COMPOUND.match(after)  # "鉄の女戦士" is a warrior, not Thatcher
+            else:
+                counts = _DEFINITE_BEFORE.search(evidence.text, 0, hit.start) and not _OTHER_TITLE.match(after)
+            if counts:
                 hits.append(hit)
                 chars[hit.start : hit.end] = " " * (hit.end - hit.start)
                 evidence.removed.append((hit.start, hit.end))
@@ -228,8 +253,7 @@ class Rules:
             if any(start < f.end and f.start < end for start, end in evidence.removed):
                 continue
             deed = f.deed
-            who = f"that is {deed.person}"
-            term = Term(deed.anchor, re.compile(re.escape(deed.anchor)), role=ROLES[deed.kind], person=who)
+            term = Term(deed.anchor, FOUND_BY_FRAME, role=ROLES[deed.kind], person=f"that is {deed.person}")
             hits.append(Hit(term, " ".join(evidence.text[f.start : f.end].split()), f.start, f.end))
             chars[f.start : f.end] = " " * (f.end - f.start)
             evidence.removed.append((f.start, f.end))
@@ -261,6 +285,8 @@ class Rules:
         if negated := _consume(chars, self.negated, evidence.removed, evidence.text):
             evidence.rejects["photographic"] = negated
         evidence.anime = _consume(chars, self.anime)
+        if negated and evidence.anime:  # "pixel art instead of anime style": a drawn style is still asked for
+            evidence.explain("photographic")
         found = _consume(chars, self._people.among(chars), evidence.removed, evidence.text)
         # then names in leetspeak ("T4ylor Sw1ft") with their digits read as letters (the spans stay the same)
         spelled = _spelled(chars)
@@ -273,6 +299,7 @@ class Rules:
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
             styled = _STYLE_BEFORE.search(before) or _STYLE_AFTER.match(after)
             styled = styled or _NAMED_BEFORE.search(before) or _PET_AFTER.match(after)
+            styled = styled or (hit.term.bare and not _subject(before, after))
             (evidence.explained if styled else evidence.people).append(hit)
         for category, terms in self.rejects.items():
             for hit in _consume(chars, terms, evidence.removed, evidence.text):
@@ -291,11 +318,16 @@ _ACTING = re.compile(
 )
 
 
+FOUND_BY_FRAME = re.compile(r"(?!)")  # the pattern of a term found by a frame around it, not by matching it
+_OTHER_TITLE = re.compile(r"\s+(?:of|de|du|des|del|da|do) (?:a|an|the|un|une|una|uma|la|el|le|o)\b")
+_CJK_COMPOUND = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ff]")
 _DEFINITE_BEFORE = re.compile(r"(?:(?:^|\W)(?:the|el|la|los|las|le|les|o|il|der|die|das)\s+|\bl'|^\s*|[,.;:!?(\[]\s*)$")
 
 
 def _nickname(entry: dict) -> Term:
     """A nickname of real_people_nicknames.toml as a term (CJK ones without word boundaries)."""
+    if not isinstance(entry.get("name"), str) or not isinstance(entry.get("person"), str):
+        raise ValueError(f"real_people_nicknames.toml: every [[nickname]] needs a name and a person, got {entry!r}")
     name = entry["name"]
     pattern = re.compile(re.escape(name)) if _EAST_ASIAN.search(name) else compile_term(name)
     return Term(name, pattern, role="legendary figure", person=f"that is {entry['person']}")
@@ -319,6 +351,13 @@ class _Shortlist:
         for i in range(len(text) - 2):
             found.update(self.by_start.get(text[i : i + 3], ()))
         return [self.terms[i] for i in sorted(found)]
+
+
+def _subject(before: str, after: str) -> bool:
+    """Whether a surname alone stands for the person in the picture (see _BARE_BEFORE, _BARE_AFTER)."""
+    if _BARE_BEFORE.search(before) or re.match(r"(?:'s\b|[\s\-]*(?:like|esque|ian)\b)", after):
+        return False
+    return _BARE_AFTER.match(after) is not None
 
 
 def _spelled(chars: list[str]) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from sdturbo.domain.described import Described
 from sdturbo.domain.embedding import MULTILINGUAL_MODEL, PrototypeIndex
 from sdturbo.domain.labelled import MEMORY_FILE, load_memory
 from sdturbo.domain.rewrite import suggest
-from sdturbo.domain.rules import Evidence, Hit, Rules, Term, default_rules, normalize, prototypes
+from sdturbo.domain.rules import FOUND_BY_FRAME, Evidence, Hit, Rules, Term, default_rules, normalize, prototypes
 from sdturbo.domain.tags import is_tag_prompt, scene_tags, to_phrase
 from sdturbo.errors import InvalidParameterError
 from sdturbo.params import check_prompt
@@ -123,8 +122,6 @@ class DomainValidator:
             self.index = PrototypeIndex.load(
                 self.embedding_model, prototypes(), self.memory, self.cache_dir, self._packaged
             )
-            if self.index.multilingual:  # its thresholds were chosen on that model's similarities
-                self.described = Described(self.index.embed_one, self.index.embed, self.embedding_model)
         except Exception as err:  # missing package, bad path, broken weights: all mean "no embeddings"
             log.warning(
                 "domain validator: embedding model %r unavailable (%s: %s); using keywords only",
@@ -132,6 +129,9 @@ class DomainValidator:
                 type(err).__name__,
                 err,
             )
+        if self.index is not None and self.index.multilingual:  # its thresholds were chosen on that model
+            # outside the try: a broken descriptions file is an error to see, not "keywords only"
+            self.described = Described(self.index.embed_one, self.index.embed, self.embedding_model)
         return self
 
     def validate(self, prompt: str, style: str = DEFAULT_STYLE, with_suggestions: bool = True) -> Verdict:
@@ -211,10 +211,12 @@ class DomainValidator:
             return decision
         example = f"\u201c{found.example}\u201d (similarity {found.similarity:.2f})"
         who = f"closest to a description of {found.person}: {example}"
-        term = Term(found.clause, re.compile(re.escape(found.clause)), role=DESCRIBED_ROLE, person=who)
-        start = max(0, evidence.text.find(normalize(found.clause)))  # where the rewrite cuts it out
-        evidence.people.append(Hit(term, found.clause, start, start + len(found.clause)))
-        evidence.removed.append((start, start + len(found.clause)))
+        term = Term(found.clause, FOUND_BY_FRAME, role=DESCRIBED_ROLE, person=who)
+        clause = normalize(found.clause)
+        start = evidence.text.find(clause)
+        evidence.people.append(Hit(term, found.clause, max(start, 0), max(start, 0) + len(clause)))
+        if start >= 0:  # where the rewrite cuts it out
+            evidence.removed.append((start, start + len(clause)))
         return _Decision(False, "real_person", -30.0, self._keyword_reasons(evidence, False), "embedding")
 
     def _decide_on_words(self, evidence: Evidence, prompt: str) -> _Decision:
