@@ -32,6 +32,7 @@ def test_held_out_sets_stay_out_of_the_memory(name):
     assert leaked == []
 
 
+@pytest.mark.slow  # rebuilds from ~6,500 labelled prompts (3 s); CI runs it with the slow tests
 def test_shipped_memory_is_what_the_builder_makes_of_the_tuned_sets(validator, tmp_path):
     """The file in the package is reproducible: rebuilt from every set but the held-out ones, it is the same."""
     sets = sorted(p for p in DATA.glob("domain_*.tsv") if p.name not in HELD_OUT)
