@@ -41,12 +41,6 @@ def test_a_real_person_described_by_a_deed_is_rejected_by_name(unremembered, pro
     assert verdict.suggestions, "an original character is offered instead"
 
 
-@pytest.mark.parametrize("prompt", STILL_ALLOWED)
-def test_being_near_a_famous_work_is_not_a_deed(unremembered, prompt):
-    verdict = unremembered.validate(prompt)
-    assert verdict.allowed, verdict.reasons
-
-
 def test_a_deed_file_with_an_unknown_kind_names_it():
     with pytest.raises(ValueError, match=r"kind 'song' of 'Someone' must be one of work, building, invention"):
         Deeds([{"kind": "song", "person": "Someone", "anchors": ["a tune"]}])
@@ -88,11 +82,6 @@ def test_a_real_person_described_without_a_name_is_rejected(unremembered, prompt
     assert verdict.suggestions
 
 
-@pytest.mark.parametrize("prompt", NOT_DESCRIBED)
-def test_a_fictional_or_generic_description_is_allowed(unremembered, prompt):
-    assert unremembered.validate(prompt).allowed
-
-
 def test_the_shipped_description_embeddings_match_the_descriptions():
     """A changed data/person_descriptions.tsv needs `python -m sdturbo.domain.described` (else every start
     embeds the descriptions again, ~8 s)."""
@@ -120,13 +109,13 @@ def test_the_shipped_description_embeddings_are_the_models_own():
     """The float16 file holds what the model gives for those texts (a sample re-embedded)."""
     import numpy as np
 
-    from sdturbo.domain.described import EMBEDDINGS, embed_descriptions, read_descriptions
-    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, load_packaged, shared_encoder
+    from sdturbo.domain.described import EMBEDDINGS, read_descriptions
+    from sdturbo.domain.embedding import MULTILINGUAL_MODEL, in_batches, load_packaged, shared_encoder
 
     texts = [text for _, _, text in read_descriptions()]
     shipped = load_packaged(EMBEDDINGS, MULTILINGUAL_MODEL, texts)
     sample = list(range(0, len(texts), 97))
-    fresh = embed_descriptions(shared_encoder(MULTILINGUAL_MODEL), [texts[i] for i in sample])
+    fresh = in_batches(shared_encoder(MULTILINGUAL_MODEL), [texts[i] for i in sample])
     assert np.abs(shipped[sample] - fresh).max() < 2e-3
 
 
@@ -179,12 +168,6 @@ SECOND_REVIEW = [
 ]
 
 
-@pytest.mark.parametrize("prompt", SECOND_REVIEW)
-def test_a_surname_nickname_deed_or_negation_that_is_not_about_a_real_person_or_a_photo(unremembered, prompt):
-    verdict = unremembered.validate(prompt)
-    assert verdict.allowed, verdict.reasons
-
-
 def test_deed_and_nickname_files_with_missing_or_ambiguous_entries_are_refused():
     from sdturbo.domain.rules import _nickname
 
@@ -201,3 +184,10 @@ def test_deed_and_nickname_files_with_missing_or_ambiguous_entries_are_refused()
         )
     with pytest.raises(ValueError, match="needs a name and a person"):
         _nickname({"name": "the iron lady"})
+
+
+@pytest.mark.parametrize("prompt", STILL_ALLOWED + NOT_DESCRIBED + SECOND_REVIEW)
+def test_allowed_prompts_near_these_rules_stay_allowed(unremembered, prompt):
+    """Famous works merely in the scene, fictional or generic descriptions, and the second review's repros."""
+    verdict = unremembered.validate(prompt)
+    assert verdict.allowed, verdict.reasons

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdturbo.domain.embedding import load_packaged, save_packaged
+from sdturbo.domain.embedding import in_batches, load_packaged, save_packaged
 from sdturbo.domain.rules import DATA_DIR
 
 log = logging.getLogger(__name__)
@@ -96,10 +96,6 @@ def read_descriptions(path: Path = DESCRIPTIONS) -> list[tuple[str, str, str]]:
     return rows
 
 
-def embed_descriptions(embed: Callable[[list[str]], np.ndarray], texts: list[str]) -> np.ndarray:
-    return np.vstack([embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]).astype(np.float32)
-
-
 class Described:
     """Finds a clause of a prompt that describes a real person (see the module's docstring)."""
 
@@ -109,7 +105,7 @@ class Described:
         matrix = load_packaged(EMBEDDINGS, model, texts)
         if matrix is None:
             log.info("person descriptions: embedding %d descriptions (not shipped for %s)", len(texts), model)
-            matrix = embed_descriptions(embed, texts)
+            matrix = in_batches(embed, texts)
         self._embed_one = embed_one
         self._rows = {name: [(who, text) for cls, who, text in rows if cls == name] for name in CLASSES}
         self._matrices = {name: matrix[[i for i, r in enumerate(rows) if r[0] == name]] for name in CLASSES}
@@ -139,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = (argv or sys.argv[1:] or [MULTILINGUAL_MODEL])[0]
     texts = [text for _, _, text in read_descriptions()]
-    save_packaged(EMBEDDINGS, model, texts, embed_descriptions(shared_encoder(model), texts))
+    save_packaged(EMBEDDINGS, model, texts, in_batches(shared_encoder(model), texts))
     print(f"{EMBEDDINGS}: {len(texts)} descriptions embedded with {model}")
     return 0
 

@@ -27,6 +27,11 @@ MEMORY_WEIGHT = 0.5
 _BATCH = 64  # texts per encode call while embedding the examples
 
 
+def in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str]) -> np.ndarray:
+    """`embed` over many texts, _BATCH at a time, as one float32 matrix."""
+    return np.vstack([embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]).astype(np.float32)
+
+
 def packaged_key(model: str, texts: list[str]) -> str:
     """What a packaged embeddings file was made for: the model and every text, in order."""
     return hashlib.sha256("\n".join([model, *texts]).encode()).hexdigest()[:32]
@@ -115,7 +120,7 @@ def _embedded(encode: Callable, texts: tuple[str, ...], embed: Callable[[list[st
     with _EMBEDDED_LOCK:
         if shared and (matrix := _EMBEDDED.get(key)) is not None:
             return matrix
-    matrix = np.vstack([embed(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)])
+    matrix = in_batches(embed, list(texts))
     if not shared:
         return matrix
     matrix.setflags(write=False)

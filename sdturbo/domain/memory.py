@@ -17,11 +17,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from sdturbo.cli.args import Parser, run
-from sdturbo.domain.embedding import MULTILINGUAL_MODEL, save_packaged, shared_encoder
+from sdturbo.domain.embedding import MULTILINGUAL_MODEL, in_batches, save_packaged, shared_encoder
 from sdturbo.domain.labelled import CLASSES, read_tsv
 from sdturbo.domain.validator import DomainValidator
 from sdturbo.errors import InvalidParameterError
@@ -100,8 +99,7 @@ def _main(args) -> int:
         return 0
     # their embeddings by the default model, in the file's order of classes, so a start does not make them
     texts = [prompt for name in CLASSES for row_name, prompt in kept if row_name == name]
-    embed = shared_encoder(MULTILINGUAL_MODEL)
-    matrix = np.vstack([embed(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    matrix = in_batches(shared_encoder(MULTILINGUAL_MODEL), texts)
     save_packaged(args.out.with_suffix(".npz"), MULTILINGUAL_MODEL, texts, matrix)
     print(f"{args.out.with_suffix('.npz')}: their embeddings by {MULTILINGUAL_MODEL}")
     return 0
