@@ -108,6 +108,10 @@ def test_real_person_uses_the_role_and_never_the_name():
     assert len(result) == len(TEMPLATES["person"])
     assert all("dazzling pop star" in s and "singing on stage" in s for s in result)
     assert not any(re.search("taylor|swift", s) for s in result)
+    # what is left a noun phrase, it stands apart: "…character, a magical girl", not "…character a magical girl"
+    assert suggestions("Taylor Swift as a magical girl", "real_person")[0] == (
+        "anime illustration of an original dazzling pop star character, a magical girl"
+    )
 
 
 def test_real_person_without_a_subject_has_no_trailing_space():

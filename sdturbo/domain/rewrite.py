@@ -44,7 +44,9 @@ def suggest(evidence: Evidence, category: str, rules: Rules, near: str | None = 
     subject = subject_of(evidence, rules)
     if category == "real_person":
         role = evidence.people[0].term.role
-        rest = f" {subject}" if subject else ""
+        # "…character singing on stage"; a noun phrase left alone gets a comma: "…character, a shonen hero"
+        joiner = ", " if re.match(r"(?:a|an|the|his|her|their|my|one|two)\b", subject) else " "
+        rest = f"{joiner}{subject}" if subject else ""
         return [t.format(role=role, rest=rest) for t in templates["person"]]
     if category == "document_or_data":
         ideas = templates["documents"]
