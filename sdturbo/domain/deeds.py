@@ -110,6 +110,7 @@ _CJK_KINDS = {  # what each Japanese, Chinese or Korean maker noun or deed verb 
     "company": "創業者|創設者|創始者|创始人|创造者|창시자|창업자|設立した|創業した|설립한",
 }
 _CJK_WORDS = [w for words in _CJK_KINDS.values() for w in words.split("|")]
+_CJK_KINDS_OF = {w: [k for k, words in _CJK_KINDS.items() if w in words.split("|")] for w in _CJK_WORDS}
 _CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(("た", "한", "쓴", "린")))  # verbs
 _CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(("た", "한", "쓴", "린")))  # nouns
 _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
@@ -200,12 +201,12 @@ class Deeds:
         """The longest known thing of `kinds` at `pos` (after `article`, if one is there) that ends its noun
         phrase, and where it ends."""
         stop = _CLAUSE_END.search(text, pos)
-        end = stop.start() if stop else len(text)
+        clause_end = stop.start() if stop else len(text)
         starts = [pos]
-        if article is not None and (a := article.match(text, pos, end)):
+        if article is not None and (a := article.match(text, pos, clause_end)):
             starts.append(a.end())
         for start in starts:
-            words = list(_WORD.finditer(text, start, end))[: self.longest]
+            words = list(_WORD.finditer(text, start, clause_end))[: self.longest]
             if not words or text[start : words[0].start()].strip():
                 continue
             for n in range(len(words), 0, -1):
@@ -234,8 +235,7 @@ class Deeds:
     def _east_asian(self, text: str) -> list[Found]:
         found = []
         for m in _CJK_AFTER.finditer(text):  # "モナ・リザを描いた画家", "蒙娜丽莎的作者"
-            word = m.group("maker") or m.group("deed")
-            kinds = [kind for kind, words in _CJK_KINDS.items() if word in words.split("|")]
+            kinds = _CJK_KINDS_OF[m.group("maker") or m.group("deed")]
             for anchor in self._cjk:
                 if text.endswith(anchor, 0, m.start()) and self.east_asian[anchor].kind in kinds:
                     found.append(Found(self.east_asian[anchor], m.start() - len(anchor), m.end()))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdturbo.domain.embedding import in_batches, load_packaged, save_packaged
+from sdturbo.domain.embedding import in_batches, load_packaged, save_packaged, top_k_mean
 from sdturbo.domain.rules import DATA_DIR
 
 log = logging.getLogger(__name__)
@@ -113,19 +113,16 @@ class Described:
     def find(self, prompt: str) -> Description | None:
         """The first describing clause closer to a real person than the thresholds allow, if any."""
         for clause in _CLAUSE.finditer(prompt):
-            if (
-                not _DESCRIBES.search(clause.group())
-                or _STYLED.search(clause.group())
-                or not _SPECIFIC.search(clause.group())
-            ):
+            text = clause.group().strip()
+            if not _DESCRIBES.search(text) or _STYLED.search(text) or not _SPECIFIC.search(text):
                 continue
-            vector = self._embed_one(clause.group().strip())
+            vector = self._embed_one(text)
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}
-            real, fictional = (float(np.sort(sims[name])[-TOP_K:].mean()) for name in CLASSES)
+            real, fictional = (top_k_mean(sims[name], TOP_K) for name in CLASSES)
             if real >= REAL_FLOOR and real - fictional >= REAL_MARGIN:
                 best = int(np.argmax(sims["real"]))
                 who, example = self._rows["real"][best]
-                return Description(clause.group().strip(), who, example, float(sims["real"][best]))
+                return Description(text, who, example, float(sims["real"][best]))
         return None
 
 

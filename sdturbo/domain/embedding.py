@@ -239,14 +239,15 @@ class PrototypeIndex:
         vector = self.embed_one(text)
         result = {}
         for name, matrix in self._matrices.items():
-            curated = _top_k_mean(matrix @ vector)  # cosine similarities: both sides are unit vectors
+            curated = top_k_mean(matrix @ vector)  # cosine similarities: both sides are unit vectors
             recalled = self._recalled[name]
             sims = recalled @ vector
             best = int(np.argmax(sims))
-            score = curated if recalled is matrix else (1 - MEMORY_WEIGHT) * curated + MEMORY_WEIGHT * _top_k_mean(sims)
+            score = curated if recalled is matrix else (1 - MEMORY_WEIGHT) * curated + MEMORY_WEIGHT * top_k_mean(sims)
             result[name] = Nearest(float(score), self.recalled[name][best], float(sims[best]))
         return result
 
 
-def _top_k_mean(sims: np.ndarray) -> float:
-    return float(np.sort(sims)[-TOP_K:].mean())
+def top_k_mean(sims: np.ndarray, k: int = TOP_K) -> float:
+    """The mean of the `k` largest similarities: how close a text is to a class of examples."""
+    return float(np.sort(sims)[-k:].mean())

@@ -35,6 +35,7 @@ _BARE_AFTER = re.compile(
     r"(?!(?:building|painting|drawing|ring|thing|string|wing|king|ceiling|setting|ending|opening|staircase)\b)"
     r"[a-z]+(?:ing|ed|es|s))\b)"
 )
+_BARE_LOOK = re.compile(r"(?:'s\b|[\s\-]*(?:like|esque|ian)\b)")  # "Orwell's 1984", "an Escher-like castle"
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque|lighting|palette|brushwork)\b")
 # "a hamster named Einstein", "Napoleon the pig": the name is a pet's (not "a man named Barack Obama")
 _PETS = (
@@ -241,9 +242,7 @@ class Rules:
             else:
                 counts = _DEFINITE_BEFORE.search(evidence.text, 0, hit.start) and not _OTHER_TITLE.match(after)
             if counts:
-                hits.append(hit)
-                chars[hit.start : hit.end] = " " * (hit.end - hit.start)
-                evidence.removed.append((hit.start, hit.end))
+                hits.append(_claimed(hit, evidence, chars))
         return hits
 
     def _deeds(self, evidence: Evidence, chars: list[str]) -> list[Hit]:
@@ -254,9 +253,8 @@ class Rules:
                 continue
             deed = f.deed
             term = Term(deed.anchor, FOUND_BY_FRAME, role=ROLES[deed.kind], person=f"that is {deed.person}")
-            hits.append(Hit(term, " ".join(evidence.text[f.start : f.end].split()), f.start, f.end))
-            chars[f.start : f.end] = " " * (f.end - f.start)
-            evidence.removed.append((f.start, f.end))
+            hit = Hit(term, " ".join(evidence.text[f.start : f.end].split()), f.start, f.end)
+            hits.append(_claimed(hit, evidence, chars))
         return hits
 
     def check_style(self, style: object, field: str = "style") -> str:
@@ -353,9 +351,16 @@ class _Shortlist:
         return [self.terms[i] for i in sorted(found)]
 
 
+def _claimed(hit: Hit, evidence: Evidence, chars: list[str]) -> Hit:
+    """`hit` (a nickname or a deed), its span blanked so no later term reads it and cut from rewrites."""
+    chars[hit.start : hit.end] = " " * (hit.end - hit.start)
+    evidence.removed.append((hit.start, hit.end))
+    return hit
+
+
 def _subject(before: str, after: str) -> bool:
     """Whether a surname alone stands for the person in the picture (see _BARE_BEFORE, _BARE_AFTER)."""
-    if _BARE_BEFORE.search(before) or re.match(r"(?:'s\b|[\s\-]*(?:like|esque|ian)\b)", after):
+    if _BARE_BEFORE.search(before) or _BARE_LOOK.match(after):
         return False
     return _BARE_AFTER.match(after) is not None
 
