@@ -658,12 +658,36 @@ THIRTEENTH_ROUND = [  # first-scoring errors of round 13 (fixed) and neighbours
     ("turn this anime girl into an actual human in a real room with real lighting", False),
 ]
 
-LATER_ROUNDS = ELEVENTH_ROUND + TWELFTH_ROUND + THIRTEENTH_ROUND
+FOURTEENTH_ROUND = [  # first-scoring errors of round 14 (fixed) and neighbours
+    ("masterpiece, best quality, 1girl, solo, holding camera, polaroid pictures scattered on the bed", True),
+    ("kids racing down a slide at the playground, anime", True),
+    ("the amazon warrior queen who founded a kingdom, anime", True),
+    ("종이비행기를 만든 아이, 애니", True),
+    ("a polaroid photo of my cat", False),
+    ("the Swiss tennis maestro with eight Wimbledon titles raising the trophy, dramatic anime key visual", False),
+    ("the first woman to win two Nobel prizes working in her lab, manga biography panel", False),
+    ("the guy who founded Amazon as a bald cyberpunk villain", False),
+    ("the YouTuber famous for giving away millions in challenge videos, cartoon style", False),
+    ("the man who first walked on the moon planting the flag, anime", False),
+    ("the Dodgers' Japanese two-way superstar hitting a walk-off home run, shonen style", False),
+    ("本能寺で倒れた戦国大名、燃える寺、アニメ風", False),
+    ("1boy, old man, wild white hair, tongue out, physicist who came up with E=mc2", False),
+    ("在火箭队打球的那位中国中锋，扣篮瞬间", False),
+    ("강남스타일 부른 가수가 말춤 추는 장면", False),
+    ("1girl, solo, (true-to-life skin texture:1.3), natural window light, captured on a full-frame sensor", False),
+    ("Google Street View capture of a rural road in Hokkaido", False),
+    ("e-commerce listing image of a PVC anime figure on a pure white background", False),
+    ("a slide summarizing our Q3 results with a chibi mascot pointing at the numbers", False),
+    ("웹사이트 메인 페이지 UI 시안, 파스텔 애니 감성", False),
+    ("a table listing HP, ATK and DEF for each of my OCs", False),
+    ("cliché argentique grain Tri-X d'un marché parisien au petit matin", False),
+]
+LATER_ROUNDS = ELEVENTH_ROUND + TWELFTH_ROUND + THIRTEENTH_ROUND + FOURTEENTH_ROUND
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_thirteenth_rounds_and_a_review(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 13 (fixed), their neighbours, and the review's repros."""
+def test_cases_of_the_ninth_to_fourteenth_rounds_and_a_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 14 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

@@ -43,7 +43,8 @@ _PEOPLE = (
     r"man|woman|person|guy|girl|boy|lady|gentleman|genius|one|people|men|women|pair|duo|brothers|sisters|couple|"
     r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
     r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
-    r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid"
+    r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|"
+    r"beatle|rocker|rapper|star|superstar|icon|member|frontman|frontwoman|physician|astronomer|general|king|queen"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
@@ -73,10 +74,12 @@ _REMADE = re.compile(r"\s+(?:in|out of|with|from) (?:minecraft|lego|legos|roblox
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
-# (a feat)"; "the composer of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
+# (a feat)", and at a clause's start "…, physicist who came up with" (not "a girl who…": anyone); "the composer
+# of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
 _WHO = re.compile(
-    rf"(?:\bthe (?:[\w\-]+ ){{0,2}}?(?:{_PEOPLE})s? (?:(?:in|with|from|of) (?:an? |the |his |her )?[\w\-]+ )?"
-    rf"(?:who|that)|\bwhoever) {_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
+    rf"(?:(?:\bthe |(?:^|(?<=[,;:]))\s*(?!(?:an?|my|our|your|some|one|this|that)\b))(?:[\w\-]+ ){{0,2}}?"
+    rf"(?:{_PEOPLE})s? (?:(?:in|with|from|of) (?:an? |the |his |her )?[\w\-]+ )?(?:who|that)|\bwhoever) "
+    rf"{_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
 )
 _OF = re.compile(rf"\bthe (?:[\w\-]+ ){{0,2}}?(?:(?P<maker>{_ANY_MAKER})s? (?:of|behind)|(?:{_PEOPLE})s? behind) ")
 # "the Mona Lisa('s) painter": only makers one person is ("the Minecraft builder" is any player)
@@ -104,17 +107,20 @@ _ROMANCE = (
 _FEAT_START = re.compile(r"\bthe |^\s*|(?<=[,;:!?(])\s*")  # "the first woman in space", "first man on the moon, …"
 # made-by frames in Japanese, Chinese and Korean, on either side of the thing
 _CJK_KINDS = {  # what each Japanese, Chinese or Korean maker noun or deed verb can have made
-    "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|描いた|作曲した|書いた|그린|작곡한|쓴",
-    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한",
+    "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|"
+    "描いた|作曲した|書いた|歌った|그린|작곡한|쓴|부른",
+    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든",
     "discovery": "発見者|发现者|발견자|発見した|발견한",
     "company": "創業者|創設者|創始者|创始人|创造者|창시자|창업자|設立した|創業した|설립한",
 }
 _CJK_WORDS = [w for words in _CJK_KINDS.values() for w in words.split("|")]
 _CJK_KINDS_OF = {w: [k for k, words in _CJK_KINDS.items() if w in words.split("|")] for w in _CJK_WORDS}
-_CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(("た", "한", "쓴", "린")))  # verbs
-_CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(("た", "한", "쓴", "린")))  # nouns
+_CJK_VERB_ENDS = ("た", "한", "쓴", "린", "른", "든")
+_CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(_CJK_VERB_ENDS))  # verbs
+_CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(_CJK_VERB_ENDS))  # nouns
 _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
-    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|사람|남자|여자|화가|작곡가|작가|과학자|천재)(?!の子|の娘|아이|の人形)"
+    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금)"
+    r"(?!の子|の娘|아이|の人形)"
 )
 _CJK_AFTER = re.compile(rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?{_CJK_PERSON}")
 _CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演)(?:了)?")
