@@ -38,13 +38,22 @@ _DEEDS = {
     "found|proposed|published",
     "company": "founded|co-?founded|started|created|launched|established|built",
 }
+# a person by trade, rank or fame (described.py reads them too, with words of other languages)
+ROLE_WORDS = (
+    r"striker|footballer|player|pitcher|batter|slugger|goalkeeper|keeper|sprinter|runner|swimmer|gymnast|boxer|"
+    r"fighter|wrestler|golfer|cyclist|driver|racer|skater|skier|quarterback|champion|athlete|coach|manager|captain|"
+    r"physicist|chemist|scientist|inventor|mathematician|astronaut|cosmonaut|activist|founder|co-?founder|ceo|"
+    r"billionaire|entrepreneur|tycoon|mogul|president|prime minister|chancellor|king|queen|emperor|empress|prince|"
+    r"princess|pope|dictator|leader|senator|governor|mayor|singer|rapper|idol|actor|actress|director|comedian|"
+    r"host|youtuber|streamer|influencer|supermodel|chef|author|writer|poet|novelist|painter|composer|pianist|"
+    r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch"
+)
 # someone (a person, not "the cat that painted …"), a few words at most before them
 _PEOPLE = (
     r"man|woman|person|guy|girl|boy|lady|gentleman|genius|one|people|men|women|pair|duo|brothers|sisters|couple|"
-    r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
-    r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
-    r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|"
-    r"beatle|rocker|rapper|star|superstar|icon|member|frontman|frontwoman|physician|astronomer|general|king|queen"
+    r"artist|scientist|biologist|doctor|engineer|designer|businessman|businesswoman|monk|musician|sculptor|"
+    r"architect|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|beatle|rocker|star|superstar|icon|"
+    rf"member|band|group|physician|astronomer|cosmologist|clerk|general|admiral|saint|{ROLE_WORDS}"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
@@ -119,12 +128,19 @@ _CJK_VERB_ENDS = ("た", "한", "쓴", "린", "른", "든")
 _CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(_CJK_VERB_ENDS))  # verbs
 _CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(_CJK_VERB_ENDS))  # nouns
 _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
-    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금)"
+    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장)"
     r"(?!の子|の娘|아이|の人形)"
 )
-_CJK_AFTER = re.compile(rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?{_CJK_PERSON}")
-_CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演)(?:了)?")
-_CJK_BEFORE_END = re.compile(r"的(?:人|男人|女人|画家|作曲家|作家|科学家|天才)")
+# "한글을 만든 조선의 왕": a place or an era may stand between the deed and the person
+_CJK_AFTER = re.compile(
+    rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?(?:[가-힣]{{1,4}}의 )?{_CJK_PERSON}"
+)
+_CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演|修建|建造)(?:了)?")
+# "写《静夜思》的那位唐朝诗人": "that", and an era or a place, may stand before the person
+_CJK_BEFORE_END = re.compile(
+    r"的(?:那位|那个|這位|这位)?[\u4e00-\u9fff]{0,3}?(?:人|男人|女人|画家|作曲家|作家|科学家|天才|诗人|皇帝|将军)"
+)
+_CJK_OPEN, _CJK_CLOSE = '《「『〈"“', '》」』〉"”'  # a title's brackets: "『ドラゴンボール』の作者"
 _WORD = re.compile(r"[^\W_]+(?:['\-.][^\W_]+)*")
 _CLAUSE_END = re.compile(r"[,;:!?()\[\]\n]|\.(?:\s|$)")
 _EAST_ASIAN_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -242,13 +258,21 @@ class Deeds:
         found = []
         for m in _CJK_AFTER.finditer(text):  # "モナ・リザを描いた画家", "蒙娜丽莎的作者"
             kinds = _CJK_KINDS_OF[m.group("maker") or m.group("deed")]
+            stop = m.start() - (m.start() > 0 and text[m.start() - 1] in _CJK_CLOSE)
             for anchor in self._cjk:
-                if text.endswith(anchor, 0, m.start()) and self.east_asian[anchor].kind in kinds:
-                    found.append(Found(self.east_asian[anchor], m.start() - len(anchor), m.end()))
+                if text.endswith(anchor, 0, stop) and self.east_asian[anchor].kind in kinds:
+                    start = stop - len(anchor)
+                    start -= stop < m.start() and start > 0 and text[start - 1] in _CJK_OPEN
+                    found.append(Found(self.east_asian[anchor], start, m.end()))
                     break
         for m in _CJK_BEFORE.finditer(text):  # "画蒙娜丽莎的人"
+            start = m.end() + (m.end() < len(text) and text[m.end()] in _CJK_OPEN)
             for anchor in self._cjk:
-                if text.startswith(anchor, m.end()) and (end := _CJK_BEFORE_END.match(text, m.end() + len(anchor))):
+                if not text.startswith(anchor, start):
+                    continue
+                after = start + len(anchor)
+                after += after < len(text) and text[after] in _CJK_CLOSE
+                if end := _CJK_BEFORE_END.match(text, after):
                     found.append(Found(self.east_asian[anchor], m.start(), end.end()))
                     break
         return found

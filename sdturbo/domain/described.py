@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sdturbo.domain.deeds import ROLE_WORDS
 from sdturbo.domain.embedding import in_batches, load_packaged, save_packaged, top_k_mean
 from sdturbo.domain.rules import DATA_DIR
 
@@ -46,13 +47,7 @@ TOP_K = 2  # a class's score: the mean similarity of its 2 nearest descriptions
 # Portuguese striker famous for…" (a role after "the"), "la chanteuse surnommée…", "o piloto que…", and a title
 # or trade in Japanese, Chinese or Korean
 _ROLES = (
-    r"striker|footballer|player|pitcher|batter|slugger|goalkeeper|keeper|sprinter|runner|swimmer|gymnast|boxer|"
-    r"fighter|wrestler|golfer|cyclist|driver|racer|skater|skier|quarterback|champion|athlete|coach|manager|captain|"
-    r"physicist|chemist|scientist|inventor|mathematician|astronaut|cosmonaut|activist|founder|co-?founder|ceo|"
-    r"billionaire|entrepreneur|tycoon|mogul|president|prime minister|chancellor|king|queen|emperor|empress|prince|"
-    r"princess|pope|dictator|leader|senator|governor|mayor|singer|rapper|idol|actor|actress|director|comedian|"
-    r"host|youtuber|streamer|influencer|supermodel|chef|author|writer|poet|novelist|painter|composer|pianist|"
-    r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch|"
+    rf"{ROLE_WORDS}|"
     r"futbolista|jugador|jogador|piloto|pilote|cantante|cantora|cantor|chanteuse|chanteur|actriz|acteur|actrice|"
     r"presidente|pr[ée]sident|rey|reina|roi|reine|rei|rainha|emperador|empereur|imperador|papa|pape|tenista|"
     r"boxeador|nadador|pintor|peintre|escritor|[ée]crivain|cient[ií]fico|scientifique|f[ií]sico|physicien|"
@@ -86,7 +81,8 @@ _PERSON_CUE = re.compile(
     r"minister|justice|judge|winner|batsman|bowler|cricketer|member|wife|husband|son|daughter|mother|father|"
     r"widow|founder|creator|inventor|discoverer|played by|gold medall?ist|medall?ist|record holder|mvp|"
     r"b?ballerin[ao]|dancer|poet|saint|prophet|monk|nun|priest|bishop|cardinal|rabbi|imam|lama|guru)s?\b|"
-    r"[人者家手王帝将名相统席長官士神仙后妃公侯君氏様锋员星님왕장군수자가사]|여왕|황제|배우|대통령",
+    r"[人者家手王帝将名相统席長官士神仙后妃公侯君氏様锋员星님왕장군수자가사]|여왕|황제|배우|대통령|"
+    r"(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー)(?![\u30a0-\u30ff])|리스트|스트|이터",  # skater, player, medalist
     re.IGNORECASE,
 )
 
