@@ -53,7 +53,7 @@ _PEOPLE = (
     r"man|woman|person|guy|girl|boy|lady|gentleman|genius|one|people|men|women|pair|duo|brothers|sisters|couple|"
     r"artist|scientist|biologist|doctor|engineer|designer|businessman|businesswoman|monk|musician|sculptor|"
     r"architect|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|beatle|rocker|star|superstar|icon|"
-    rf"member|band|group|physician|astronomer|cosmologist|clerk|general|admiral|saint|{ROLE_WORDS}"
+    rf"member|band|group|physician|astronomer|cosmologist|clerk|lawyer|attorney|general|admiral|saint|{ROLE_WORDS}"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
@@ -70,7 +70,8 @@ _AFTER = re.compile(
     r"being|drawn|shown|standing|sitting|holding|wearing|inside|under|near|beside|behind|before|after|"
     r"reimagined|portrayed|depicted|like|but|or|books?|novels?|series|saga|films?|movies?|franchise|trilogy|"
     r"comics?|games?|albums?|songs?|operas?|symphon(?:y|ies)|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
-    rf"durante|pendant|[\w\-]+(?:ando|endo)|(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
+    r"durante|pendant|[\w\-]+(?:ando|endo|ant)|[\w\-]+(?:ad|id)[oa]s?|[\w\-]+(?:é|ée|és|ées)|"  # dibujado, écrivant
+    rf"(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
 )
 # "the first woman in space" names her; "the first spacewalk" or "the long march" is an event
 _SOMEONE = re.compile(
@@ -80,6 +81,8 @@ _SOMEONE = re.compile(
 # a famous thing made again in a game or out of toys is the player's ("the girl who built the Taj Mahal in
 # Minecraft")
 _REMADE = re.compile(r"\s+(?:in|out of|with|from) (?:minecraft|lego|legos|roblox|sand|snow|clay|cardboard|paper)\b")
+# "the lawyer who led the Salt March": a feat may follow a verb of doing it
+_FEAT_VERB = re.compile(r"(?:led|made|organi[sz]ed|completed|won|fought|started|began|sailed|flew) (?:the |a |an )?")
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
@@ -196,7 +199,7 @@ class Deeds:
             kinds = tuple(k for k in _MADE if deed and re.fullmatch(_DEEDS[k], deed))
             hit = self._after(text, m.end(), kinds, _THE) if kinds else None
             # or a feat: "the man who measured the circumference of the earth", "whoever discovered america"
-            hit = hit or self._after(text, m.start("deed") if deed else m.end(), ("feat",))
+            hit = hit or self._after(text, m.start("deed") if deed else m.end(), ("feat",), _FEAT_VERB)
             found += [Found(hit[0], m.start(), hit[1])] if hit else []
         for m in _OF.finditer(text):
             maker = m.group("maker")

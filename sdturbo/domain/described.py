@@ -79,10 +79,27 @@ _PERSON_CUE = re.compile(
     rf"\b(?:{_ROLES}|man|woman|guy|lady|boy|girl|person|one|maestro|superstar|star|legend|icon|hero|heroine|"
     r"general|admiral|commander|liberator|libertador|lib[ée]rateur|revolutionary|ruler|lord|daimyo|secretary|"
     r"minister|justice|judge|winner|batsman|bowler|cricketer|member|wife|husband|son|daughter|mother|father|"
-    r"widow|founder|creator|inventor|discoverer|played by|gold medall?ist|medall?ist|record holder|mvp|"
+    r"widow|founder|creator|inventor|discoverer|played by|gold medall?ist|medall?ist|record holder|mvp|laureate|"
+    r"hunter|sniper|lawyer|astronomer|clerk|pope|"
     r"b?ballerin[ao]|dancer|poet|saint|prophet|monk|nun|priest|bishop|cardinal|rabbi|imam|lama|guru)s?\b|"
     r"[人者家手王帝将名相统席長官士神仙后妃公侯君氏様锋员星님왕장군수자가사]|여왕|황제|배우|대통령|"
     r"(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー)(?![\u30a0-\u30ff])|리스트|스트|이터",  # skater, player, medalist
+    re.IGNORECASE,
+)
+# a nationality is a detail: "the Italian astronomer put on trial…", "la pintora mexicana famosa por…"
+_NATIONALITY = re.compile(
+    r"\b(?:american|british|english|scottish|irish|welsh|french|german|italian|spanish|portuguese|dutch|belgian|"
+    r"swiss|austrian|swedish|norwegian|danish|finnish|icelandic|polish|czech|hungarian|romanian|bulgarian|greek|"
+    r"turkish|russian|soviet|ukrainian|serbian|croatian|israeli|iranian|persian|iraqi|egyptian|saudi|pakistani|"
+    r"indian|bangladeshi|afghan|chinese|japanese|korean|taiwanese|vietnamese|thai|filipino|indonesian|mongol(?:ian)?|"
+    r"australian|canadian|mexican|cuban|jamaican|brazilian|argentine|argentinian|chilean|peruvian|colombian|"
+    r"venezuelan|uruguayan|nigerian|ghanaian|kenyan|ethiopian|south african|zulu|moroccan|algerian|senegalese|"
+    r"corsican|prussian|roman|ottoman|mughal|aztec|inca|"
+    r"(?:mexican|american|argentin|brasileir|colombian|cuban|chilen|peruan|venezolan|urugua[iy]|chin|coren|"
+    r"russ?|italian|polac|suec)(?:o|a|os|as)|japon[eê]sa?|ingl[eê]sa?|español(?:a)?|espanhola?|coreana?|"
+    r"franc[eê]sa?|alem[aãá]n?|alemana|"
+    r"fran[cç]ais[e]?|allemand[e]?|japonais[e]?|chinois[e]?|cor[ée]en(?:ne)?|am[ée]ricain[e]?|italien(?:ne)?|"
+    r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?)\b",
     re.IGNORECASE,
 )
 
@@ -98,8 +115,13 @@ class Description:
 
 
 def _unframed(text: str) -> bool:
-    """A clause that may describe somebody without a describing frame: long, specific and about a person."""
-    return bool(_LONG.match(text) and _SPECIFIC.search(_COUNT.sub("", text)) and _PERSON_CUE.search(text))
+    """A clause that may describe somebody without a describing frame: long, with a nationality or with a
+    detail and a word for a person ("the Swiss tennis maestro with eight Wimbledon titles")."""
+    if not _LONG.match(text):
+        return False
+    if _NATIONALITY.search(text):
+        return True
+    return bool(_SPECIFIC.search(_COUNT.sub("", text)) and (_DESCRIBES.search(text) or _PERSON_CUE.search(text)))
 
 
 def read_descriptions(path: Path = DESCRIPTIONS) -> list[tuple[str, str, str]]:
