@@ -751,10 +751,20 @@ def test_the_name_shortlist_finds_what_the_whole_list_finds(validator):
 
 
 def test_a_regex_term_is_tried_only_where_its_required_letters_are():
-    """A "re:" term's needle is its longest top-level run of literal characters, which every match contains."""
-    from sdturbo.domain.rules import _required_literal
+    """A "re:" term is tried only where one of its needles is: its longest literal run, or the alternatives of a
+    group every match passes through; every match contains one of them."""
+    from sdturbo.domain.rules import _required_literals
 
-    assert _required_literal(r"\bthe (?:current )?president of (?:france|brazil)\b") == "president of "
-    assert _required_literal(r"(?:a|b)c?") == ""  # nothing every match must contain
-    assert _required_literal(r"(?i)abc") == ""  # case-insensitive: no plain substring test
-    assert _required_literal(r"中国第一(?:位|个)") == "中国第一"
+    assert _required_literals(r"\bthe (?:current )?president of (?:france|brazil)\b") == ("president of ",)
+    assert _required_literals(r"(?:村上\s?春樹|夏目\s?漱石|三島由紀夫)") == ("村上", "夏目", "三島由紀夫")
+    assert _required_literals(r"(?:\bthe |^\s*)(?:king|queen) of (?:spain|sweden)") == ("king", "queen")
+    assert _required_literals(r"(?:a|b)c?") == ("a", "b")
+    assert _required_literals(r"(?:a|\d)c?") == ()  # one alternative has no letter: nothing every match contains
+    assert _required_literals(r"(?:ab)?c*") == ()
+    assert _required_literals(r"(?i)abc") == ()  # case-insensitive: no plain substring test
+    assert _required_literals(r"中国第一(?:位|个)") == ("中国第一",)
+    for pattern in (r"(?:村上\s?春樹|夏目\s?漱石)", r"x(?:ab|cd)+y", r"(?:the |a )?(?:red|blue) fox"):
+        needles = _required_literals(pattern)
+        for text in ("村上 春樹の本", "夏目漱石", "xababy", "xcdy", "a red fox", "blue fox"):
+            if re.search(pattern, text):
+                assert any(n in text for n in needles), (pattern, text)

@@ -85,12 +85,19 @@ class Term:
     bare: bool = False  # a surname or one word alone ("Beethoven"): a person only as the picture's subject
 
     @functools.cached_property  # read for every term on every scan: worked out once
-    def needle(self) -> str:
-        """A substring every match contains (its first word; a "re:" term's text when it is plain, as most CJK
-        ones are, else its longest run of plain letters outside any group), for a cheap test before the regex."""
+    def needles(self) -> tuple[str, ...]:
+        """Substrings of which every match contains one (a plain term's first word; a "re:" term's text when it
+        is plain, as most CJK ones are, else `_required_literals`), for a cheap test before the regex; () when
+        none is known."""
         if self.text.startswith("re:"):
-            return _required_literal(self.text[3:]) if _REGEX_SYNTAX.intersection(self.text[3:]) else self.text[3:]
-        return self.text.split()[0]
+            body = self.text[3:]
+            return _required_literals(body) if _REGEX_SYNTAX.intersection(body) else (body,)
+        return (self.text.split()[0],)
+
+    @functools.cached_property
+    def needle(self) -> str:
+        """The one substring every match contains, or "" (several alternatives, or none known)."""
+        return self.needles[0] if len(self.needles) == 1 else ""
 
     @functools.cached_property
     def east_asian(self) -> bool:
@@ -155,24 +162,44 @@ class Evidence:
         return " ".join(pieces + [self.text[last:]])
 
 
-def _required_literal(pattern: str) -> str:
-    """The longest run of literal characters at the top level of a regex (outside groups, alternatives and
-    classes, so every match contains it), or "" (then the regex is always run)."""
+def _required_literals(pattern: str) -> tuple[str, ...]:
+    """Plain substrings of which every match of a regex contains at least one: its longest literal run, or the
+    literal runs of the alternatives of a group every match passes through ("(?:村上春樹|夏目漱石)" needs one
+    of them), whichever has the longest shortest string; () when there is none (then the regex is always run)."""
     try:
         parsed = re._parser.parse(pattern)  # the stdlib's own (private) reading of the pattern
     except Exception:  # noqa: BLE001 - any failure of a private API means no shortcut, never a wrong one
-        return ""
+        return ()
     if parsed.state.flags & re.IGNORECASE:
-        return ""
-    runs, run = [""], []
-    for op, value in parsed:
-        if op is re._constants.LITERAL:
+        return ()
+    return _literals_of(list(parsed)) or ()
+
+
+def _literals_of(items: list) -> tuple[str, ...] | None:
+    """The best set of required substrings of a sequence of parsed regex items (see `_required_literals`)."""
+    constants = re._constants
+    candidates, run = [], []
+    for op, value in items:
+        if op is constants.LITERAL:
             run.append(chr(value))
-        else:
-            runs.append("".join(run))
+            continue
+        if run:
+            candidates.append(("".join(run),))
             run = []
-    runs.append("".join(run))
-    return max(runs, key=len)
+        found = None
+        if op is constants.SUBPATTERN and not value[1] & re.IGNORECASE:  # (group, add flags, del flags, items)
+            found = _literals_of(list(value[3]))
+        elif op is constants.BRANCH:  # (None, [items of each alternative]): each must give some
+            branches = [_literals_of(list(branch)) for branch in value[1]]
+            found = None if not all(branches) else tuple(text for branch in branches for text in branch)
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT) and value[0] >= 1:  # (min, max, items)
+            found = _literals_of(list(value[2]))
+        if found:
+            candidates.append(found)
+    if run:
+        candidates.append(("".join(run),))
+    best = max(candidates, key=lambda texts: (min(map(len, texts)), -len(texts)), default=None)
+    return best if best and min(map(len, best)) > 0 else None
 
 
 def normalize(prompt: str) -> str:
@@ -404,7 +431,10 @@ def _consume(
     hits, text = [], "".join(chars)
     east_asian = _EAST_ASIAN.search(text) is not None
     for term in terms:
-        if term.needle not in text or (term.east_asian and not east_asian):  # ~50 ns instead of a regex scan
+        if term.east_asian and not east_asian:
+            continue
+        needles = term.needles  # ~50 ns a needle instead of a regex scan
+        if needles and (needles[0] not in text if len(needles) == 1 else not any(n in text for n in needles)):
             continue
         matches = [m for m in term.pattern.finditer(text) if m.end() > m.start()]
         if not matches:
