@@ -66,7 +66,7 @@ _ING_NOUNS = (
 # after the thing made, the noun phrase ends ("the man who built the minecraft castle" built a castle), or it
 # goes on with what the thing is ("the woman who wrote the Harry Potter books")
 _AFTER = re.compile(
-    r"\s*(?:$|[,;:!?()\[\]\n.]|(?:in|at|on|with|from|while|and|as|during|for|to|by|who|that|is|was|has|had|"
+    r"\s*(?:$|[,;:!?()\[\]\n.»\"”’'」』》]|(?:in|at|on|with|from|while|and|as|during|for|to|by|who|that|is|was|has|had|"
     r"being|drawn|shown|standing|sitting|holding|wearing|inside|under|near|beside|behind|before|after|"
     r"reimagined|portrayed|depicted|like|but|or|books?|novels?|series|saga|films?|movies?|franchise|trilogy|"
     r"comics?|games?|albums?|songs?|operas?|symphon(?:y|ies)|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
@@ -83,6 +83,7 @@ _SOMEONE = re.compile(
 _REMADE = re.compile(r"\s+(?:in|out of|with|from) (?:minecraft|lego|legos|roblox|sand|snow|clay|cardboard|paper)\b")
 # "the lawyer who led the Salt March": a feat may follow a verb of doing it
 _FEAT_VERB = re.compile(r"(?:led|made|organi[sz]ed|completed|won|fought|started|began|sailed|flew) (?:the |a |an )?")
+_QUOTE = re.compile(r"[«\"“‘'「『《]\s*")
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
@@ -106,7 +107,8 @@ _ROMANCE = (
         r"inventor|inventora|descubridor|descubridora|fundador|fundadora|creador|creadora|director|directora|"
         r"escultor|escultora|peintre|compositeur|compositrice|auteur|autrice|inventeur|inventrice|d[ée]couvreur|"
         r"d[ée]couvreuse|fondateur|fondatrice|cr[ée]ateur|cr[ée]atrice|r[ée]alisateur|r[ée]alisatrice|sculpteur|"
-        r"criador|criadora|descobridor|descobridora|realizador|realizadora|arquitecto|arquiteto|architecte) "
+        r"criador|criadora|descobridor|descobridora|realizador|realizadora|arquitecto|arquiteto|architecte|"
+        r"chanteuse|chanteur|cantante|cantora|cantor|int[ée]rprete) "
         r"(?:de|del|du|des|do|da|dos|das)\b ?"
     ),
     re.compile(
@@ -228,8 +230,10 @@ class Deeds:
         stop = _CLAUSE_END.search(text, pos)
         clause_end = stop.start() if stop else len(text)
         starts = [pos]
-        if article is not None and (a := article.match(text, pos, clause_end)):
-            starts.append(a.end())
+        if quote := _QUOTE.match(text, pos, clause_end):  # "the singer of « La Vie en rose »"
+            starts.append(quote.end())
+        if article is not None:
+            starts += [a.end() for start in list(starts) if (a := article.match(text, start, clause_end))]
         for start in starts:
             words = list(_WORD.finditer(text, start, clause_end))[: self.longest]
             if not words or text[start : words[0].start()].strip():
