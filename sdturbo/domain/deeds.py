@@ -123,17 +123,17 @@ _FEAT_START = re.compile(r"\bthe |^\s*|(?<=[,;:!?(])\s*")  # "the first woman in
 _CJK_KINDS = {  # what each Japanese, Chinese or Korean maker noun or deed verb can have made
     "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|"
     "描いた|作曲した|書いた|歌った|그린|작곡한|쓴|부른",
-    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든",
+    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든|이끈",
     "discovery": "発見者|发现者|발견자|発見した|발견한",
     "company": "創業者|創設者|創始者|创始人|创造者|창시자|창업자|設立した|創業した|설립한",
 }
 _CJK_WORDS = [w for words in _CJK_KINDS.values() for w in words.split("|")]
 _CJK_KINDS_OF = {w: [k for k, words in _CJK_KINDS.items() if w in words.split("|")] for w in _CJK_WORDS}
-_CJK_VERB_ENDS = ("た", "한", "쓴", "린", "른", "든")
+_CJK_VERB_ENDS = ("た", "한", "쓴", "린", "른", "든", "끈")
 _CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(_CJK_VERB_ENDS))  # verbs
 _CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(_CJK_VERB_ENDS))  # nouns
 _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
-    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장)"
+    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장|제독)"
     r"(?!の子|の娘|아이|の人形)"
 )
 # "한글을 만든 조선의 왕": a place or an era may stand between the deed and the person
