@@ -741,6 +741,24 @@ SEVENTEENTH_ROUND = [  # first-scoring errors of round 17 (fixed) and neighbours
     ("a scan of a handwritten letter with fold lines, like it came off the office scanner", False),
     ("秦朝第一个皇帝站在长城上，动漫风格", False),
 ]
+EIGHTEENTH_ROUND = [  # first-scoring errors of round 18 (fixed) and neighbours
+    ("um detetive analisando fotografias num quadro de cortiça, mangá noir", True),
+    ("a jewel thief sneaking through a museum at night, CCTV cameras blinking on the walls", True),
+    ("an anime girl posing at a cosplay shoot with photographers around her, anime style", True),
+    ("a frog jumping into an old pond, ukiyo-e style", True),
+    ("a girl reading Don Quijote in the library, anime", True),
+    ("the father of the Indian nation spinning cotton on a charkha, watercolor", False),
+    ("commercial food shot of a bowl of ramen, steam, studio strobes, shot from 45 degrees", False),
+    ("a product packshot of an anime figure on a pure white background for an online store listing", False),
+    ("Goku cosplay shoot at a convention, real person in costume, natural light", False),
+    ("captura con el móvil de un gato en una terraza de Madrid, sin filtros, realismo total", False),
+    ("the haiku poet of the old pond and the frog, walking the narrow road to the deep north", False),
+    ("the Russian cosmonaut who first orbited the Earth, smiling in his helmet, anime", False),
+    ("an anime girl but rendered so she looks like an actual woman, visible skin pores and peach fuzz", False),
+    ("富嶽三十六景を描いた浮世絵師の肖像、アニメ調", False),
+    ("el autor del Quijote escribiendo con pluma, estilo anime", False),
+    ("le peintre des Nymphéas devant son étang, style manga", False),
+]
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -749,12 +767,13 @@ LATER_ROUNDS = [
     *FIFTEENTH_ROUND,
     *SIXTEENTH_ROUND,
     *SEVENTEENTH_ROUND,
+    *EIGHTEENTH_ROUND,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_seventeenth_rounds_and_a_review(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 17 (fixed), their neighbours, and the review's repros."""
+def test_cases_of_the_ninth_to_eighteenth_rounds_and_a_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 18 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

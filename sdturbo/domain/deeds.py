@@ -133,7 +133,7 @@ _CJK_VERB_ENDS = ("た", "한", "쓴", "린", "른", "든", "끈")
 _CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(_CJK_VERB_ENDS))  # verbs
 _CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(_CJK_VERB_ENDS))  # nouns
 _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
-    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장|제독)"
+    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장|제독|浮世絵師|絵師|詩人|俳人|武将|将軍)"
     r"(?!の子|の娘|아이|の人形)"
 )
 # "한글을 만든 조선의 왕": a place or an era may stand between the deed and the person
