@@ -48,16 +48,18 @@ ROLE_WORDS = (
     r"host|youtuber|streamer|influencer|supermodel|chef|author|writer|poet|novelist|painter|composer|pianist|"
     r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch"
 )
-# someone (a person, not "the cat that painted …"), a few words at most before them
+# someone (a person, not "the cat that painted …"), a few words at most before them; not every trade: "the
+# chef who built…", "the host who sang…" are anyone
 _PEOPLE = (
     r"man|woman|person|guy|girl|boy|lady|gentleman|genius|one|people|men|women|pair|duo|brothers|sisters|couple|"
-    r"artist|scientist|biologist|doctor|engineer|designer|businessman|businesswoman|monk|musician|sculptor|"
-    r"architect|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|beatle|rocker|star|superstar|icon|"
-    rf"member|band|group|physician|astronomer|cosmologist|clerk|lawyer|attorney|general|admiral|saint|{ROLE_WORDS}"
+    r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
+    r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
+    r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|"
+    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
-_ADVERB = r"(?:(?:first|once|famously|originally|really|actually|single-?handedly|secretly|also) )?"
+_ADVERB = r"(?:(?P<adverb>first|once|famously|originally|really|actually|single-?handedly|secretly|also) )?"
 _ING_NOUNS = (
     r"(?:building|painting|drawing|ring|king|thing|evening|morning|wedding|clothing|ceiling|string|wing|spring|"
     r"swing|sibling|pudding|stocking|earring|ending|opening|setting|meeting|dumpling|lightning|darling|icing|"
@@ -65,12 +67,14 @@ _ING_NOUNS = (
 )
 # after the thing made, the noun phrase ends ("the man who built the minecraft castle" built a castle), or it
 # goes on with what the thing is ("the woman who wrote the Harry Potter books")
+# ("el autor de … dibujado como", "l'auteur des Misérables écrivant", "le peintre des Nymphéas devant…")
 _AFTER = re.compile(
     r"\s*(?:$|[,;:!?()\[\]\n.»\"”’'」』》]|(?:in|at|on|with|from|while|and|as|during|for|to|by|who|that|is|was|has|had|"
     r"being|drawn|shown|standing|sitting|holding|wearing|inside|under|near|beside|behind|before|after|"
     r"reimagined|portrayed|depicted|like|but|or|books?|novels?|series|saga|films?|movies?|franchise|trilogy|"
     r"comics?|games?|albums?|songs?|operas?|symphon(?:y|ies)|dans|en|con|avec|com|sur|sous|bajo|sob|y|et|e|que|qui|como|comme|"
-    r"durante|pendant|[\w\-]+(?:ando|endo|ant)|[\w\-]+(?:ad|id)[oa]s?|[\w\-]+(?:é|ée|és|ées)|"  # dibujado, écrivant
+    r"durante|pendant|[\w\-]+(?:ando|endo)|(?:dibujad|pintad|retratad|desenhad|representad|vestid)[oa]s?|"
+    r"dessin[ée]e?s?|peinte?s?|[ée]crivant|peignant|devant|derri[eè]re|delante|detr[aá]s|diante|"
     rf"(?!{_ING_NOUNS}\b)[\w\-]+(?:ing|ed))\b)"
 )
 # "the first woman in space" names her; "the first spacewalk" or "the long march" is an event
@@ -81,18 +85,15 @@ _SOMEONE = re.compile(
 # a famous thing made again in a game or out of toys is the player's ("the girl who built the Taj Mahal in
 # Minecraft")
 _REMADE = re.compile(r"\s+(?:in|out of|with|from) (?:minecraft|lego|legos|roblox|sand|snow|clay|cardboard|paper)\b")
-# "the lawyer who led the Salt March": a feat may follow a verb of doing it
-_FEAT_VERB = re.compile(r"(?:led|made|organi[sz]ed|completed|won|fought|started|began|sailed|flew) (?:the |a |an )?")
 _QUOTE = re.compile(r"[«\"“‘'「『《]\s*")
+_CLOSE_QUOTES = "»\"”’'」』》"
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
-# (a feat)", and at a clause's start "…, physicist who came up with" (not "a girl who…": anyone); "the composer
-# of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
+# (a feat)"; "the composer of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
 _WHO = re.compile(
-    rf"(?:(?:\bthe |(?:^|(?<=[,;:]))\s*(?!(?:an?|my|our|your|some|one|this|that)\b))(?:[\w\-]+ ){{0,2}}?"
-    rf"(?:{_PEOPLE})s? (?:(?:in|with|from|of) (?:an? |the |his |her )?[\w\-]+ )?(?:who|that)|\bwhoever) "
-    rf"{_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
+    rf"(?:\bthe (?:[\w\-]+ ){{0,2}}?(?:{_PEOPLE})s? (?:(?:in|with|from|of) (?:an? |the |his |her )?[\w\-]+ )?"
+    rf"(?:who|that)|\bwhoever) {_ADVERB}(?:(?P<deed>{_ANY_DEED}) )?"
 )
 _OF = re.compile(rf"\bthe (?:[\w\-]+ ){{0,2}}?(?:(?P<maker>{_ANY_MAKER})s? (?:of|behind)|(?:{_PEOPLE})s? behind) ")
 # "the Mona Lisa('s) painter": only makers one person is ("the Minecraft builder" is any player)
@@ -107,8 +108,7 @@ _ROMANCE = (
         r"inventor|inventora|descubridor|descubridora|fundador|fundadora|creador|creadora|director|directora|"
         r"escultor|escultora|peintre|compositeur|compositrice|auteur|autrice|inventeur|inventrice|d[ée]couvreur|"
         r"d[ée]couvreuse|fondateur|fondatrice|cr[ée]ateur|cr[ée]atrice|r[ée]alisateur|r[ée]alisatrice|sculpteur|"
-        r"criador|criadora|descobridor|descobridora|realizador|realizadora|arquitecto|arquiteto|architecte|"
-        r"chanteuse|chanteur|cantante|cantora|cantor|int[ée]rprete) "
+        r"criador|criadora|descobridor|descobridora|realizador|realizadora|arquitecto|arquiteto|architecte) "
         r"(?:de|del|du|des|do|da|dos|das)\b ?"
     ),
     re.compile(
@@ -121,29 +121,36 @@ _ROMANCE = (
 _FEAT_START = re.compile(r"\bthe |^\s*|(?<=[,;:!?(])\s*")  # "the first woman in space", "first man on the moon, …"
 # made-by frames in Japanese, Chinese and Korean, on either side of the thing
 _CJK_KINDS = {  # what each Japanese, Chinese or Korean maker noun or deed verb can have made
-    "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|"
-    "描いた|作曲した|書いた|歌った|그린|작곡한|쓴|부른",
-    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든|이끈",
+    "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|描いた|作曲した|書いた|그린|작곡한|쓴",
+    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든",
     "discovery": "発見者|发现者|발견자|発見した|발견한",
     "company": "創業者|創設者|創始者|创始人|创造者|창시자|창업자|設立した|創業した|설립한",
 }
 _CJK_WORDS = [w for words in _CJK_KINDS.values() for w in words.split("|")]
 _CJK_KINDS_OF = {w: [k for k, words in _CJK_KINDS.items() if w in words.split("|")] for w in _CJK_WORDS}
-_CJK_VERB_ENDS = ("た", "한", "쓴", "린", "른", "든", "끈")
+_CJK_VERB_ENDS = ("た", "한", "쓴", "린", "든")  # 描いた, 발명한, 쓴, 그린, 만든
 _CJK_DEED = "|".join(w for w in _CJK_WORDS if w.endswith(_CJK_VERB_ENDS))  # verbs
 _CJK_MAKER = "|".join(w for w in _CJK_WORDS if not w.endswith(_CJK_VERB_ENDS))  # nouns
 _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
-    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장|제독|浮世絵師|絵師|詩人|俳人|武将|将軍)"
+    r"(?:人|男|女|画家|作曲家|作家|科学者|天才|発明家|歌手|사람|남자|여자|화가|작곡가|작가|과학자|천재|가수|왕|임금|장군|명장|제독|浮世絵師|詩人|俳人|武将|将軍)"
     r"(?!の子|の娘|아이|の人形)"
 )
 # "한글을 만든 조선의 왕": a place or an era may stand between the deed and the person
+# "강남스타일을 부른 가수": sang, with the singer after it (부른 alone also means called, summoned)
 _CJK_AFTER = re.compile(
-    rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?(?:[가-힣]{{1,4}}의 )?{_CJK_PERSON}"
+    rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?(?:[가-힣]{{1,4}}의 )?{_CJK_PERSON}|"
+    r"(?:를|을)? ?(?P<sang>부른) ?가수"
 )
 _CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演|修建|建造)(?:了)?")
-# "写《静夜思》的那位唐朝诗人": "that", and an era or a place, may stand before the person
+# "写《静夜思》的那位唐朝诗人": after "that one", an era or a place may stand before the person ("画…的同人图" is
+# fan art, "建造…的印度人" anyone)
 _CJK_BEFORE_END = re.compile(
-    r"的(?:那位|那个|這位|这位)?[\u4e00-\u9fff]{0,3}?(?:人|男人|女人|画家|作曲家|作家|科学家|天才|诗人|皇帝|将军)"
+    r"的(?:(?:那位|那个|這位|这位)[\u4e00-\u9fff]{0,3}?)?(?:人|男人|女人|画家|作曲家|作家|科学家|天才|诗人|皇帝|将军)"
+)
+# made again out of toys or in a game, just before the thing: "마인크래프트에서 거북선을 만든", "紙の", "乐高"
+_CJK_REMADE = re.compile(
+    r"(?:마인크래프트(?:에서)?|레고로?|종이로?|모래로?|점토로?|눈으로|マイクラで|マインクラフトで|レゴで|紙で|紙の|"
+    r"我的世界里|乐高|樂高|用纸|用紙)\s*$"
 )
 _CJK_OPEN, _CJK_CLOSE = '《「『〈"“', '》」』〉"”'  # a title's brackets: "『ドラゴンボール』の作者"
 _WORD = re.compile(r"[^\W_]+(?:['\-.][^\W_]+)*")
@@ -201,7 +208,9 @@ class Deeds:
             kinds = tuple(k for k in _MADE if deed and re.fullmatch(_DEEDS[k], deed))
             hit = self._after(text, m.end(), kinds, _THE) if kinds else None
             # or a feat: "the man who measured the circumference of the earth", "whoever discovered america"
-            hit = hit or self._after(text, m.start("deed") if deed else m.end(), ("feat",), _FEAT_VERB)
+            if not hit and m.group("adverb") == "first":  # "who first walked on the moon": twelve walked there
+                hit = self._after(text, m.start("adverb"), ("feat",))
+            hit = hit or self._after(text, m.start("deed") if deed else m.end(), ("feat",))
             found += [Found(hit[0], m.start(), hit[1])] if hit else []
         for m in _OF.finditer(text):
             maker = m.group("maker")
@@ -244,7 +253,7 @@ class Deeds:
                     continue
                 end = words[n - 1].end()
                 if _AFTER.match(text, end) and not _REMADE.match(text, end):
-                    return deed, end
+                    return deed, end + (start > pos and text[end : end + 1] in _CLOSE_QUOTES)  # the quote it opened
         return None
 
     def _before(self, text: str, pos: int, possessive: bool, maker: str) -> tuple[Deed, int] | None:
@@ -264,9 +273,11 @@ class Deeds:
     def _east_asian(self, text: str) -> list[Found]:
         found = []
         for m in _CJK_AFTER.finditer(text):  # "モナ・リザを描いた画家", "蒙娜丽莎的作者"
-            kinds = _CJK_KINDS_OF[m.group("maker") or m.group("deed")]
+            kinds = ("work",) if m.group("sang") else _CJK_KINDS_OF[m.group("maker") or m.group("deed")]
             stop = m.start() - (m.start() > 0 and text[m.start() - 1] in _CJK_CLOSE)
             for anchor in self._cjk:
+                if _CJK_REMADE.search(text, 0, stop - len(anchor)):  # "레고로 거북선을 만든 남자" built a toy one
+                    continue
                 if text.endswith(anchor, 0, stop) and self.east_asian[anchor].kind in kinds:
                     start = stop - len(anchor)
                     start -= stop < m.start() and start > 0 and text[start - 1] in _CJK_OPEN

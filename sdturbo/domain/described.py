@@ -73,18 +73,19 @@ _STYLED = re.compile(
 _SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-']+)|\d|[^\x00-\u024f]")
 _CLAUSE = re.compile(r"[^,;，、。；]+")
 # long enough to describe somebody without a frame: three words, or five characters of a script without spaces
-_LONG = re.compile(r"\S+\s+\S+\s+\S|(?=.*[^\x00-\u024f]).{5}")
+_LONG = re.compile(r"\S+\s+\S+\s+\S")  # three words (a script without spaces: five of its characters, below)
 _COUNT = re.compile(r"\b\d\+?(?:girls?|boys?|others?)\b")  # booru's "1girl", "2boys" are no detail
-# a person in the clause, by a word for one (it costs an embedding to look further)
+# a word for a person beyond _ROLES (it costs an embedding to look further): titles, ranks, kin, and the person
+# nouns of Japanese, Chinese and Korean (whole words, not single characters: 手, 家, 가 are in everything)
 _PERSON_CUE = re.compile(
-    rf"\b(?:{_ROLES}|man|woman|guy|lady|boy|girl|person|one|maestro|superstar|star|legend|icon|hero|heroine|"
-    r"general|admiral|commander|liberator|libertador|lib[ée]rateur|revolutionary|ruler|lord|daimyo|secretary|"
-    r"minister|justice|judge|winner|batsman|bowler|cricketer|member|wife|husband|son|daughter|mother|father|"
-    r"widow|founder|creator|inventor|discoverer|played by|gold medall?ist|medall?ist|record holder|mvp|laureate|"
-    r"hunter|sniper|lawyer|astronomer|clerk|pope|"
-    r"b?ballerin[ao]|dancer|poet|saint|prophet|monk|nun|priest|bishop|cardinal|rabbi|imam|lama|guru)s?\b|"
-    r"[人者家手王帝将名相统席長官士神仙后妃公侯君氏様锋员星님왕장군수자가사]|여왕|황제|배우|대통령|"
-    r"(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー)(?![\u30a0-\u30ff])|리스트|스트|이터",  # skater, player, medalist
+    rf"\b(?:{_ROLES}|man|woman|guy|lady|person|maestro|superstar|star|legend|icon|general|admiral|commander|"
+    r"liberator|libertador|lib[ée]rateur|revolutionary|ruler|daimyo|secretary|minister|justice|judge|winner|"
+    r"batsman|bowler|cricketer|wife|husband|widow|discoverer|played by|medall?ist|record holder|laureate|hunter|"
+    r"sniper|lawyer|astronomer|clerk|b?ballerin[ao]|dancer|saint|prophet|monk|nun|priest|bishop|rabbi|imam|guru)s?"
+    r"\b|選手|歌手|皇帝|女王|国王|天皇|将軍|武将|大名|大統領|首相|丞相|宰相|诗人|詩人|画家|作家|科学者|科学家|"
+    r"発明家|发明家|学家|学者|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|선수|가수|배우|대통령|황제|여왕|"
+    r"장군|제독|명장|과학자|작가|화가|"
+    r"(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー)(?![\u30a0-\u30ff])|리스트",  # skater, player, medalist
     re.IGNORECASE,
 )
 # a nationality is a detail: "the Italian astronomer put on trial…", "la pintora mexicana famosa por…"
@@ -95,14 +96,25 @@ _NATIONALITY = re.compile(
     r"indian|bangladeshi|afghan|chinese|japanese|korean|taiwanese|vietnamese|thai|filipino|indonesian|mongol(?:ian)?|"
     r"australian|canadian|mexican|cuban|jamaican|brazilian|argentine|argentinian|chilean|peruvian|colombian|"
     r"venezuelan|uruguayan|nigerian|ghanaian|kenyan|ethiopian|south african|zulu|moroccan|algerian|senegalese|"
-    r"corsican|prussian|roman|ottoman|mughal|aztec|inca|"
-    r"(?:mexican|american|argentin|brasileir|colombian|cuban|chilen|peruan|venezolan|urugua[iy]|chin|coren|"
-    r"russ?|italian|polac|suec)(?:o|a|os|as)|japon[eê]sa?|ingl[eê]sa?|español(?:a)?|espanhola?|coreana?|"
-    r"franc[eê]sa?|alem[aãá]n?|alemana|"
+    r"corsican|prussian|mughal|aztec|inca|"
+    r"(?:mexican|american|argentin|brasileir|colombian|cuban|chilen|peruan|venezolan|urugua[iy]|coren|russ?|"
+    r"italian|polac|suec)(?:o|a|os|as)|chin[oa]s?(?= )|japon[eêé]sa?|ingl[eêé]sa?|español(?:a)?|espanhola?|"
+    r"coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
     r"fran[cç]ais[e]?|allemand[e]?|japonais[e]?|chinois[e]?|cor[ée]en(?:ne)?|am[ée]ricain[e]?|italien(?:ne)?|"
     r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?)\b",
     re.IGNORECASE,
 )
+# one of many, or made up: "a Jamaican sprinter crossing the finish line", "a Mongol warlord OC", "the Argentine
+# number 10 of a fictional team", "架空の武将" describe nobody in particular
+_ANYONE = re.compile(r"^(?:an?|una?|une|uma|um|some|one) ", re.IGNORECASE)
+_MADE_UP = re.compile(
+    r"\b(?:oc|ocs|original character|fictional|made-up|made up|imaginary|fantasy|ficticio|ficticia|fictif|fictive|"
+    r"fict[ií]cio|fict[ií]cia)\b|架空|オリジナル|虚构|虛構|原创|原創|가상의|창작",
+    re.IGNORECASE,
+)
+# a character after its description: "ノーベル賞を受賞した日本人科学者の少女", "한국 가수 같은 여자 아이돌 캐릭터"
+_CHARACTER_AFTER = re.compile(r"(?:少女|少年|女の子|男の子|キャラ|女孩|男孩|角色|소녀|소년|캐릭터)$")
+_LIKENESS = re.compile(r"\b(?:lookalike|look-alike|looks? (?:exactly |just )?like|resembl\w*)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -118,11 +130,9 @@ class Description:
 def _unframed(text: str) -> bool:
     """A clause that may describe somebody without a describing frame: long, with a nationality or with a
     detail and a word for a person ("the Swiss tennis maestro with eight Wimbledon titles")."""
-    if not _LONG.match(text):
+    if not (_LONG.match(text) or sum(not c.isspace() and c > "\u024f" for c in text) >= 5):
         return False
-    if _NATIONALITY.search(text):
-        return True
-    return bool(_SPECIFIC.search(_COUNT.sub("", text)) and (_DESCRIBES.search(text) or _PERSON_CUE.search(text)))
+    return bool(_NATIONALITY.search(text) or _SPECIFIC.search(_COUNT.sub("", text)) and _PERSON_CUE.search(text))
 
 
 def read_descriptions(path: Path = DESCRIPTIONS) -> list[tuple[str, str, str]]:
@@ -158,7 +168,9 @@ class Described:
         for clause in _CLAUSE.finditer(prompt):
             text = clause.group().strip()
             framed = _DESCRIBES.search(text) and _SPECIFIC.search(text)
-            if _STYLED.search(text) or not (framed or _unframed(text)):
+            anyone = _MADE_UP.search(text) or _CHARACTER_AFTER.search(text)
+            anyone = anyone or _ANYONE.match(text) and not _LIKENESS.search(text)
+            if _STYLED.search(text) or anyone or not (framed or _unframed(text)):
                 continue
             vector = self._embed_one(text)
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}

@@ -346,12 +346,7 @@ _ACTING = re.compile(
 FOUND_BY_FRAME = re.compile(r"(?!)")  # the pattern of a term found by a frame around it, not by matching it
 _OTHER_TITLE = re.compile(r"\s+(?:of|de|du|des|del|da|do) (?:a|an|the|un|une|una|uma|la|el|le|o)\b")
 _CJK_COMPOUND = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ff]")
-_DEFINITE_BEFORE = re.compile(
-    r"(?:(?:^|\W)(?:the|el|la|los|las|le|les|o|il|der|die|das)\s+|\bl'|^\s*|[,.;:!?(\[]\s*|"
-    # "the player known as Rei do Futebol", "surnommé le Roi-Soleil" (an article after these is read above)
-    r"\b(?:known as|nicknamed|dubbed|called|conhecid[oa] como|conocid[oa] como|apodad[oa]|chamad[oa]|"
-    r"surnomm[ée]e?|connue? comme)\s+)$"
-)
+_DEFINITE_BEFORE = re.compile(r"(?:(?:^|\W)(?:the|el|la|los|las|le|les|o|il|der|die|das)\s+|\bl'|^\s*|[,.;:!?(\[]\s*)$")
 
 
 def _nickname(entry: dict) -> Term:
