@@ -755,6 +755,22 @@ EIGHTEENTH_ROUND = [  # first-scoring errors of round 18 (fixed) and neighbours
     ("el autor del Quijote escribiendo con pluma, estilo anime", False),
     ("le peintre des Nymphéas devant son étang, style manga", False),
 ]
+NINETEENTH_ROUND = [  # first-scoring errors of round 19 (fixed) and neighbours
+    ("1boy, photographer, holding camera, dslr strap around neck, rooftop, sunset, depth of field", True),
+    ("A cyberpunk alley lined with CCTV cameras and flickering holographic ads", True),
+    ("Count Dracula from the Bram Stoker novel in his crumbling castle, gothic illustration", True),
+    ("a pianist turning pages of sheet music on a moonlit stage", True),
+    ("CCTV camera footage of a raccoon", False),
+    ("Bram Stoker writing at his desk, anime", False),
+    ("the woman who wrote the Harry Potter books signing autographs, chibi", False),
+    ("the Eras Tour singer as an anime girl with red lipstick", False),
+    ("徳川幕府を開いた初代将軍をアニメ風に描いて", False),
+    ("第一个进入太空的苏联宇航员，动漫风格", False),
+    ("한글을 창제한 조선의 왕, 웹툰 스타일", False),
+    ("le général de l'appel du 18 juin en style manga", False),
+    ("la carte d'une crêperie avec tous les prix, mascotte kawaii", False),
+    ("a tier list of this season's anime openings with the S to F rows filled in", False),
+]
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -764,12 +780,13 @@ LATER_ROUNDS = [
     *SIXTEENTH_ROUND,
     *SEVENTEENTH_ROUND,
     *EIGHTEENTH_ROUND,
+    *NINETEENTH_ROUND,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_eighteenth_rounds_and_a_review(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 18 (fixed), their neighbours, and the review's repros."""
+def test_cases_of_the_ninth_to_nineteenth_rounds_and_a_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 19 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

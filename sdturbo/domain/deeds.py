@@ -99,7 +99,7 @@ _OF = re.compile(rf"\bthe (?:[\w\-]+ ){{0,2}}?(?:(?P<maker>{_ANY_MAKER})s? (?:of
 # "the Mona Lisa('s) painter": only makers one person is ("the Minecraft builder" is any player)
 _MAKER_AFTER = re.compile(
     r"(?:'s)?\s+(?P<maker>creator|inventor|discoverer|founder|co-?founder|composer|painter|author|sculptor|mangaka|"
-    r"novelist|poet|playwright|architect)\b"
+    r"novelist|poet|playwright|architect|singer)\b"
 )
 # es / fr / pt: "el pintor de la", "le compositeur de la", "o inventor do", "la mujer que descubrió el"
 _ROMANCE = (
@@ -122,7 +122,7 @@ _FEAT_START = re.compile(r"\bthe |^\s*|(?<=[,;:!?(])\s*")  # "the first woman in
 # made-by frames in Japanese, Chinese and Korean, on either side of the thing
 _CJK_KINDS = {  # what each Japanese, Chinese or Korean maker noun or deed verb can have made
     "work": "作者|画家|作曲家|作曲者|作家|監督|导演|작가|화가|작곡가|감독|描いた|作曲した|書いた|그린|작곡한|쓴",
-    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든",
+    "invention": "発明者|発明家|发明者|发明人|发明家|발명가|発明した|발명한|만든|창제한",
     "discovery": "発見者|发现者|발견자|発見した|발견한",
     "company": "創業者|創設者|創始者|创始人|创造者|창시자|창업자|設立した|創業した|설립한",
 }

@@ -37,6 +37,8 @@ _BARE_AFTER = re.compile(
 )
 _BARE_LOOK = re.compile(r"(?:'s\b|[\s\-]*(?:like|esque|ian)\b)")  # "Orwell's 1984", "an Escher-like castle"
 _STYLE_AFTER = re.compile(r"(?:'s)?[\s\-]*(?:art )?(?:style|inspired|esque|lighting|palette|brushwork)\b")
+# a name, then what they wrote: the subject comes from their story ("Count Dracula from the Bram Stoker novel")
+_AUTHOR_OF = re.compile(r"(?:'s)? (?:novel|book|story|stories|tale|tales|play|poem|saga|universe)s?\b")
 # "a hamster named Einstein", "Napoleon the pig": the name is a pet's (not "a man named Barack Obama")
 _PETS = (
     r"(?:pig|cat|dog|hamster|rabbit|bunny|parrot|goldfish|horse|pony|cow|goat|sheep|duck|chicken|rooster|mouse|"
@@ -323,6 +325,7 @@ class Rules:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
             styled = _STYLE_BEFORE.search(before) or _STYLE_AFTER.match(after)
+            styled = styled or (hit.term.pattern is not FOUND_BY_FRAME and _AUTHOR_OF.match(after))
             styled = styled or _NAMED_BEFORE.search(before) or _PET_AFTER.match(after)
             styled = styled or (hit.term.bare and not _subject(before, after))
             (evidence.explained if styled else evidence.people).append(hit)
