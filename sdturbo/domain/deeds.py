@@ -38,16 +38,6 @@ _DEEDS = {
     "found|proposed|published",
     "company": "founded|co-?founded|started|created|launched|established|built",
 }
-# a person by trade, rank or fame (described.py reads them too, with words of other languages)
-ROLE_WORDS = (
-    r"striker|footballer|player|pitcher|batter|slugger|goalkeeper|keeper|sprinter|runner|swimmer|gymnast|boxer|"
-    r"fighter|wrestler|golfer|cyclist|driver|racer|skater|skier|quarterback|champion|athlete|coach|manager|captain|"
-    r"physicist|chemist|scientist|inventor|mathematician|astronaut|cosmonaut|activist|founder|co-?founder|ceo|"
-    r"billionaire|entrepreneur|tycoon|mogul|president|prime minister|chancellor|king|queen|emperor|empress|prince|"
-    r"princess|pope|dictator|leader|senator|governor|mayor|singer|rapper|idol|actor|actress|director|comedian|"
-    r"host|youtuber|streamer|influencer|supermodel|chef|author|writer|poet|novelist|painter|composer|pianist|"
-    r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch"
-)
 # someone (a person, not "the cat that painted …"), a few words at most before them; not every trade: "the
 # chef who built…", "the host who sang…" are anyone
 _PEOPLE = (

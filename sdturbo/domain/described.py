@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sdturbo.domain.deeds import ROLE_WORDS
 from sdturbo.domain.embedding import in_batches, load_packaged, save_packaged, top_k_mean
 from sdturbo.domain.rules import DATA_DIR
 
@@ -48,7 +47,13 @@ TOP_K = 2  # a class's score: the mean similarity of its 2 nearest descriptions
 # Portuguese striker famous for…" (a role after "the"), "la chanteuse surnommée…", "o piloto que…", and a title
 # or trade in Japanese, Chinese or Korean
 _ROLES = (
-    rf"{ROLE_WORDS}|"
+    r"striker|footballer|player|pitcher|batter|slugger|goalkeeper|keeper|sprinter|runner|swimmer|gymnast|boxer|"
+    r"fighter|wrestler|golfer|cyclist|driver|racer|skater|skier|quarterback|champion|athlete|coach|manager|captain|"
+    r"physicist|chemist|scientist|inventor|mathematician|astronaut|cosmonaut|activist|founder|co-?founder|ceo|"
+    r"billionaire|entrepreneur|tycoon|mogul|president|prime minister|chancellor|king|queen|emperor|empress|prince|"
+    r"princess|pope|dictator|leader|senator|governor|mayor|singer|rapper|idol|actor|actress|director|comedian|"
+    r"host|youtuber|streamer|influencer|supermodel|chef|author|writer|poet|novelist|painter|composer|pianist|"
+    r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch|"
     r"futbolista|jugador|jogador|piloto|pilote|cantante|cantora|cantor|chanteuse|chanteur|actriz|acteur|actrice|"
     r"presidente|pr[ée]sident|rey|reina|roi|reine|rei|rainha|emperador|empereur|imperador|papa|pape|tenista|"
     r"boxeador|nadador|pintor|peintre|escritor|[ée]crivain|cient[ií]fico|scientifique|f[ií]sico|physicien|"
@@ -72,8 +77,9 @@ _STYLED = re.compile(
 # in the slums" could be anyone
 _SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-']+)|\d|[^\x00-\u024f]")
 _CLAUSE = re.compile(r"[^,;，、。；]+")
-# long enough to describe somebody without a frame: three words, or five characters of a script without spaces
-_LONG = re.compile(r"\S+\s+\S+\s+\S")  # three words (a script without spaces: five of its characters, below)
+# long enough to describe somebody without a frame: three words (a script without spaces: five characters, in
+# `_unframed`)
+_LONG = re.compile(r"\S+\s+\S+\s+\S")
 _COUNT = re.compile(r"\b\d\+?(?:girls?|boys?|others?)\b")  # booru's "1girl", "2boys" are no detail
 # a word for a person beyond _ROLES (it costs an embedding to look further): titles, ranks, kin, and the person
 # nouns of Japanese, Chinese and Korean (whole words, not single characters: 手, 家, 가 are in everything)
