@@ -771,6 +771,16 @@ NINETEENTH_ROUND = [  # first-scoring errors of round 19 (fixed) and neighbours
     ("la carte d'une crêperie avec tous les prix, mascotte kawaii", False),
     ("a tier list of this season's anime openings with the S to F rows filled in", False),
 ]
+TWENTIETH_ROUND = [  # first-scoring wrong rejections of round 20 (fixed) and neighbours
+    ("flat cel-shaded anime, no photorealism, a girl eating shaved ice on a porch", True),
+    ("a girl, not photorealistic skin, anime", True),
+    ("アニメ風の女の子が photo を撮ってる, 渋谷, night, city lights", True),
+    ("架空の島国で総理大臣をしているペンギン", True),
+    ("편의점에서 긴 영수증을 들고 한숨 쉬는 알바생", True),
+    ("une photographe amateur qui prend des chats en photo dans les rues de Montmartre, style manga", True),
+    ("photorealistic portrait of a cat, not realistic enough", False),
+    ("日本の総理大臣がスピーチしている", False),
+]
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -781,12 +791,13 @@ LATER_ROUNDS = [
     *SEVENTEENTH_ROUND,
     *EIGHTEENTH_ROUND,
     *NINETEENTH_ROUND,
+    *TWENTIETH_ROUND,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_nineteenth_rounds_and_a_review(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 19 (fixed), their neighbours, and the review's repros."""
+def test_cases_of_the_ninth_to_twentieth_rounds_and_a_review(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 20 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 
