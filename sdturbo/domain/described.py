@@ -141,6 +141,14 @@ def _unframed(text: str) -> bool:
     return bool(_NATIONALITY.search(text) or _SPECIFIC.search(_COUNT.sub("", text)) and _PERSON_CUE.search(text))
 
 
+def _nobody(text: str) -> bool:
+    """A clause about someone made up or one of many (`_MADE_UP`, `_CHARACTER_AFTER`, `_ANYONE`), unless it
+    says whom they look like."""
+    if _MADE_UP.search(text) or _CHARACTER_AFTER.search(text):
+        return True
+    return bool(_ANYONE.match(text)) and not _LIKENESS.search(text)
+
+
 def read_descriptions(path: Path = DESCRIPTIONS) -> list[tuple[str, str, str]]:
     """(class, who, description) rows of a `class<TAB>who<TAB>description` file; errors name the line."""
     rows = []
@@ -174,9 +182,7 @@ class Described:
         for clause in _CLAUSE.finditer(prompt):
             text = clause.group().strip()
             framed = _DESCRIBES.search(text) and _SPECIFIC.search(text)
-            anyone = _MADE_UP.search(text) or _CHARACTER_AFTER.search(text)
-            anyone = anyone or _ANYONE.match(text) and not _LIKENESS.search(text)
-            if _STYLED.search(text) or anyone or not (framed or _unframed(text)):
+            if not (framed or _unframed(text)) or _STYLED.search(text) or _nobody(text):
                 continue
             vector = self._embed_one(text)
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}
