@@ -32,6 +32,12 @@ def in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str]) -> np
     return np.vstack([embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]).astype(np.float32)
 
 
+def memory_texts(memory: dict[str, list[str]], classes) -> list[str]:
+    """The memory's prompts in the order their shipped embeddings are stored: class by class, each in file order
+    (`python -m sdturbo.domain.memory` writes them so, `PrototypeIndex.load` reads them so)."""
+    return [text for name in classes for text in memory.get(name, [])]
+
+
 def packaged_key(model: str, texts: list[str]) -> str:
     """What a packaged embeddings file was made for: the model and every text, in order."""
     return hashlib.sha256("\n".join([model, *texts]).encode()).hexdigest()[:32]
@@ -189,7 +195,7 @@ class PrototypeIndex:
         """
         started = time.perf_counter()
         cache = Path(cache_dir) / "embeddings" / hashlib.sha256(source.encode()).hexdigest()[:16] if cache_dir else None
-        texts = [text for name in examples for text in (memory or {}).get(name, [])]
+        texts = memory_texts(memory or {}, examples)
         shipped = load_packaged(packaged, source, texts) if packaged is not None and texts else None
         index = cls(shared_encoder(source), examples, source == MULTILINGUAL_MODEL, memory, cache, shipped)
         log.info(

@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from sdturbo.cli.args import Parser, run
-from sdturbo.domain.embedding import MULTILINGUAL_MODEL, in_batches, save_packaged, shared_encoder
+from sdturbo.domain.embedding import MULTILINGUAL_MODEL, in_batches, memory_texts, save_packaged, shared_encoder
 from sdturbo.domain.labelled import CLASSES, read_tsv
 from sdturbo.domain.validator import DomainValidator
 from sdturbo.errors import InvalidParameterError
@@ -97,8 +97,8 @@ def _main(args) -> int:
     print(f"{args.out}: {len(kept)} prompts ({', '.join(f'{n} {c}' for c, n in counts.items())}); {left_out} left out")
     if not args.embeddings:
         return 0
-    # their embeddings by the default model, in the file's order of classes, so a start does not make them
-    texts = [prompt for name in CLASSES for row_name, prompt in kept if row_name == name]
+    # their embeddings by the default model, in the order the validator reads them, so a start does not make them
+    texts = memory_texts({name: [prompt for row, prompt in kept if row == name] for name in CLASSES}, CLASSES)
     matrix = in_batches(shared_encoder(MULTILINGUAL_MODEL), texts)
     save_packaged(args.out.with_suffix(".npz"), MULTILINGUAL_MODEL, texts, matrix)
     print(f"{args.out.with_suffix('.npz')}: their embeddings by {MULTILINGUAL_MODEL}")
