@@ -238,3 +238,23 @@ def test_missing_preview_vae_explains(tiny_settings, tmp_path):
 
     with pytest.raises(ModelLoadError, match="preview VAE .*hf download madebyollin/taesd"):
         ours(tiny_settings, (), preview_vae=str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(("mode", "tuned"), [("max-autotune", True), ("reduce-overhead", False), ("default", False)])
+def test_inductor_tuning_goes_with_max_autotune_only_and_the_vae_stays_contiguous(tiny_settings, mode, tuned):
+    """Coordinate-descent tuning kept reduce-overhead warming for over 8 minutes on an H100, and an
+    NHWC VAE decoder was slower than stock's there (docs/BENCHMARKS.md); torch.compile only wraps here."""
+    from sdturbo.engine import optimize
+
+    saved = torch._inductor.config.save_config()
+    pipe = StableDiffusionPipeline.from_pretrained(random_model_dir("tiny", tiny_settings.cache_dir))
+    chosen = Settings(optimize="channels_last,compile").optimize
+    try:
+        torch._inductor.config.coordinate_descent_tuning = False
+        assert optimize.apply(pipe, chosen, mode, tiny_settings.cache_dir) == ["channels_last", f"compile({mode})"]
+        assert torch._inductor.config.coordinate_descent_tuning is tuned
+    finally:
+        torch._inductor.config.load_config(saved)
+    conv_in = pipe.unet._orig_mod.conv_in.weight
+    assert conv_in.is_contiguous(memory_format=torch.channels_last) and not conv_in.is_contiguous()
+    assert pipe.vae.decoder.conv_in.weight.is_contiguous()

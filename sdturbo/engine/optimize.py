@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 RECOMPILE_LIMIT = 64  # graphs per compiled function (buckets x compile sizes); torch's default of 8 is too few
 # diffusers' torch.compile recipe for Stable Diffusion UNets (its "Accelerate inference" guide);
-# Triton-only knobs, read when a graph is compiled (unmeasured here: no GPU so far, see docs/BENCHMARKS.md)
+# Triton-only knobs, read when a graph is compiled. Coordinate-descent tuning benchmarks every
+# kernel, so it goes with max-autotune only: with it, reduce-overhead had not finished warming two
+# shapes after 8 minutes on an H100 (docs/BENCHMARKS.md, 2026-11-26)
 INDUCTOR_TUNING = {
     "conv_1x1_as_mm": True,
     "coordinate_descent_tuning": True,
@@ -32,16 +34,17 @@ def apply(pipe, chosen: Optimization, compile_mode: str, cache_dir) -> list[str]
     """Apply the chosen speed-ups to a loaded pipeline; return what was applied, in order."""
     applied = []
     if Optimization.CHANNELS_LAST in chosen:  # NHWC lets cuDNN pick its fastest conv kernels (tensor cores)
+        # the UNet only: the VAE decoder in NHWC was 5-6 ms slower than stock's on an H100 and an H200
         pipe.unet.to(memory_format=torch.channels_last)
-        pipe.vae.to(memory_format=torch.channels_last)
         applied.append("channels_last")
     if Optimization.FUSE_QKV in chosen:  # one matmul for q, k and v instead of three in every self-attention
         pipe.fuse_qkv_projections()
         applied.append("fuse_qkv")
     if Optimization.COMPILE in chosen:  # inductor kernels; graphs kept on disk so a restart does not recompile
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "inductor"))
-        for key, value in INDUCTOR_TUNING.items():
-            setattr(torch._inductor.config, key, value)
+        if compile_mode.startswith("max-autotune"):
+            for key, value in INDUCTOR_TUNING.items():
+                setattr(torch._inductor.config, key, value)
         # cache_size_limit: the name torch 2.7 knows; later versions alias it to recompile_limit
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, RECOMPILE_LIMIT)
         # dynamic=False: one static graph per (batch bucket, size), never a slower shape-generic one
