@@ -224,6 +224,22 @@ class BatchWorker:
             self._supersede(job)
         return job
 
+    def submit_all(self, jobs: list[Job]) -> list[Job]:
+        """Queue `jobs` together (variations of one request): a waiting worker wakes to find all of them
+        and runs them as one batch, where one by one it could take the first alone. All or none are
+        queued: QueueFull if they do not all fit. Live mode's newest-wins applies to single jobs only."""
+        if len(jobs) == 1 or (self.latest_wins and any(job.client for job in jobs)):
+            return [self.submit(job) for job in jobs]
+        if self.stopping:
+            raise ShuttingDown("the server is shutting down; retry in a moment")
+        if self.full or self.depth + len(jobs) > self._queue.maxsize > 0:
+            raise QueueFull(f"queue is full ({self._queue.maxsize} jobs waiting; {len(jobs)} more asked)")
+        with self._queue.mutex:  # queue.Queue's own lock, as put() takes it: one wake-up for the lot
+            self._queue.queue.extend(jobs)
+            self._queue.unfinished_tasks += len(jobs)
+            self._queue.not_empty.notify()
+        return jobs
+
     def _supersede(self, job: Job) -> None:
         """Of this client's newest known job and `job`, cancel the older one if it has not started."""
         with self._lock:  # the worker marks jobs started under the same lock

@@ -305,10 +305,8 @@ class Studio:
         timeout = self.settings.request_timeout_s
         jobs: list[Job] = []
         try:
-            for r in requests:
-                jobs.append(
-                    self.worker.submit(Job(r, r.shape, client, seq, timeout_s=timeout, group=group, alive=alive))
-                )
+            jobs = [Job(r, r.shape, client, seq, timeout_s=timeout, group=group, alive=alive) for r in requests]
+            self.worker.submit_all(jobs)  # together: variations run as one batch
             return self._collect(requests, jobs, client, keep, group, timeout)
         except BaseException:
             # refused part-way (queue full) or failed while waiting: what is still queued is nobody's now

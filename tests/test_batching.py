@@ -261,6 +261,37 @@ def test_full_queue_raises():
         worker.submit(job(2))
 
 
+class SlowQueue(queue.Queue):
+    """A queue whose put() lets the worker run before the next put: what a busy server's threads do."""
+
+    def put(self, item, block=True, timeout=None):
+        super().put(item, block, timeout)
+        time.sleep(0.02)
+
+
+def test_jobs_submitted_together_run_as_one_batch_on_an_idle_worker():
+    """Variations of one request: queued one by one, an idle worker woke for the first and ran it alone."""
+    seen: list = []
+    worker = BatchWorker(recording(seen), max_batch=8, max_wait_s=0)
+    worker._queue = SlowQueue(maxsize=64)
+    worker.start()
+    for _ in range(3):
+        jobs = worker.submit_all([job(i) for i in range(4)])
+        assert [j.wait(5) for j in jobs] == ["r0", "r1", "r2", "r3"]
+    worker.stop()
+    assert seen == [[0, 1, 2, 3]] * 3
+
+
+def test_jobs_submitted_together_are_queued_all_or_none():
+    worker = stepped(echo, max_batch=8, max_wait_s=0, queue_size=3)
+    worker.submit(job(0))
+    with pytest.raises(QueueFull, match=r"queue is full \(3 jobs waiting; 3 more asked\)"):
+        worker.submit_all([job(i) for i in (1, 2, 3)])
+    assert worker.depth == 1
+    worker.submit_all([job(i) for i in (1, 2)])
+    assert worker.depth == 3
+
+
 def test_stop_ends_the_thread_after_queued_work(worker_factory):
     worker = BatchWorker(echo).start()
     pending = worker.submit(job(1))
