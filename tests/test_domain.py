@@ -781,6 +781,28 @@ TWENTIETH_ROUND = [  # first-scoring wrong rejections of round 20 (fixed) and ne
     ("photorealistic portrait of a cat, not realistic enough", False),
     ("日本の総理大臣がスピーチしている", False),
 ]
+TWENTY_FIRST_ROUND = [  # first-scoring errors of round 21 (fixed) and neighbours
+    ("의사 캐릭터가 엑스레이 필름을 들여다보는 병원 장면", True),
+    ("1girl, solo, holding camera, polaroid, cherry blossoms, school uniform, smile", True),
+    ("uma garota tirando foto com uma câmera polaroid na praia, estilo anime", True),
+    ("an office lady checking stock charts on her phone on a packed Tokyo train, anime style", True),
+    ("地下鉄の路線図を見上げて迷子になっている猫耳の女の子、ゆるいイラスト", True),
+    ("Captain Jack Sparrow as a shonen protagonist, dynamic pose, speed lines", True),
+    ("the painter who lives in the lighthouse, watercolor anime", True),
+    ("the boxer who never lost a fight in my novel, OC, manga style", True),
+    ("the captain of the school volleyball team spiking, shonen", True),
+    ("1girl, holding camera, polaroid, raw photo", False),
+    ("the painter who cut off his own ear, painting swirling stars, anime style", False),
+    ("the woman who wrote the boy wizard books signing autographs, cartoon style", False),
+    ("发明电灯泡的那位美国发明家,Q版动漫风", False),
+    ("'Dynamite' 부른 보이그룹의 리더를 애니 캐릭터로 그려줘", False),
+    ("decision diamonds and arrows for our customer refund process", False),
+    ("make it so real nobody could tell it was generated: a girl in a sunflower field", False),
+    ("the boxer who said float like a butterfly sting like a bee, shonen fight scene", False),
+    ("the samurai who cut off his own ear in penance, my OC, manga", True),
+    ("a girl who wrote boy wizard books fan fiction, anime", True),
+    ("the boxer who built a gym for kids, anime", True),
+]
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -792,11 +814,12 @@ LATER_ROUNDS = [
     *EIGHTEENTH_ROUND,
     *NINETEENTH_ROUND,
     *TWENTIETH_ROUND,
+    *TWENTY_FIRST_ROUND,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_twentieth_rounds_and_a_review(unremembered, prompt, allowed):
+def test_cases_of_the_ninth_to_twenty_first_rounds_and_a_review(unremembered, prompt, allowed):
     """The first-scoring errors of rounds 9 to 20 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 

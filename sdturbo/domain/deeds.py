@@ -45,7 +45,7 @@ _PEOPLE = (
     r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
     r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
     r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|"
-    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer"
+    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer|boxer"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
