@@ -45,7 +45,7 @@ _PEOPLE = (
     r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
     r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
     r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|"
-    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer|boxer"
+    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer|boxer|queen|king"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
@@ -102,7 +102,9 @@ _ROMANCE = (
         r"(?:de|del|du|des|do|da|dos|das)\b ?"
     ),
     re.compile(
-        r"\b(?:el hombre|la mujer|la persona|el tipo|l'homme|la femme|la personne|le type|o homem|a mulher|a pessoa)"
+        r"\b(?:el hombre|la mujer|la persona|el tipo|l'homme|la femme|la personne|le type|o homem|a mulher|a pessoa|"
+        r"(?:el|la|le|o|a) (?:pintor|pintora|peintre|artista|artiste|escritor|escritora|[ée]crivain|cient[ií]fico|"
+        r"cient[ií]fica|scientifique|inventor|inventora|inventeur)(?: [\w\-]+)?)"
         r" (?:que|qui) (?:a |ha )?(?:pint[óo]|peint|pintou|compuso|compos[ée]|comp[ôo]s|escribi[óo]|[ée]crit|"
         r"escreveu|invent[óo]|invent[ée]|inventou|descubri[óo]|d[ée]couvert|descobriu|fund[óo]|fond[ée]|fundou|"
         r"cre[óo]|cr[ée]{2}|criou|dirigi[óo]|r[ée]alis[ée]|dirigiu|construy[óo]|construit|construiu) "

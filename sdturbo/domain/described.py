@@ -56,7 +56,7 @@ _ROLES = (
     r"princess|pope|dictator|leader|senator|governor|mayor|singer|rapper|idol|actor|actress|director|comedian|"
     r"host|youtuber|streamer|influencer|supermodel|chef|author|writer|poet|novelist|painter|composer|pianist|"
     r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch|"
-    r"futbolista|jugador|jogador|piloto|pilote|cantante|cantora|cantor|chanteuse|chanteur|actriz|acteur|actrice|"
+    r"futbolista|jugador|jogador|delantero|atacante|avançado|attaquant|portero|goleiro|piloto|pilote|cantante|cantora|cantor|chanteuse|chanteur|actriz|acteur|actrice|"
     r"presidente|pr[ée]sident|rey|reina|roi|reine|rei|rainha|emperador|empereur|imperador|papa|pape|tenista|"
     r"boxeador|nadador|pintor|peintre|escritor|[ée]crivain|cient[ií]fico|scientifique|f[ií]sico|physicien|"
     r"inventeur|fundador|fondateur|fondatrice"
@@ -77,7 +77,7 @@ _STYLED = re.compile(
 # something only a real one has: a name-like capitalised word past the first, a number (a year, a record, a
 # shirt), or a script without capitals; "the swimmer who won gold at the olympics" or "the rapper who grew up
 # in the slums" could be anyone
-_SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-']+)|\d|[^\x00-\u024f]")
+_SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-'=]+)|\d|[²³]|[^\x00-\u024f]")  # "E=mc²" too
 _CLAUSE = re.compile(r"[^,;，、。；]+")
 # long enough to describe somebody without a frame: three words (a script without spaces: five characters, in
 # `_unframed`)
@@ -91,7 +91,7 @@ _PERSON_CUE = re.compile(
     r"batsman|bowler|cricketer|wife|husband|widow|discoverer|played by|medall?ist|record holder|laureate|hunter|"
     r"sniper|lawyer|astronomer|clerk|b?ballerin[ao]|dancer|saint|prophet|monk|nun|priest|bishop|rabbi|imam|guru)s?"
     r"\b|選手|歌手|皇帝|女王|国王|天皇|将軍|武将|大名|大統領|首相|丞相|宰相|诗人|詩人|画家|作家|科学者|科学家|"
-    r"発明家|发明家|学家|学者|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|선수|가수|배우|대통령|황제|여왕|"
+    r"発明家|发明家|学家|学者|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|天才|鬼才|선수|가수|배우|대통령|황제|여왕|"
     r"장군|제독|명장|과학자|작가|화가|보이그룹|걸그룹|그룹|멤버|グループ|メンバー|组合|組合|成员|成員|"
     r"(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー)(?![\u30a0-\u30ff])|리스트",  # skater, player, medalist
     re.IGNORECASE,
@@ -106,8 +106,8 @@ _NATIONALITY = re.compile(
     r"venezuelan|uruguayan|nigerian|ghanaian|kenyan|ethiopian|south african|zulu|moroccan|algerian|senegalese|"
     r"corsican|prussian|mughal|aztec|inca|"
     r"(?:mexican|american|argentin|brasileir|colombian|cuban|chilen|peruan|venezolan|urugua[iy]|coren|russ?|"
-    r"italian|polac|suec)(?:o|a|os|as)|chin[oa]s?(?= )|japon[eêé]sa?|ingl[eêé]sa?|español(?:a)?|espanhola?|"
-    r"coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
+    r"italian|polac|suec)(?:o|a|os|as)|portugu[eêé]s(?:a|es|as)?|chin[oa]s?(?= )|japon[eêé]sa?|ingl[eêé]sa?|"
+    r"español(?:a)?|espanhola?|coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
     r"fran[cç]ais[e]?|allemand[e]?|japonais[e]?|chinois[e]?|cor[ée]en(?:ne)?|am[ée]ricain[e]?|italien(?:ne)?|"
     r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?)\b",
     re.IGNORECASE,
