@@ -45,7 +45,7 @@ _PEOPLE = (
     r"artist|painter|composer|scientist|chemist|physicist|biologist|doctor|mathematician|engineer|inventor|writer|"
     r"author|poet|novelist|director|designer|entrepreneur|businessman|businesswoman|billionaire|explorer|monk|"
     r"musician|singer|sculptor|architect|philosopher|programmer|mangaka|legend|mind|visionary|dude|fellow|kid|"
-    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer|boxer|queen|king"
+    r"beatle|star|physician|astronomer|cosmologist|astronaut|cosmonaut|clerk|lawyer"
 )
 _ANY_MAKER = "|".join(sorted({m for ms in _MAKERS.values() for m in ms.split("|")}))
 _ANY_DEED = "|".join(sorted({d for ds in _DEEDS.values() for d in ds.split("|")}, key=len, reverse=True))
@@ -144,7 +144,10 @@ _CJK_REMADE = re.compile(
     r"(?:마인크래프트(?:에서)?|레고로?|종이로?|모래로?|점토로?|눈으로|マイクラで|マインクラフトで|レゴで|紙で|紙の|"
     r"我的世界里|乐高|樂高|用纸|用紙)\s*$"
 )
-_CJK_OPEN, _CJK_CLOSE = '《「『〈"“', '》」』〉"”'  # a title's brackets: "『ドラゴンボール』の作者"
+_CJK_OPEN, _CJK_CLOSE = (
+    "《「『〈\"“'‘",
+    "》」』〉\"”'",
+)  # a title's brackets: "『ドラゴンボール』の作者", "'강남스타일'을"
 _WORD = re.compile(r"[^\W_]+(?:['\-.][^\W_]+)*")
 _CLAUSE_END = re.compile(r"[,;:!?()\[\]\n]|\.(?:\s|$)")
 _EAST_ASIAN_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")

@@ -39,10 +39,11 @@ REAL_MARGIN = 0.08
 # a clause this close to one real person's descriptions points at them without a describing frame (`_unframed`:
 # "the Swiss tennis maestro with eight Wimbledon titles"); chosen on every labelled set through round 21
 # (2026-11-26): no allowed prompt's clause reaches it (the closest: "Spider-Man swinging through neon Hong Kong",
-# 0.59 / +0.16; "original K-pop idol boy", 0.64 / +0.08); at 0.65, "发明电灯泡的那位美国发明家" (0.63) passed. A
-# describing frame without a specific detail is not enough even this close: "the swimmer who won gold at the
-# olympics" (0.78 / +0.22) and "the cat astronaut who set foot on the moon" (0.68 / +0.15) are anyone
-SURE_FLOOR = 0.62
+# 0.59 / +0.16; "original K-pop idol boy", 0.64 / +0.08). 0.62 caught more labelled rejections, but a review's
+# invented allowed prompts ("Mongol warlord on horseback in a snowstorm") reached it. A describing frame without
+# a specific detail is not enough even this close: "the swimmer who won gold at the olympics" (0.78 / +0.22)
+# and "the cat astronaut who set foot on the moon" (0.68 / +0.15) are anyone
+SURE_FLOOR = 0.65
 SURE_MARGIN = 0.12
 TOP_K = 2  # a class's score: the mean similarity of its 2 nearest descriptions
 # a clause that describes somebody: "the X who/whose…", "… nicknamed …", "the Argentine number 10", "the
@@ -93,7 +94,8 @@ _PERSON_CUE = re.compile(
     r"\b|選手|歌手|皇帝|女王|国王|天皇|将軍|武将|大名|大統領|首相|丞相|宰相|诗人|詩人|画家|作家|科学者|科学家|"
     r"発明家|发明家|学家|学者|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|天才|鬼才|선수|가수|배우|대통령|황제|여왕|"
     r"장군|제독|명장|과학자|작가|화가|보이그룹|걸그룹|그룹|멤버|グループ|メンバー|组合|組合|成员|成員|"
-    r"(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー)(?![\u30a0-\u30ff])|리스트",  # skater, player, medalist
+    # skater, player, medalist, leaguer
+    r"领袖|領袖|小巨人|(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー|ガー)(?![\u30a0-\u30ff])|리스트",
     re.IGNORECASE,
 )
 # a nationality is a detail: "the Italian astronomer put on trial…", "la pintora mexicana famosa por…"
