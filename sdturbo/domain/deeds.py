@@ -144,10 +144,8 @@ _CJK_REMADE = re.compile(
     r"(?:마인크래프트(?:에서)?|레고로?|종이로?|모래로?|점토로?|눈으로|マイクラで|マインクラフトで|レゴで|紙で|紙の|"
     r"我的世界里|乐高|樂高|用纸|用紙)\s*$"
 )
-_CJK_OPEN, _CJK_CLOSE = (
-    "《「『〈\"“'‘",
-    "》」』〉\"”'",
-)  # a title's brackets: "『ドラゴンボール』の作者", "'강남스타일'을"
+# a title's brackets: "『ドラゴンボール』の作者", "'강남스타일'을 부른"
+_CJK_OPEN, _CJK_CLOSE = "《「『〈\"“'‘", "》」』〉\"”'"
 _WORD = re.compile(r"[^\W_]+(?:['\-.][^\W_]+)*")
 _CLAUSE_END = re.compile(r"[,;:!?()\[\]\n]|\.(?:\s|$)")
 _EAST_ASIAN_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
