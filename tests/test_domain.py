@@ -834,6 +834,24 @@ TWENTY_THIRD_ROUND = [  # first-scoring errors of round 23 (fixed) and neighbour
     ("tirada com celular, sem filtro, praia de Copacabana lotada num domingo", False),
     ("le plan de table de mon mariage avec les noms des invités, style aquarelle", False),
 ]
+TWENTY_FOURTH_ROUND = [  # first-scoring errors of round 24 (fixed) and neighbours
+    ("Harry Potter reading the Daily Prophet at breakfast, moving photos on the page", True),
+    ("회의실에서 그래프 띄워놓고 발표하다 얼어붙은 신입사원, 오피스 코미디 웹툰", True),
+    ("my OC: streamer girl at her RGB gaming desk, webcam and ring light, cat ear headset, cozy messy room", True),
+    ("1boy, glasses, lab coat, whiteboard, equations, messy hair, coffee mug, indoors", True),
+    ("Ellen Ripley in the power loader facing the alien queen, 90s OVA look", True),
+    ("the cat who sits in the Oval Office of the mouse kingdom, anime", True),
+    ("a girl listening to the radio, anime", True),
+    ("equations, physics formulas, worksheet", False),
+    ("make the dragon look like it actually exists, like a real picture someone snapped at the zoo", False),
+    ('the "Yes we can" president shooting hoops, cartoon', False),
+    ("the girl who started the school climate strikes holding her cardboard sign, manga style", False),
+    ("la científica polaca que descubrió el radio, en su laboratorio, estilo anime", False),
+    ("the guy currently sitting in the Oval Office as a shonen protagonist", False),
+    ("1girl, cosplay, コミケ会場, Canon R5, natural light, skin pores visible", False),
+    ("a scannable square code that opens my portfolio website, with an anime border", False),
+    ("mulher na praia de Copacabana, tirada com iPhone, sem filtro, luz do fim de tarde", False),
+]
 # a fourth review (2026-11-26): prompts invented near the rules of rounds 21 and 22 that those rules got wrong
 # and the code before them right (/work/review_s22 of that session); the rules were narrowed until all pass
 FOURTH_REVIEW = [
@@ -902,12 +920,13 @@ LATER_ROUNDS = [
     *TWENTY_FIRST_ROUND,
     *TWENTY_SECOND_ROUND,
     *TWENTY_THIRD_ROUND,
+    *TWENTY_FOURTH_ROUND,
     *FOURTH_REVIEW,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_twenty_third_rounds_and_a_review(unremembered, prompt, allowed):
+def test_cases_of_the_ninth_to_twenty_fourth_rounds_and_reviews(unremembered, prompt, allowed):
     """The first-scoring errors of rounds 9 to 20 (fixed), their neighbours, and the review's repros."""
     assert unremembered.validate(prompt).allowed is allowed
 

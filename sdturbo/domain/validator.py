@@ -167,7 +167,7 @@ class DomainValidator:
         effective = self._styled(prompt, phrase, style)
         self.load()
         evidence = self.rules.scan(prompt)
-        documents = [hit.term.text for hit in evidence.rejects.get("document_or_data", [])]
+        documents = [hit.found.lower() for hit in evidence.rejects.get("document_or_data", [])]  # as written
         if len(documents) == 1 and documents[0] in self.rules.tag_props and documents[0] in scene_tags(prompt):
             # "1girl, piano, sheet music": one document, a whole tag of its own among character tags, is on the stand
             evidence.explain("document_or_data")
