@@ -846,11 +846,39 @@ TWENTY_FOURTH_ROUND = [  # first-scoring errors of round 24 (fixed) and neighbou
     ("make the dragon look like it actually exists, like a real picture someone snapped at the zoo", False),
     ('the "Yes we can" president shooting hoops, cartoon', False),
     ("the girl who started the school climate strikes holding her cardboard sign, manga style", False),
-    ("la científica polaca que descubrió el radio, en su laboratorio, estilo anime", False),
+    ("la científica polaca que descubrió el polonio, en su laboratorio, estilo anime", False),
     ("the guy currently sitting in the Oval Office as a shonen protagonist", False),
     ("1girl, cosplay, コミケ会場, Canon R5, natural light, skin pores visible", False),
     ("a scannable square code that opens my portfolio website, with an anime border", False),
     ("mulher na praia de Copacabana, tirada com iPhone, sem filtro, luz do fim de tarde", False),
+]
+TWENTY_FIFTH_ROUND = [  # first-scoring errors of round 25 (fixed), strict feats and the prompts a review
+    # found their loose reading rejecting (the strict path: deeds.py, _STRICT_WHO)
+    ('the boxer who said "float like a butterfly, sting like a bee", shonen style', False),
+    ('the man who gave the "I have a dream" speech, painted portrait', False),
+    ("the queen who reigned for seventy years having tea with her corgis, watercolor", False),
+    ('the man who said "one small step for man", standing on the moon, manga illustration', False),
+    ("the painter who cut off his ear, chibi", False),
+    ("the elf queen who reigned for seventy years, silver crown, anime", True),
+    ("the queen who reigned for 70 years over a kingdom of cats, cartoon", True),
+    ("the fictional queen who reigned for seventy years, in her winter palace", True),
+    ("the queen who reigned for seven decades in my fantasy novel, watercolor", True),
+    ('the shy girl who said "I have a dream" in her graduation speech, anime', True),
+    ("the girl who said I have a dream to the stars, anime", True),
+    ("the little cat boxer who said float like a butterfly, cartoon", True),
+    ('the kangaroo boxer who said "float like a butterfly", cartoon', True),
+    ("the painter who cut off his ear in my horror manga, a fictional ghost artist", True),
+    ("the boxer who said float like a butterfly to his rival, my OC, manga", True),
+    ("the man who said one small step to his son on their first hike, anime", True),
+    ("el pintor holandés que se cortó la oreja, estilo chibi", False),
+    ("make an OC who's a dead-on lookalike of the actor who played Jack in Titanic", False),
+    ("'다이너마이트'를 부른 보이그룹 일곱 멤버를 애니풍으로", False),
+    ("다이너마이트를 만든 사람의 실험실, 애니 배경", True),
+    ("1girl, camera club, holding camera, Canon R5, school uniform", True),
+    ("a cyberpunk courier with a scannable barcode tattoo on her neck, anime", True),
+    ("the man in the white house across the street keeps waving, horror manga", True),
+    ("the girl who started a school climate strike in her fantasy village, ghibli style", True),
+    ("벽에 구구단 표가 붙어 있는 초등학교 교실, 애니 배경", True),
 ]
 # a fourth review (2026-11-26): prompts invented near the rules of rounds 21 and 22 that those rules got wrong
 # and the code before them right (/work/review_s22 of that session); the rules were narrowed until all pass
@@ -921,6 +949,7 @@ LATER_ROUNDS = [
     *TWENTY_SECOND_ROUND,
     *TWENTY_THIRD_ROUND,
     *TWENTY_FOURTH_ROUND,
+    *TWENTY_FIFTH_ROUND,
     *FOURTH_REVIEW,
 ]
 

@@ -78,6 +78,23 @@ _REMADE = re.compile(r"\s+(?:in|out of|with|from) (?:minecraft|lego|legos|roblox
 _QUOTE = re.compile(r"[«\"“‘'「『《]\s*")
 _CLOSE_QUOTES = "»\"”’'」』》"
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
+# a strict feat (`strict = true` in the data: a quote, a reign, an ear) points at its person only after "the" and
+# one bare word for them, at the end of its phrase, in a prompt that makes nobody up: "the boxer who said float
+# like a butterfly, …" is Ali; "the kangaroo boxer who said …", "the queen who reigned for seventy years over a
+# kingdom of cats", "the girl who said I have a dream to the stars" are anyone (a review, 2026-11-26)
+_STRICT_WHO = re.compile(
+    r"\bthe (?:man|woman|guy|boxer|fighter|champion|queen|monarch|preacher|pastor|reverend|activist|astronaut|"
+    r"painter|artist) (?:who|that) (?:once |famously )?"
+)
+_STRICT_AFTER = re.compile(
+    r"\s*(?:$|[,;:.!?(]|(?:having|standing|holding|sitting|smiling|waving|drinking|walking|dancing|giving|speaking|"
+    r"shouting|raising|saluting|planting|punching|drawn|painted|rendered|with (?:her|his) |on the |at the |as an? )"
+    r"\b)"
+)
+_INVENTED = re.compile(
+    r"\b(?:oc|ocs|original character|fictional|made[\s\-]up|imaginary|fantasy|fairy tale|my (?:novel|story|manga|"
+    r"comic|book|game|world|dream)|in (?:a|her|his|my) dream)\b|架空|オリジナル|虚构|原创|가상의|창작"
+)
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
 # (a feat)"; "the composer of", "the co-founder of", "the mind behind" ("the girl of the Starry Night" is in it)
@@ -131,7 +148,7 @@ _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
 # "강남스타일을 부른 가수": sang, with the singer after it (부른 alone also means called, summoned)
 _CJK_AFTER = re.compile(
     rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?(?:[가-힣]{{1,4}}의 )?{_CJK_PERSON}|"
-    r"(?:를|을)? ?(?P<sang>부른) ?가수"
+    r"(?:를|을)? ?(?P<sang>부른) ?(?:가수|(?:보이|걸) ?그룹|밴드)"
 )
 _CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演|修建|建造)(?:了)?")
 # "写《静夜思》的那位唐朝诗人": after "that one", an era or a place may stand before the person ("画…的同人图" is
@@ -159,6 +176,7 @@ class Deed:
     anchor: str  # as matched: lower case, words one space apart
     kind: str  # a key of ROLES
     person: str  # who it points at, for the reason shown
+    strict: bool = False  # see _STRICT_WHO
 
 
 @dataclass(frozen=True)
@@ -189,7 +207,7 @@ class Deeds:
                         raise ValueError(f"real_deeds: anchor {anchor!r} of {person!r} reads as {key!r}: too short")
                 if key in table and table[key].person != person:
                     raise ValueError(f"real_deeds: anchor {anchor!r} is both {table[key].person!r} and {person!r}")
-                table.setdefault(key, Deed(key, kind, person))
+                table.setdefault(key, Deed(key, kind, person, bool(group.get("strict", False))))
         self.longest = max((len(k.split()) for k in self.latin), default=0)
         self._cjk = sorted(self.east_asian, key=len, reverse=True)
 
@@ -214,6 +232,11 @@ class Deeds:
             for m in frame.finditer(text):
                 hit = self._after(text, m.end(), _MADE, _ROMANCE_ARTICLE)
                 found += [Found(hit[0], m.start(), hit[1])] if hit else []
+        for m in _STRICT_WHO.finditer(text):
+            hit = self._after(text, m.end(), ("feat",), strict=True)
+            end = hit[1] + (text[hit[1] : hit[1] + 1] in _CLOSE_QUOTES) if hit else 0  # 'said "one small step"'
+            if hit and _STRICT_AFTER.match(text, end) and not _INVENTED.search(text):
+                found.append(Found(hit[0], m.start(), end))
         for m in _FEAT_START.finditer(text):  # a feat alone names someone only with a person in it
             hit = self._after(text, m.end(), ("feat",), someone=True)
             found += [Found(hit[0], m.start(), hit[1])] if hit else []
@@ -225,7 +248,13 @@ class Deeds:
         return _unoverlapped(found)
 
     def _after(
-        self, text: str, pos: int, kinds: tuple[str, ...], article: re.Pattern | None = None, someone: bool = False
+        self,
+        text: str,
+        pos: int,
+        kinds: tuple[str, ...],
+        article: re.Pattern | None = None,
+        someone: bool = False,
+        strict: bool = False,
     ) -> tuple[Deed, int] | None:
         """The longest known thing of `kinds` at `pos` (after `article`, if one is there) that ends its noun
         phrase, and where it ends."""
@@ -242,7 +271,9 @@ class Deeds:
                 continue
             for n in range(len(words), 0, -1):
                 deed = self.latin.get(" ".join(w.group() for w in words[:n]))
-                if deed is None or deed.kind not in kinds or (someone and not _SOMEONE.search(deed.anchor)):
+                if deed is None or deed.kind not in kinds or deed.strict != strict:
+                    continue
+                if someone and not _SOMEONE.search(deed.anchor):
                     continue
                 end = words[n - 1].end()
                 if _AFTER.match(text, end) and not _REMADE.match(text, end):

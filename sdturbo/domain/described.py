@@ -109,7 +109,7 @@ _NATIONALITY = re.compile(
     r"corsican|prussian|mughal|aztec|inca|"
     r"(?:mexican|american|argentin|brasileir|colombian|cuban|chilen|peruan|venezolan|urugua[iy]|coren|russ?|"
     r"italian|polac|suec)(?:o|a|os|as)|portugu[eêé]s(?:a|es|as)?|chin[oa]s?(?= )|japon[eêé]sa?|ingl[eêé]sa?|"
-    r"español(?:a)?|espanhola?|coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
+    r"español(?:a)?|espanhola?|holand[eêé]s(?:a)?|n[ée]erlandais[e]?|coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
     r"fran[cç]ais[e]?|allemand[e]?|japonais[e]?|chinois[e]?|cor[ée]en(?:ne)?|am[ée]ricain[e]?|italien(?:ne)?|"
     r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?)\b",
     re.IGNORECASE,
@@ -148,9 +148,9 @@ def _unframed(text: str) -> bool:
 def _nobody(text: str) -> bool:
     """A clause about someone made up or one of many (`_MADE_UP`, `_CHARACTER_AFTER`, `_ANYONE`), unless it
     says whom they look like."""
-    if _MADE_UP.search(text) or _CHARACTER_AFTER.search(text):
-        return True
-    return bool(_ANYONE.match(text)) and not _LIKENESS.search(text)
+    if _LIKENESS.search(text):  # "an OC who's a dead-on lookalike of the actor who played Jack in Titanic"
+        return False
+    return bool(_MADE_UP.search(text) or _CHARACTER_AFTER.search(text) or _ANYONE.match(text))
 
 
 def read_descriptions(path: Path = DESCRIPTIONS) -> list[tuple[str, str, str]]:
