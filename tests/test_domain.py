@@ -880,6 +880,20 @@ TWENTY_FIFTH_ROUND = [  # first-scoring errors of round 25 (fixed), strict feats
     ("the girl who started a school climate strike in her fantasy village, ghibli style", True),
     ("벽에 구구단 표가 붙어 있는 초등학교 교실, 애니 배경", True),
 ]
+TWENTY_SIXTH_ROUND = [  # first-scoring errors of round 26 (fixed) and neighbours
+    ("赛博朋克风格的女黑客，周围漂浮着全息数据图表，霓虹灯", True),
+    ("girl sneaking past security cameras in a rainy neon alley, cyberpunk", True),
+    ("総理大臣になった猫がネクタイを締めて記者会見している、ゆるいイラスト", True),
+    ("una chica con una cámara de fotos en el parque, anime", True),
+    ("como se fosse tirada com a câmera do celular, luz natural, cachorro no sofá", False),
+    ("a tintype portrait of a cowboy from the 1870s", False),
+    ("the guy from the distracted boyfriend meme redrawn as an anime character", False),
+    ("the emperor who crowned himself at Notre-Dame in 1804, crossing the Alps on a white horse", False),
+    ("a bowl of ramen shot from above for my food blog, natural light, shallow depth of field", False),
+    ("明日の朝刊の一面、見出しは「宇宙人来訪」", False),
+    ("app de delivery のホーム画面, cute, pastel, ボタン配置", False),
+    ("las ventas de cada mes como columnas con sus cifras encima, estilo manga", False),
+]
 # a fourth review (2026-11-26): prompts invented near the rules of rounds 21 and 22 that those rules got wrong
 # and the code before them right (/work/review_s22 of that session); the rules were narrowed until all pass
 FOURTH_REVIEW = [
@@ -950,6 +964,7 @@ LATER_ROUNDS = [
     *TWENTY_THIRD_ROUND,
     *TWENTY_FOURTH_ROUND,
     *TWENTY_FIFTH_ROUND,
+    *TWENTY_SIXTH_ROUND,
     *FOURTH_REVIEW,
 ]
 
