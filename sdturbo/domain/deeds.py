@@ -79,21 +79,22 @@ _QUOTE = re.compile(r"[«\"“‘'「『《]\s*")
 _CLOSE_QUOTES = "»\"”’'」』》"
 _ROMANCE_ARTICLE = re.compile(r"(?:(?:el|la|los|las|le|les|o|a|os|as) |l')")
 # a strict feat (`strict = true` in the data: a quote, a reign, an ear) points at its person only after "the" and
-# one bare word for them, at the end of its phrase, in a prompt that makes nobody up: "the boxer who said float
-# like a butterfly, …" is Ali; "the kangaroo boxer who said …", "the queen who reigned for seventy years over a
-# kingdom of cats", "the girl who said I have a dream to the stars" are anyone (a review, 2026-11-26)
-_STRICT_WHO = re.compile(
-    r"\bthe (?:man|woman|guy|boxer|fighter|champion|queen|monarch|preacher|pastor|reverend|activist|astronaut|"
-    r"painter|artist) (?:who|that) (?:once |famously )?"
-)
+# one bare word the data allows for them (`subjects`), at the end of its phrase, in a prompt that makes nobody up
+# and names nobody else after it: "the boxer who said float like a butterfly, …" is Ali; "the kangaroo boxer who
+# said …", "the woman who said I have a dream", "the queen who reigned for seventy years, an ancient elf …" are
+# anyone (two reviews, 2026-11-26)
+_STRICT_WHO = re.compile(r"\bthe (?P<who>[a-z]+) (?:who|that) (?:once |famously )?")
 _STRICT_AFTER = re.compile(
     r"\s*(?:$|[,;:.!?(]|(?:having|standing|holding|sitting|smiling|waving|drinking|walking|dancing|giving|speaking|"
-    r"shouting|raising|saluting|planting|punching|drawn|painted|rendered|with (?:her|his) |on the |at the |as an? )"
+    r"shouting|raising|saluting|planting|punching|drawn|painted|rendered|on the |at the |as an? )"
     r"\b)"
 )
+_SOMEONE_ELSE = re.compile(r"[,;:.]\s*(?:an?|my|our|his|her|their|the)\s+(?!(?:style|look)\b)\w")  # ", a kangaroo in…"
 _INVENTED = re.compile(
-    r"\b(?:oc|ocs|original character|fictional|made[\s\-]up|imaginary|fantasy|fairy tale|my (?:novel|story|manga|"
-    r"comic|book|game|world|dream)|in (?:a|her|his|my) dream)\b|架空|オリジナル|虚构|原创|가상의|창작"
+    r"\b(?:oc|ocs|original character|fictional|made[\s\-]up|imaginary|fairy tale|storybook|picture book|webcomic|"
+    r"visual novel|tabletop|school play|fantasy(?! (?:art|style|illustration|painting))|(?:my|our|her|his)(?: \w+'s)? "
+    r"(?:novel|story|manga|comic|book|game|world|dream|campaign|play|fanfic)|in (?:a|her|his|my) dream)\b|"
+    r"架空|オリジナル|虚构|原创|가상의|창작"
 )
 _THE = re.compile(r"(?:the|a|an) ")  # "the man who wrote a brief history of time"
 # English: "the man who painted", "the woman that first isolated", "whoever composed", "the man who measured
@@ -148,7 +149,7 @@ _CJK_PERSON = (  # not the start of 女の子 (a girl), 여자아이
 # "강남스타일을 부른 가수": sang, with the singer after it (부른 alone also means called, summoned)
 _CJK_AFTER = re.compile(
     rf"(?:の|的|의 ?)(?P<maker>{_CJK_MAKER})|(?:を|를|을)? ?(?P<deed>{_CJK_DEED}) ?(?:[가-힣]{{1,4}}의 )?{_CJK_PERSON}|"
-    r"(?:를|을)? ?(?P<sang>부른) ?(?:가수|(?:보이|걸) ?그룹|밴드)"
+    r"(?:를|을)? ?(?P<sang>부른) ?(?:가수|(?:보이|걸) ?그룹|밴드)(?!부| ?(?:지망|연습|보컬|고양이|강아지))"
 )
 _CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|创建|导演|修建|建造)(?:了)?")
 # "写《静夜思》的那位唐朝诗人": after "that one", an era or a place may stand before the person ("画…的同人图" is
@@ -177,6 +178,7 @@ class Deed:
     kind: str  # a key of ROLES
     person: str  # who it points at, for the reason shown
     strict: bool = False  # see _STRICT_WHO
+    subjects: tuple[str, ...] = ()  # a strict feat's bare words for its person
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,10 @@ class Deeds:
                         raise ValueError(f"real_deeds: anchor {anchor!r} of {person!r} reads as {key!r}: too short")
                 if key in table and table[key].person != person:
                     raise ValueError(f"real_deeds: anchor {anchor!r} is both {table[key].person!r} and {person!r}")
-                table.setdefault(key, Deed(key, kind, person, bool(group.get("strict", False))))
+                strict, subjects = bool(group.get("strict", False)), tuple(group.get("subjects", ()))
+                if strict and not subjects:
+                    raise ValueError(f"real_deeds: strict deeds of {person!r} need subjects (who may do them)")
+                table.setdefault(key, Deed(key, kind, person, strict, subjects))
         self.longest = max((len(k.split()) for k in self.latin), default=0)
         self._cjk = sorted(self.east_asian, key=len, reverse=True)
 
@@ -235,7 +240,13 @@ class Deeds:
         for m in _STRICT_WHO.finditer(text):
             hit = self._after(text, m.end(), ("feat",), strict=True)
             end = hit[1] + (text[hit[1] : hit[1] + 1] in _CLOSE_QUOTES) if hit else 0  # 'said "one small step"'
-            if hit and _STRICT_AFTER.match(text, end) and not _INVENTED.search(text):
+            if (
+                hit
+                and m.group("who") in hit[0].subjects
+                and _STRICT_AFTER.match(text, end)
+                and not _SOMEONE_ELSE.search(text, end)
+                and not _INVENTED.search(text)
+            ):
                 found.append(Found(hit[0], m.start(), end))
         for m in _FEAT_START.finditer(text):  # a feat alone names someone only with a person in it
             hit = self._after(text, m.end(), ("feat",), someone=True)

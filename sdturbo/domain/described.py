@@ -109,7 +109,7 @@ _NATIONALITY = re.compile(
     r"corsican|prussian|mughal|aztec|inca|"
     r"(?:mexican|american|argentin|brasileir|colombian|cuban|chilen|peruan|venezolan|urugua[iy]|coren|russ?|"
     r"italian|polac|suec)(?:o|a|os|as)|portugu[eêé]s(?:a|es|as)?|chin[oa]s?(?= )|japon[eêé]sa?|ingl[eêé]sa?|"
-    r"español(?:a)?|espanhola?|holand[eêé]s(?:a)?|n[ée]erlandais[e]?|coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
+    r"español(?:a)?|espanhola?|coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
     r"fran[cç]ais[e]?|allemand[e]?|japonais[e]?|chinois[e]?|cor[ée]en(?:ne)?|am[ée]ricain[e]?|italien(?:ne)?|"
     r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?)\b",
     re.IGNORECASE,
@@ -124,7 +124,11 @@ _MADE_UP = re.compile(
 )
 # a character after its description: "ノーベル賞を受賞した日本人科学者の少女", "한국 가수 같은 여자 아이돌 캐릭터"
 _CHARACTER_AFTER = re.compile(r"(?:少女|少年|女の子|男の子|キャラ|女孩|男孩|角色|소녀|소년|캐릭터)$")
-_LIKENESS = re.compile(r"\b(?:lookalike|look-alike|looks? (?:exactly |just )?like|resembl\w*)\b", re.IGNORECASE)
+# a likeness of one particular person ("looks like the Argentine number 10"), not of a type ("looks like a
+# Soviet cosmonaut")
+_LIKENESS_OF_ONE = re.compile(
+    r"\b(?:lookalike|look-alike|looks? (?:exactly |just )?like|resembl\w*)(?: of| to)? the\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def _unframed(text: str) -> bool:
 def _nobody(text: str) -> bool:
     """A clause about someone made up or one of many (`_MADE_UP`, `_CHARACTER_AFTER`, `_ANYONE`), unless it
     says whom they look like."""
-    if _LIKENESS.search(text):  # "an OC who's a dead-on lookalike of the actor who played Jack in Titanic"
+    if _LIKENESS_OF_ONE.search(text):  # "an OC who's a dead-on lookalike of the actor who played Jack in Titanic"
         return False
     return bool(_MADE_UP.search(text) or _CHARACTER_AFTER.search(text) or _ANYONE.match(text))
 
