@@ -893,6 +893,22 @@ TWENTY_SIXTH_ROUND = [  # first-scoring errors of round 26 (fixed) and neighbour
     ("app de delivery のホーム画面, cute, pastel, ボタン配置", False),
     ("las ventas de cada mes como columnas con sus cifras encima, estilo manga", False),
 ]
+TWENTY_SEVENTH_ROUND = [  # first-scoring errors of round 27 (fixed) and neighbours
+    (
+        "masterpiece, best quality, 8k wallpaper, 1girl, dslr camera strap around neck, photography club, "
+        "school hallway",
+        True,
+    ),
+    ("侦探少女站在贴满照片和红线的软木板前，夜晚，台灯", True),
+    ("a paparazzo character hiding in a bush with a huge telephoto lens, comedic chibi", True),
+    ("portrait of a girl shot with a telephoto lens, bokeh", False),
+    ("anime girl with pink hair but as a real human, real skin, real hair", False),
+    ("the current occupant of the Oval Office as a mecha pilot", False),
+    ("白宫现在的主人画成Q版", False),
+    ("pie breakdown of my monthly budget: rent 40%, food 20%, savings 15%, misc 25%, pastel colors", False),
+    ("manga portrait of the woman who won two Nobel Prizes for her radioactivity research", False),
+    ("ドジャースで二刀流をやっている日本人スーパースターをアニメ風に", False),
+]
 # a sixth review (2026-11-26): prompts invented near the strict feats and round 25's rules that the first version
 # of those got wrong (/work/review_s25 of that session); subjects per deed, appositives and more made-up markers
 SIXTH_REVIEW = [
@@ -1042,6 +1058,7 @@ LATER_ROUNDS = [
     *TWENTY_FOURTH_ROUND,
     *TWENTY_FIFTH_ROUND,
     *TWENTY_SIXTH_ROUND,
+    *TWENTY_SEVENTH_ROUND,
     *FOURTH_REVIEW,
     *SIXTH_REVIEW,
 ]
