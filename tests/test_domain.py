@@ -987,6 +987,23 @@ SIXTH_REVIEW = [
     ("the painter who cut off his ear, smiling, a vampire artist in a gothic manor", True),
     ("the queen that reigned for seventy years, fantasy art style", False),
 ]
+# a seventh review (2026-11-26): prompts invented near the terms of rounds 26-27 that their first version got
+# wrong (/work/review_s27 of that session)
+SEVENTH_REVIEW = [
+    ("a dusty shelf of tintypes in an antique shop, watercolor", True),
+    ("a vampire who keeps tintypes of everyone he has outlived, gothic anime", True),
+    ("draw a cute chibi chef mascot for my food blog", True),
+    ("a kawaii onigiri character logo illustration for my food blog, flat cartoon style", True),
+    ("a manga villain obsessed with market share, sitting in a dark tower", True),
+    ("un étudiant endormi devant les diapos de titre, style manga", True),
+    ("老板看着季度营收皱眉的动漫插画", True),
+    ("一个为季度营收发愁的猫咪老板，卡通风格", True),
+    ("the occupant of the white house at the end of the lane, a lonely witch, watercolor", True),
+    ("朝刊の一面を読むおじいさん、縁側、アニメ風", True),
+    ("夕刊の一面に驚く少女、喫茶店、イラスト", True),
+    ("スマホのホーム画面を見つめる少女、夜の電車、アニメ", True),
+    ("ゲームコントローラーのボタン配置に悩む少年、コミカルな漫画", True),
+]
 # a fourth review (2026-11-26): prompts invented near the rules of rounds 21 and 22 that those rules got wrong
 # and the code before them right (/work/review_s22 of that session); the rules were narrowed until all pass
 FOURTH_REVIEW = [
@@ -1061,6 +1078,7 @@ LATER_ROUNDS = [
     *TWENTY_SEVENTH_ROUND,
     *FOURTH_REVIEW,
     *SIXTH_REVIEW,
+    *SEVENTH_REVIEW,
 ]
 
 
