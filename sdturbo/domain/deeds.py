@@ -177,8 +177,11 @@ class Deed:
     anchor: str  # as matched: lower case, words one space apart
     kind: str  # a key of ROLES
     person: str  # who it points at, for the reason shown
-    strict: bool = False  # see _STRICT_WHO
-    subjects: tuple[str, ...] = ()  # a strict feat's bare words for its person
+    subjects: tuple[str, ...] = ()  # a strict feat's bare words for its person (see _STRICT_WHO)
+
+    @property
+    def strict(self) -> bool:
+        return bool(self.subjects)
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ class Deeds:
                 strict, subjects = bool(group.get("strict", False)), tuple(group.get("subjects", ()))
                 if strict and not subjects:
                     raise ValueError(f"real_deeds: strict deeds of {person!r} need subjects (who may do them)")
-                table.setdefault(key, Deed(key, kind, person, strict, subjects))
+                table.setdefault(key, Deed(key, kind, person, subjects if strict else ()))
         self.longest = max((len(k.split()) for k in self.latin), default=0)
         self._cjk = sorted(self.east_asian, key=len, reverse=True)
 
@@ -239,15 +242,14 @@ class Deeds:
                 found += [Found(hit[0], m.start(), hit[1])] if hit else []
         for m in _STRICT_WHO.finditer(text):
             hit = self._after(text, m.end(), ("feat",), strict=True)
-            end = hit[1] + (text[hit[1] : hit[1] + 1] in _CLOSE_QUOTES) if hit else 0  # 'said "one small step"'
             if (
                 hit
                 and m.group("who") in hit[0].subjects
-                and _STRICT_AFTER.match(text, end)
-                and not _SOMEONE_ELSE.search(text, end)
+                and _STRICT_AFTER.match(text, hit[1])
+                and not _SOMEONE_ELSE.search(text, hit[1])
                 and not _INVENTED.search(text)
             ):
-                found.append(Found(hit[0], m.start(), end))
+                found.append(Found(hit[0], m.start(), hit[1]))
         for m in _FEAT_START.finditer(text):  # a feat alone names someone only with a person in it
             hit = self._after(text, m.end(), ("feat",), someone=True)
             found += [Found(hit[0], m.start(), hit[1])] if hit else []
@@ -288,7 +290,9 @@ class Deeds:
                     continue
                 end = words[n - 1].end()
                 if _AFTER.match(text, end) and not _REMADE.match(text, end):
-                    return deed, end + (start > pos and text[end : end + 1] in _CLOSE_QUOTES)  # the quote it opened
+                    # a quote opened before or inside it closes with it: "« La Vie en rose »", 'said "one small step"'
+                    opened = start > pos or _QUOTE.search(text, start, end) is not None
+                    return deed, end + (opened and text[end : end + 1] in _CLOSE_QUOTES)
         return None
 
     def _before(self, text: str, pos: int, possessive: bool, maker: str) -> tuple[Deed, int] | None:
