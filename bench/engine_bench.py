@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--optimize", default="fast", help="our engine's optimizations (default: fast = all)")
     parser.add_argument("--dtype", default="auto", help="our engine's precision: auto, fp16, bf16 or fp32")
     parser.add_argument("--attention", default="auto", help=f"our engine's attention: {', '.join(ATTENTIONS)}")
-    parser.add_argument("--compile-mode", default="max-autotune", help="torch.compile mode for 'compile'")
+    parser.add_argument("--compile-mode", default="reduce-overhead", help="torch.compile mode for 'compile'")
     parser.add_argument(
         "--iters",
         type=_checked(lambda t: check_count(int(t), "iters", 1, 1000)),

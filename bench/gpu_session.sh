@@ -5,8 +5,9 @@
 #   bash bench/gpu_session.sh eager      # engine_bench, all optimizations but compile, every seed-table row
 #   bash bench/gpu_session.sh kernels    # 512² 1 step, batch 1 and 16: bf16, and each preferred SDPA kernel
 #   bash bench/gpu_session.sh tests      # pytest -m gpu: full-size fp16 parity (kernels, fast+compile vs stock)
-#   bash bench/gpu_session.sh compile    # engine_bench with torch.compile max-autotune, 512² rows, batch 1 and 16
-#                                        # (COMPILE_MODE=reduce-overhead COMPILE_ROWS=512:1: CUDA graphs without autotuning, ~minutes less)
+#   bash bench/gpu_session.sh compile    # engine_bench with torch.compile reduce-overhead (CUDA graphs), 512² rows, batch 1 and 16
+#                                        # (~70 s a shape on an H100; COMPILE_MODE=max-autotune tunes every kernel: many minutes;
+#                                        #  COMPILE_ROWS=512:1 COMPILE_BATCHES=1: one graph to warm, the batch-1 latency alone)
 #   bash bench/gpu_session.sh ablation   # 512² 1 step, batch 1 and 16: no optimization, then each one alone
 #   bash bench/gpu_session.sh serve      # serve_bench against the full-size random model
 #
@@ -52,7 +53,7 @@ case "$stage" in
               | tee "$out/kernels.txt" ;;
   tests)    timeout 560 python3 -m pytest -m gpu -s -q -p no:cacheprovider tests/test_gpu.py 2>&1 \
               | tee "$out/gpu-tests.txt" ;;
-  compile)  bench --optimize fast --compile-mode "${COMPILE_MODE:-max-autotune}" --rows "${COMPILE_ROWS:-512:1,512:2,512:4}" --batches 1,16 \
+  compile)  bench --optimize fast --compile-mode "${COMPILE_MODE:-reduce-overhead}" --rows "${COMPILE_ROWS:-512:1,512:2,512:4}" --batches "${COMPILE_BATCHES:-1,16}" \
               --out "$out/compile" 2>&1 | tee "$out/compile.log" ;;
   ablation) variants "none=--optimize none" "channels_last=--optimize channels_last" \
               "fuse_qkv=--optimize fuse_qkv" "uint8_decode=--optimize uint8_decode" | tee "$out/ablation.txt" ;;
