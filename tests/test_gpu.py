@@ -74,7 +74,12 @@ def test_optimized_engine_matches_stock_at_full_size(sdpa):
     del stock
     # one bucket and CUDA graphs without autotuning: ~70 s to compile on an H100 (docs/BENCHMARKS.md)
     settings = Settings.from_env(
-        model="random-full", device="cuda", dtype="fp16", optimize="fast", compile_mode="reduce-overhead", max_batch_size=1
+        model="random-full",
+        device="cuda",
+        dtype="fp16",
+        optimize="fast",
+        compile_mode="reduce-overhead",
+        max_batch_size=1,
     )
     fast = SDTurboGenerator(settings=settings).load(warmup=True)
     assert fast.engine.graphs == {(1, 512, 512)}
