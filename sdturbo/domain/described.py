@@ -63,12 +63,12 @@ _ROLES = (
     r"inventeur|fundador|fondateur|fondatrice"
 )
 _DESCRIBES = re.compile(
-    r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
+    r"\b(?:the|that|this|a|an|\w+'s) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
     r"\b(?:el|la|le|l'|o|a|un|une|um|uma) (?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
     r"\bn(?:umber|[uú]mero|o\.|º) ?\d{1,2}\b|"
-    r"選手|歌手|監督|皇帝|女王|大統領|首相|知事|創始者|创始人|球员|总统|主席|선수|가수|감독|대통령|황제|주장",
+    r"選手|歌手|監督|皇帝|女王|大統領|首相|知事|創始者|创始人|球员|总统|主席|선수|가수|감독|대통령|황제|주장|的那位|的那个|的那個",
     re.IGNORECASE,
 )
 # a look, not a person to draw: "in the style of the painter of the Mona Lisa", "a Ghibli director-esque sky"
@@ -79,6 +79,9 @@ _STYLED = re.compile(
 # shirt), or a script without capitals; "the swimmer who won gold at the olympics" or "the rapper who grew up
 # in the slums" could be anyone
 _SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-'=]+)|\d|[²³]|[^\x00-\u024f]")  # "E=mc²" too
+# words they said or sang, quoted: a detail too, but anyone can say them ("the shy girl who said "I have a dream"
+# in her graduation speech"), so with it alone the clause must come as close as an unframed one
+_QUOTED = re.compile(r"[\"“«][^\"”»]+[\"”»]")
 _CLAUSE = re.compile(r"[^,;，、。；]+")
 # long enough to describe somebody without a frame: three words (a script without spaces: five characters, in
 # `_unframed`)
@@ -90,7 +93,8 @@ _PERSON_CUE = re.compile(
     rf"\b(?:{_ROLES}|man|woman|guy|lady|person|maestro|superstar|star|legend|icon|general|admiral|commander|"
     r"liberator|libertador|lib[ée]rateur|revolutionary|ruler|daimyo|secretary|minister|justice|judge|winner|"
     r"batsman|bowler|cricketer|wife|husband|widow|discoverer|played by|medall?ist|record holder|laureate|hunter|"
-    r"sniper|lawyer|astronomer|clerk|b?ballerin[ao]|dancer|saint|prophet|monk|nun|priest|bishop|rabbi|imam|guru)s?"
+    r"sniper|lawyer|astronomer|clerk|b?ballerin[ao]|dancer|saint|prophet|monk|nun|priest|bishop|rabbi|imam|guru|"
+    r"goat|mvp|all-star|hall of famer)s?"
     r"\b|選手|歌手|皇帝|女王|国王|天皇|将軍|武将|大名|大統領|首相|丞相|宰相|诗人|詩人|画家|作家|科学者|科学家|"
     r"発明家|发明家|学家|学者|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|天才|鬼才|선수|가수|배우|대통령|황제|여왕|"
     r"장군|제독|명장|과학자|작가|화가|보이그룹|걸그룹|그룹|멤버|グループ|メンバー|组合|組合|成员|成員|"
@@ -189,8 +193,10 @@ class Described:
         """The first describing clause closer to a real person than the thresholds allow, if any."""
         for clause in _CLAUSE.finditer(prompt):
             text = clause.group().strip()
-            framed = _DESCRIBES.search(text) and _SPECIFIC.search(text)
-            if not (framed or _unframed(text)) or _STYLED.search(text) or _nobody(text):
+            describes = _DESCRIBES.search(text)
+            framed = describes and _SPECIFIC.search(text)
+            quoted = describes and _QUOTED.search(text)
+            if not (framed or quoted or _unframed(text)) or _STYLED.search(text) or _nobody(text):
                 continue
             vector = self._embed_one(text)
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}
