@@ -63,7 +63,7 @@ _ROLES = (
     r"inventeur|fundador|fondateur|fondatrice"
 )
 _DESCRIBES = re.compile(
-    r"\b(?:the|that|this|a|an|\w+'s) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
+    r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
     r"\b(?:el|la|le|l'|o|a|un|une|um|uma) (?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
