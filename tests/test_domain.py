@@ -1135,21 +1135,27 @@ def test_cases_of_the_ninth_to_twenty_fourth_rounds_and_reviews(unremembered, pr
     assert unremembered.validate(prompt).allowed is allowed
 
 
-def test_the_name_shortlist_finds_what_the_whole_list_finds(validator):
-    """Only names whose needle starts with three letters of the prompt are tried: the same hits, in order."""
-    from sdturbo.domain.rules import _consume
+def test_the_shortlists_find_what_the_whole_lists_find(validator):
+    """Only terms with a needle that starts with three letters of the prompt are tried: the same hits, in order,
+    for names and for the style, neutral and reject terms, over every prompt of two labelled sets."""
+    from sdturbo.domain.rules import _consume, _grams
 
     rules = validator.rules
-    for prompt in (
-        "Katalin Karikó and Barack Obama at a café, 杉原千畝 beside them, IU singing",
-        "the man who painted the mona lisa, anime",
-        "a fox in a lantern-lit alley",
-    ):
+    lists = [(rules.people, rules._people), (rules.neutral, rules._neutral), (rules.anime, rules._anime)]
+    lists += [(rules.rejects[name], rules._rejects[name]) for name in rules.rejects]
+    prompts = [
+        p
+        for name in ("domain_borderline_test28a.tsv", "domain_borderline_test29b.tsv")
+        for _, p in read_tsv(DATA / name)
+    ]
+    prompts.append("Katalin Karikó and Barack Obama at a café, 杉原千畝 beside them, IU singing")
+    for prompt in prompts:
         text = prompt.lower()
-        whole = _consume(list(text), rules.people)
-        short = _consume(list(text), rules._people.among(list(text)))
-        assert [h.term.text for h in short] == [h.term.text for h in whole]
-    assert len(rules._people.among(list("a fox in a lantern-lit alley"))) < len(rules.people) / 10
+        for whole, shortlist in lists:
+            found = _consume(list(text), shortlist.among(_grams(text)))
+            assert [h.term.text for h in found] == [h.term.text for h in _consume(list(text), whole)], prompt
+    assert len(rules._people.among(_grams("a fox in a lantern-lit alley"))) < len(rules.people) / 10
+    assert len(rules._rejects["document_or_data"].among(_grams("a fox in a lantern-lit alley"))) < 200
 
 
 def test_a_regex_term_is_tried_only_where_its_required_letters_are():

@@ -236,6 +236,8 @@ class Rules:
         self.negated = self._terms(data["reject"]["photographic"].get("negated", []), WEIGHTS["strong"])
         self.rejects = {name: self._weighted(spec) for name, spec in data["reject"].items()}
         self.labels = {name: spec["label"] for name, spec in data["reject"].items()}
+        self._neutral, self._anime = _Shortlist(self.neutral), _Shortlist(self.anime)
+        self._rejects = {name: _Shortlist(terms) for name, terms in self.rejects.items()}
         self.people = sorted(
             (
                 Term(n, compile_term(n), role=group["role"], bare=group.get("bare", False))
@@ -259,12 +261,12 @@ class Rules:
         hits = [hit for category in evidence.rejects.values() for hit in category]
         return agent is not None and all(_ACTING.search(evidence.text[agent.end() : h.start]) for h in hits)
 
-    def _nicknamed(self, evidence: Evidence, chars: list[str]) -> list[Hit]:
+    def _nicknamed(self, evidence: Evidence, chars: list[str], grams: set[str]) -> list[Hit]:
         """Real people named by a nickname: a Latin one after a definite article or opening a clause ("the Sun
         King", "His Airness, dunking"; not "a sun king of a solar empire" or "the sun king of the desert
         kingdom"), a CJK one where it is not the start of a longer noun."""
         hits = []
-        for hit in _consume(list(chars), self._nicknames.among(chars), None, evidence.text):
+        for hit in _consume(list(chars), self._nicknames.among(grams), None, evidence.text):
             after = evidence.text[hit.end :]
             if _EAST_ASIAN.search(hit.term.text):
                 counts = not _CJK_COMPOUND.match(after)  # "鉄の女戦士" is a warrior, not Thatcher
@@ -307,20 +309,20 @@ class Rules:
     def scan(self, prompt: str) -> Evidence:
         """Match every term; each matched span is blanked so it is counted once."""
         evidence = Evidence(normalize(prompt))
-        chars = list(evidence.text)
-        evidence.explained = _consume(chars, self.neutral)
+        chars, grams = list(evidence.text), _grams(evidence.text)
+        evidence.explained = _consume(chars, self._neutral.among(grams))
         if negated := _consume(chars, self.negated, evidence.removed, evidence.text):
             evidence.rejects["photographic"] = negated
-        evidence.anime = _consume(chars, self.anime)
+        evidence.anime = _consume(chars, self._anime.among(grams))
         if negated and evidence.anime:  # "pixel art instead of anime style": a drawn style is still asked for
             evidence.explain("photographic")
-        found = _consume(chars, self._people.among(chars), evidence.removed, evidence.text)
+        found = _consume(chars, self._people.among(grams), evidence.removed, evidence.text)
         # then names in leetspeak ("T4ylor Sw1ft") with their digits read as letters (the spans stay the same)
         spelled = _spelled(chars)
         if spelled != chars:
-            found += _consume(spelled, self._people.among(spelled), evidence.removed, evidence.text)
+            found += _consume(spelled, self._people.among(_grams("".join(spelled))), evidence.removed, evidence.text)
             chars[:] = [" " if s == " " else c for c, s in zip(chars, spelled, strict=True)]  # blank where read
-        found += self._nicknamed(evidence, chars) + self._deeds(evidence, chars)
+        found += self._nicknamed(evidence, chars, grams) + self._deeds(evidence, chars)
         for hit in found:
             # "in the style of X" / "X-style" names a look, not a person to depict; a pet may bear a famous name
             before, after = evidence.text[: hit.start], evidence.text[hit.end :]
@@ -329,8 +331,8 @@ class Rules:
             styled = styled or _NAMED_BEFORE.search(before) or _PET_AFTER.match(after)
             styled = styled or (hit.term.bare and not _subject(before, after))
             (evidence.explained if styled else evidence.people).append(hit)
-        for category, terms in self.rejects.items():
-            for hit in _consume(chars, terms, evidence.removed, evidence.text):
+        for category, shortlist in self._rejects.items():
+            for hit in _consume(chars, shortlist.among(grams), evidence.removed, evidence.text):
                 if self._prop_before.search(evidence.text, 0, hit.start) or _placed(evidence.text, hit):
                     evidence.explained.append(hit)
                 else:
@@ -362,23 +364,33 @@ def _nickname(entry: dict) -> Term:
 
 
 class _Shortlist:
-    """Thousands of names, most of which cannot be in a given prompt: only those whose needle starts with
-    three letters the prompt has are tried (in their order), so a scan does not loop over every name."""
+    """Thousands of terms, most of which cannot be in a given prompt: only those with a needle that starts
+    with three letters the prompt has are tried (in their order), so a scan does not loop over every term."""
 
     def __init__(self, terms: list[Term]) -> None:
         self.terms = terms
-        self.always: list[int] = []  # short or no needle: always tried
+        self.always: list[int] = []  # a short needle or none known: always tried
         self.by_start: dict[str, list[int]] = {}
         for i, term in enumerate(terms):
-            needle = term.needle
-            (self.by_start.setdefault(needle[:3], []) if len(needle) >= 3 else self.always).append(i)
+            needles = term.needles
+            if not needles or min(map(len, needles)) < 3:
+                self.always.append(i)
+                continue
+            for start in {needle[:3] for needle in needles}:
+                self.by_start.setdefault(start, []).append(i)
 
-    def among(self, chars: list[str]) -> list[Term]:
-        text = "".join(chars)
+    def among(self, grams: set[str]) -> list[Term]:
+        """The terms that may be in a text with these three-letter pieces (`_grams`), in their order."""
         found = set(self.always)
-        for i in range(len(text) - 2):
-            found.update(self.by_start.get(text[i : i + 3], ()))
+        for gram in grams:
+            found.update(self.by_start.get(gram, ()))
         return [self.terms[i] for i in sorted(found)]
+
+
+def _grams(text: str) -> set[str]:
+    """Every three-letter piece of `text`: what a `_Shortlist` looks terms up by (blanking a term's span later
+    only removes pieces, so those of the text as written are enough for the whole scan)."""
+    return {text[i : i + 3] for i in range(len(text) - 2)}
 
 
 def _claimed(hit: Hit, evidence: Evidence, chars: list[str]) -> Hit:
