@@ -68,7 +68,8 @@ _DESCRIBES = re.compile(
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
     r"\bn(?:umber|[uú]mero|o\.|º) ?\d{1,2}\b|"
-    r"選手|歌手|監督|皇帝|女王|大統領|首相|知事|創始者|创始人|球员|总统|主席|선수|가수|감독|대통령|황제|주장|的那位|的那个|的那個",
+    r"選手|歌手|監督|皇帝|女王|大統領|首相|知事|創始者|创始人|球员|总统|主席|선수|가수|감독|대통령|황제|주장|的那位|的那个|的那個|"
+    r"[가-힣] 그 (?:사람|분|남자|여자)",
     re.IGNORECASE,
 )
 # a look, not a person to draw: "in the style of the painter of the Mona Lisa", "a Ghibli director-esque sky"
@@ -81,8 +82,9 @@ _STYLED = re.compile(
 _SPECIFIC = re.compile(r"(?<=\S)\s+(?:[A-ZÀ-ÖØ-Þ][\w\-'=]+)|\d|[²³]|[^\x00-\u024f]")  # "E=mc²" too
 # words they said or sang, quoted: a detail too, but anyone can say them ("the shy girl who said "I have a dream"
 # in her graduation speech"), so with it alone the clause must come as close as an unframed one
-_QUOTED = re.compile(r"[\"“«][^\"”»]+[\"”»]")
-_CLAUSE = re.compile(r"[^,;，、。；]+")
+_QUOTED = re.compile(r"[\"“«「][^\"”»」]+[\"”»」]|(?<!\w)'[^']+'(?!\w)")
+# a clause runs to a comma or semicolon outside quotes ("the man who said 'Veni, vidi, vici' crossing the Rubicon")
+_CLAUSE = re.compile(r"(?:\"[^\"]*\"|“[^”]*”|«[^»]*»|「[^」]*」|(?<!\w)'[^']*'(?!\w)|[^,;，、。；])+")
 # long enough to describe somebody without a frame: three words (a script without spaces: five characters, in
 # `_unframed`)
 _LONG = re.compile(r"\S+\s+\S+\s+\S")
@@ -94,9 +96,9 @@ _PERSON_CUE = re.compile(
     r"liberator|libertador|lib[ée]rateur|revolutionary|ruler|daimyo|secretary|minister|justice|judge|winner|"
     r"batsman|bowler|cricketer|wife|husband|widow|discoverer|played by|medall?ist|record holder|laureate|hunter|"
     r"sniper|lawyer|astronomer|clerk|b?ballerin[ao]|dancer|saint|prophet|monk|nun|priest|bishop|rabbi|imam|guru|"
-    r"goat|mvp|all-star|hall of famer)s?"
+    r"goat|mvp|all-star|hall of famer|group|band)s?"
     r"\b|選手|歌手|皇帝|女王|国王|天皇|将軍|武将|大名|大統領|首相|丞相|宰相|诗人|詩人|画家|作家|科学者|科学家|"
-    r"発明家|发明家|学家|学者|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|天才|鬼才|선수|가수|배우|대통령|황제|여왕|"
+    r"発明家|发明家|学家|学者|巨匠|大師|大师|거장|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|天才|鬼才|선수|가수|배우|대통령|황제|여왕|"
     r"장군|제독|명장|과학자|작가|화가|보이그룹|걸그룹|그룹|멤버|グループ|メンバー|组合|組合|成员|成員|"
     # skater, player, medalist, leaguer
     r"领袖|領袖|小巨人|(?:ター|ヤー|ナー|ダー|カー|サー|スト|ラー|ガー)(?![\u30a0-\u30ff])|리스트",
@@ -115,7 +117,8 @@ _NATIONALITY = re.compile(
     r"italian|polac|suec)(?:o|a|os|as)|portugu[eêé]s(?:a|es|as)?|chin[oa]s?(?= )|japon[eêé]sa?|ingl[eêé]sa?|"
     r"español(?:a)?|espanhola?|coreana?|franc[eêé]sa?|alem[aãá]n?|alemana|"
     r"fran[cç]ais[e]?|allemand[e]?|japonais[e]?|chinois[e]?|cor[ée]en(?:ne)?|am[ée]ricain[e]?|italien(?:ne)?|"
-    r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?)\b",
+    r"mexicain[e]?|br[ée]silien(?:ne)?|argentin[e]?|anglais[e]?|espagnol[e]?|russe|su[ée]dois[e]?|polonais[e]?|"
+    r"hollandais[e]?|n[ée]erlandais[e]?)\b",
     re.IGNORECASE,
 )
 # one of many, or made up: "a Jamaican sprinter crossing the finish line", "a Mongol warlord OC", "the Argentine
@@ -124,6 +127,12 @@ _ANYONE = re.compile(r"^(?:an?|una?|une|uma|um|some|one) ", re.IGNORECASE)
 _MADE_UP = re.compile(
     r"\b(?:oc|ocs|original character|fictional|made-up|made up|imaginary|fantasy|ficticio|ficticia|fictif|fictive|"
     r"fict[ií]cio|fict[ií]cia)\b|架空|オリジナル|虚构|虛構|原创|原創|가상의|창작",
+    re.IGNORECASE,
+)
+# a picture before whom it shows: "a cute manga portrait of the woman who won Nobel Prizes in both…"
+_PICTURE_OF = re.compile(
+    r"^(?:an?|una?|une|uma|um) (?:[\w\-]+ ){0,3}?(?:portrait|picture|drawing|illustration|sketch|painting|version|"
+    r"caricature|doodle|fan ?art|image|figure|statue|retrato|dibujo|desenho|dessin|portrait)s? (?:of|de|do|da|du) ",
     re.IGNORECASE,
 )
 # a character after its description: "ノーベル賞を受賞した日本人科学者の少女", "한국 가수 같은 여자 아이돌 캐릭터"
@@ -155,10 +164,10 @@ def _unframed(text: str) -> bool:
 
 def _nobody(text: str) -> bool:
     """A clause about someone made up or one of many (`_MADE_UP`, `_CHARACTER_AFTER`, `_ANYONE`), unless it
-    says whom they look like."""
+    says whom they look like; "a cute portrait of the woman who…" is of one."""
     if _LIKENESS_OF_ONE.search(text):  # "an OC who's a dead-on lookalike of the actor who played Jack in Titanic"
         return False
-    return bool(_MADE_UP.search(text) or _CHARACTER_AFTER.search(text) or _ANYONE.match(text))
+    return bool(_MADE_UP.search(text) or _CHARACTER_AFTER.search(text) or _ANYONE.match(_PICTURE_OF.sub("", text)))
 
 
 def read_descriptions(path: Path = DESCRIPTIONS) -> list[tuple[str, str, str]]:

@@ -62,7 +62,7 @@ _MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", 
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and (?:[\w\-]+ )?[\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|propped|"
-    r"stuck|mounted|clipped|glued|"
+    r"stuck|mounted|clipped|glued|rolled|tucked|folded|"
     rf"{'|'.join(sorted(_MOVING))}|"
     r"on (?:(?:the|a|her|his|their) )?(?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board|chalkboard|"
     r"blackboard|whiteboard))\b"
