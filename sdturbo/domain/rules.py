@@ -55,14 +55,17 @@ _CLAUSE_START = re.compile(r",\s*$")  # a tag after others, not the prompt itsel
 _ARTICLE_BEFORE = re.compile(
     r"\b(?:a|an|the|her|his|their|its|my|some|old|faded|glowing|two|three|several)\s+(?:[\w\-]+\s+)?$"
 )
-# things in motion or slung on someone are props whatever comes before them: "sheet music sliding off the stand"
-_MOVING = frozenset(("sliding", "falling", "fluttering", "drifting", "blowing", "slung", "strapped"))
+# things in motion, slung on someone or tucked under an arm are props whatever comes before them: "sheet music
+# sliding off the stand", "sheet music tucked under her arm"
+_MOVING = frozenset(
+    ("sliding", "falling", "fluttering", "drifting", "blowing", "slung", "strapped", "tucked", "rolled")
+)
 # a rejected word followed by where it lies in the scene is a prop too: "polaroids scattered on the bed"
 # ("a polaroid camera hanging around his neck", "a telephoto lens slung over his shoulder")
 _PROP_AFTER = re.compile(
     r"(?:e?s)?(?:[\s\-]+(?:cameras?|lens(?:es)?))?(?: and (?:[\w\-]+ )?[\w\-]+){0,2}\s+"
     r"(?:scattered|strewn|pinned|taped|hanging|lying|spread|piled|stacked|framed|carved|etched|engraved|propped|"
-    r"stuck|mounted|clipped|glued|rolled|tucked|folded|"
+    r"stuck|mounted|clipped|glued|folded|"
     rf"{'|'.join(sorted(_MOVING))}|"
     r"on (?:(?:the|a|her|his|their) )?(?:walls?|desk|table|bed|floor|shelf|shelves|counter|fridge|board|chalkboard|"
     r"blackboard|whiteboard))\b"
