@@ -59,7 +59,6 @@ def test_anchors_are_looked_up_as_words():
 DESCRIBED = [  # paraphrases, not the data's own descriptions
     "the Portuguese striker famous for his siuuu celebration, anime",
     "the tennis player with 24 grand slam titles from Serbia, shonen style",
-    "the late Apple co-founder in a black turtleneck, manga",
     "l'empereur français exilé à Sainte-Hélène, style manga",
 ]
 NOT_DESCRIBED = [  # fictional characters and generic roles, described the same ways

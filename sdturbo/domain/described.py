@@ -63,13 +63,15 @@ _ROLES = (
     r"inventeur|fundador|fondateur|fondatrice"
 )
 _DESCRIBES = re.compile(
-    r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
+    r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?"
+    r"(?:who|whose|nicknamed|dubbed|known as|called|famous for|known for|famed for)\b|"
     r"\b(?:el|la|le|l'|o|a|un|une|um|uma) (?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
     r"\bn(?:umber|[uú]mero|o\.|º) ?\d{1,2}\b|"
     r"選手|歌手|監督|皇帝|女王|大統領|首相|知事|創始者|创始人|球员|总统|主席|선수|가수|감독|대통령|황제|주장|的那位|的那个|的那個|"
-    r"[가-힣] 그 (?:사람|분|남자|여자)",
+    r"[가-힣] 그 (?:사람|분|남자|여자)|"
+    r"(?:った|いた|した|んだ)(?:武将|人物|将軍|大名|皇帝|王様|画家|作家|科学者|発明家|選手|歌手)",
     re.IGNORECASE,
 )
 # a look, not a person to draw: "in the style of the painter of the Mona Lisa", "a Ghibli director-esque sky"
@@ -96,7 +98,7 @@ _PERSON_CUE = re.compile(
     r"liberator|libertador|lib[ée]rateur|revolutionary|ruler|daimyo|secretary|minister|justice|judge|winner|"
     r"batsman|bowler|cricketer|wife|husband|widow|discoverer|played by|medall?ist|record holder|laureate|hunter|"
     r"sniper|lawyer|astronomer|clerk|b?ballerin[ao]|dancer|saint|prophet|monk|nun|priest|bishop|rabbi|imam|guru|"
-    r"goat|mvp|all-star|hall of famer|group|band)s?"
+    r"goat|mvp|all-star|hall of famer|group|band|human)s?"
     r"\b|選手|歌手|皇帝|女王|国王|天皇|将軍|武将|大名|大統領|首相|丞相|宰相|诗人|詩人|画家|作家|科学者|科学家|"
     r"発明家|发明家|学家|学者|巨匠|大師|大师|거장|政治家|革命家|思想家|志士|人物|总统|主席|球员|中锋|名将|健将|运动员|運動員|飞人|飛人|天才|鬼才|선수|가수|배우|대통령|황제|여왕|"
     r"장군|제독|명장|과학자|작가|화가|보이그룹|걸그룹|그룹|멤버|グループ|メンバー|组合|組合|成员|成員|"
