@@ -64,14 +64,13 @@ _ROLES = (
 )
 _DESCRIBES = re.compile(
     r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?"
-    r"(?:who|whose|nicknamed|dubbed|known as|called|famous for|known for|famed for)\b|"
+    r"(?:who|whose|nicknamed|dubbed|known as|called)\b|"
     r"\b(?:el|la|le|l'|o|a|un|une|um|uma) (?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
     r"\bn(?:umber|[uú]mero|o\.|º) ?\d{1,2}\b|"
     r"選手|歌手|監督|皇帝|女王|大統領|首相|知事|創始者|创始人|球员|总统|主席|선수|가수|감독|대통령|황제|주장|的那位|的那个|的那個|"
-    r"[가-힣] 그 (?:사람|분|남자|여자)|"
-    r"(?:った|いた|した|んだ)(?:武将|人物|将軍|大名|皇帝|王様|画家|作家|科学者|発明家|選手|歌手)",
+    r"[가-힣] 그 (?:사람|분|남자|여자)",
     re.IGNORECASE,
 )
 # a look, not a person to draw: "in the style of the painter of the Mona Lisa", "a Ghibli director-esque sky"
