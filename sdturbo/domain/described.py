@@ -47,8 +47,8 @@ SURE_FLOOR = 0.65
 SURE_MARGIN = 0.12
 TOP_K = 2  # a class's score: the mean similarity of its 2 nearest descriptions
 # a clause that describes somebody: "the X who/whose…", "… nicknamed …", "the Argentine number 10", "the
-# Portuguese striker famous for…" (a role after "the"), "la chanteuse surnommée…", "o piloto que…", and a title
-# or trade in Japanese, Chinese or Korean
+# Portuguese striker famous for…" (a role after "the"), "la chanteuse surnommée…", "o piloto que…", a title
+# or trade in Japanese, Chinese or Korean, and "…的那位" or "…한 그 사람" ("that one who …")
 _ROLES = (
     r"striker|footballer|player|pitcher|batter|slugger|goalkeeper|keeper|sprinter|runner|swimmer|gymnast|boxer|"
     r"fighter|wrestler|golfer|cyclist|driver|racer|skater|skier|quarterback|champion|athlete|coach|manager|captain|"
@@ -63,8 +63,7 @@ _ROLES = (
     r"inventeur|fundador|fondateur|fondatrice"
 )
 _DESCRIBES = re.compile(
-    r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?"
-    r"(?:who|whose|nicknamed|dubbed|known as|called)\b|"
+    r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
     r"\b(?:el|la|le|l'|o|a|un|une|um|uma) (?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
@@ -133,7 +132,7 @@ _MADE_UP = re.compile(
 # a picture before whom it shows: "a cute manga portrait of the woman who won Nobel Prizes in both…"
 _PICTURE_OF = re.compile(
     r"^(?:an?|una?|une|uma|um) (?:[\w\-]+ ){0,3}?(?:portrait|picture|drawing|illustration|sketch|painting|version|"
-    r"caricature|doodle|fan ?art|image|figure|statue|retrato|dibujo|desenho|dessin|portrait)s? (?:of|de|do|da|du) ",
+    r"caricature|doodle|fan ?art|image|figure|statue|retrato|dibujo|desenho|dessin)s? (?:of|de|do|da|du) ",
     re.IGNORECASE,
 )
 # a character after its description: "ノーベル賞を受賞した日本人科学者の少女", "한국 가수 같은 여자 아이돌 캐릭터"
