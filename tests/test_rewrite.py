@@ -112,6 +112,10 @@ def test_real_person_uses_the_role_and_never_the_name():
     assert suggestions("Taylor Swift as a magical girl", "real_person")[0] == (
         "anime illustration of an original dazzling pop star character, a magical girl"
     )
+    # and so is what followed the person after a comma: "…character, watercolor", not "…character watercolor"
+    assert suggestions("Taylor Swift, soft watercolor", "real_person")[0] == (
+        "anime illustration of an original dazzling pop star character, soft watercolor"
+    )
 
 
 def test_real_person_without_a_subject_has_no_trailing_space():

@@ -43,9 +43,12 @@ def suggest(evidence: Evidence, category: str, rules: Rules, near: str | None = 
         return _unique([*own, *(suggest(evidence, near, rules) if near else [])])
     subject = subject_of(evidence, rules)
     if category == "real_person":
-        role = evidence.people[0].term.role
-        # "…character singing on stage"; a noun phrase left alone gets a comma: "…character, a shonen hero"
-        joiner = ", " if re.match(r"(?:a|an|the|his|her|their|my|one|two)\b", subject) else " "
+        person = evidence.people[0]
+        role = person.term.role
+        # "…character singing on stage"; a noun phrase left alone, or what followed the person after a comma,
+        # gets a comma: "…character, a shonen hero", "…character, painted illustration"
+        after_comma = evidence.text[person.end :].lstrip().startswith((",", "，", "、"))
+        joiner = ", " if after_comma or re.match(r"(?:a|an|the|his|her|their|my|one|two)\b", subject) else " "
         rest = f"{joiner}{subject}" if subject else ""
         return [t.format(role=role, rest=rest) for t in templates["person"]]
     if category == "document_or_data":
