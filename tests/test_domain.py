@@ -1275,9 +1275,27 @@ LATER_ROUNDS = [
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
-def test_cases_of_the_ninth_to_twenty_fourth_rounds_and_reviews(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 20 (fixed), their neighbours, and the review's repros."""
+def test_cases_of_the_ninth_and_later_rounds_and_reviews(unremembered, prompt, allowed):
+    """The first-scoring errors of rounds 9 to 30 (fixed), their neighbours, and the reviews' repros."""
     assert unremembered.validate(prompt).allowed is allowed
+
+
+def test_no_term_is_listed_twice_in_one_list():
+    """A second copy of a term is compiled and tried on every scan but never matches: the first blanks its span."""
+    from collections import Counter
+
+    from sdturbo.domain.rules import load_data
+
+    def lists(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from lists(value, f"{path}.{key}")
+        elif isinstance(node, list) and all(isinstance(item, str) for item in node):
+            yield path, node
+
+    twice = [(path, t) for path, terms in lists(load_data("domain.toml"), "") for t, n in Counter(
+        t.lower() for t in terms).items() if n > 1]  # fmt: skip
+    assert twice == []
 
 
 def test_the_shortlists_find_what_the_whole_lists_find(validator):
