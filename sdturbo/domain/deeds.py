@@ -89,8 +89,8 @@ _STRICT_AFTER = re.compile(
     r"shouting|raising|saluting|planting|punching|drawn|painted|rendered|on the |at the |as an? )"
     r"\b)"
 )
-_SOMEONE_ELSE = re.compile(r"[,;:.]\s*(?:an?|my|our|his|her|their|the)\s+(?!(?:style|look)\b)\w")  # ", a kangaroo in…"
-_INVENTED = re.compile(
+SOMEONE_ELSE = re.compile(r"[,;:.]\s*(?:an?|my|our|his|her|their|the)\s+(?!(?:style|look)\b)\w")  # ", a kangaroo in…"
+INVENTED = re.compile(
     r"\b(?:oc|ocs|original character|fictional|made[\s\-]up|imaginary|fairy tale|storybook|picture book|webcomic|"
     r"visual novel|tabletop|school play|fantasy(?! (?:art|style|illustration|painting))|(?:my|our|her|his)(?: \w+'s)? "
     r"(?:novel|story|manga|comic|book|game|world|dream|campaign|play|fanfic)|in (?:a|her|his|my) dream)\b|"
@@ -246,8 +246,8 @@ class Deeds:
                 hit
                 and m.group("who") in hit[0].subjects
                 and _STRICT_AFTER.match(text, hit[1])
-                and not _SOMEONE_ELSE.search(text, hit[1])
-                and not _INVENTED.search(text)
+                and not SOMEONE_ELSE.search(text, hit[1])
+                and not INVENTED.search(text)
             ):
                 found.append(Found(hit[0], m.start(), hit[1]))
         for m in _FEAT_START.finditer(text):  # a feat alone names someone only with a person in it

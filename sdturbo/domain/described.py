@@ -17,13 +17,16 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sdturbo.domain.deeds import INVENTED, SOMEONE_ELSE
 from sdturbo.domain.embedding import in_batches, load_packaged, save_packaged, top_k_mean
+from sdturbo.domain.labelled import MEMORY_FILE, load_memory
 from sdturbo.domain.rules import DATA_DIR
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,21 @@ REAL_MARGIN = 0.08
 # and "the cat astronaut who set foot on the moon" (0.68 / +0.15) are anyone
 SURE_FLOOR = 0.65
 SURE_MARGIN = 0.12
+# a person word and a deed with no detail at all, in lowercase ("el pintor holandés que se cortó la oreja", "the
+# youtuber with the most subs who gives away money"): anyone, unless it comes as close as an unframed clause and
+# one person stands out (ONE_PERSON: their nearest description is this much nearer than anybody else's).
+# "the swimmer who won gold at the olympics" (+0.07 over the next swimmer) and "the cat astronaut who set foot
+# on the moon" (+0.00) are of many; the ear-cutting painter (+0.39) and the radium chemist (+0.34) are of one.
+# As with the strict feats of deeds.py, the deed names someone else when a made-up one follows ("the queen who
+# reigned for seventy years, an ancient elf on a crystal throne") or the prompt says it is invented
+ONE_PERSON = 0.12
+_DEED = re.compile(r"\b(?:who|whose|that|que|qui|quien)\b", re.IGNORECASE)
+# a name written in lowercase is a detail too: a word that real people's descriptions capitalise past their start,
+# for at most NAMED_BY people, and that is never lowercase there, never in a fictional one's and never in an
+# allowed prompt the validator remembers ("the warlord who burned enryakuji and died at honnoji", "the singer who
+# did the eras tour", "the dude who bought twitter"); "olympics" names too many, "tour" is lowercase somewhere
+NAMED_BY = 3
+_WORD = re.compile(r"[^\W\d_][\w\-'’]*")
 TOP_K = 2  # a class's score: the mean similarity of its 2 nearest descriptions
 # a clause that describes somebody: "the X who/whose…", "… nicknamed …", "the Argentine number 10", "the
 # Portuguese striker famous for…" (a role after "the"), "la chanteuse surnommée…", "o piloto que…", a title
@@ -59,7 +77,8 @@ _ROLES = (
     r"guitarist|drummer|frontman|explorer|pharaoh|shogun|warlord|conqueror|tsar|czar|sultan|philosopher|monarch|"
     r"futbolista|jugador|jogador|delantero|atacante|avançado|attaquant|portero|goleiro|piloto|pilote|cantante|cantora|cantor|chanteuse|chanteur|actriz|acteur|actrice|"
     r"presidente|pr[ée]sident|rey|reina|roi|reine|rei|rainha|emperador|empereur|imperador|papa|pape|tenista|"
-    r"boxeador|nadador|pintor|peintre|escritor|[ée]crivain|cient[ií]fico|scientifique|f[ií]sico|physicien|"
+    r"boxeador(?:a)?|nadador(?:a)?|pintor(?:a)?|peintre|escritor(?:a)?|[ée]crivain|cient[ií]fic[oa]|scientifique|f[ií]sic[oa]|"
+    r"physicien(?:ne)?|qu[ií]mic[oa]|chimiste|couturi[eè]re|jugadora|jogadora|fundadora|"
     r"inventeur|fundador|fondateur|fondatrice"
 )
 _DESCRIBES = re.compile(
@@ -154,6 +173,27 @@ class Description:
     similarity: float
 
 
+def _folded(word: str) -> str:
+    """`word` lowercased, without accents, hyphens or apostrophes: "Honnō-ji" and "honnoji" are one."""
+    word = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in word if not unicodedata.combining(c) and c not in "-'’")
+
+
+def name_words(rows: list[tuple[str, str, str]], everyday: list[str]) -> frozenset[str]:
+    """The words of real people's descriptions that read as names in lowercase (see NAMED_BY); `everyday`:
+    texts whose words are not."""
+    named: dict[str, set[str]] = {}
+    common = {_folded(w) for text in everyday for w in _WORD.findall(text)}
+    for cls, who, text in rows:
+        for word in _WORD.finditer(text):
+            folded = _folded(word.group())
+            if cls == "real" and word.start() > 0 and word.group()[0].isupper():
+                named.setdefault(folded, set()).add(who)
+            else:  # a fictional one's word, or lowercase or first in a real one's
+                common.add(folded)
+    return frozenset(w for w, people in named.items() if len(people) <= NAMED_BY and len(w) >= 4 and w not in common)
+
+
 def _unframed(text: str) -> bool:
     """A clause that may describe somebody without a describing frame: long, with a nationality or with a
     detail and a word for a person ("the Swiss tennis maestro with eight Wimbledon titles")."""
@@ -195,27 +235,43 @@ class Described:
             log.info("person descriptions: embedding %d descriptions (not shipped for %s)", len(texts), model)
             matrix = in_batches(embed, texts)
         self._embed_one = embed_one
+        self._names = name_words(rows, load_memory(MEMORY_FILE)["accept"])
         self._rows = {name: [(who, text) for cls, who, text in rows if cls == name] for name in CLASSES}
         self._matrices = {name: matrix[[i for i, r in enumerate(rows) if r[0] == name]] for name in CLASSES}
+        people = {who: n for n, who in enumerate(dict.fromkeys(who for who, _ in self._rows["real"]))}
+        self._whose = np.array([people[who] for who, _ in self._rows["real"]])  # a number per real person
 
     def find(self, prompt: str) -> Description | None:
         """The first describing clause closer to a real person than the thresholds allow, if any."""
+        lowered = prompt.lower()
         for clause in _CLAUSE.finditer(prompt):
             text = clause.group().strip()
             describes = _DESCRIBES.search(text)
-            framed = describes and _SPECIFIC.search(text)
+            framed = describes and (_SPECIFIC.search(text) or self._named(text))
             quoted = describes and _QUOTED.search(text)
-            if not (framed or quoted or _unframed(text)) or _STYLED.search(text) or _nobody(text):
+            unframed = _unframed(text)
+            bare = describes and not (framed or quoted or unframed) and _PERSON_CUE.search(text) and _DEED.search(text)
+            if bare and (SOMEONE_ELSE.search(lowered, clause.end()) or INVENTED.search(lowered)):
+                continue
+            if not (framed or quoted or unframed or bare) or _STYLED.search(text) or _nobody(text):
                 continue
             vector = self._embed_one(text)
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}
             real, fictional = (top_k_mean(sims[name], TOP_K) for name in CLASSES)
             floor, margin = (REAL_FLOOR, REAL_MARGIN) if framed else (SURE_FLOOR, SURE_MARGIN)
-            if real >= floor and real - fictional >= margin:
-                best = int(np.argmax(sims["real"]))
-                who, example = self._rows["real"][best]
+            best = int(np.argmax(sims["real"]))
+            who, example = self._rows["real"][best]
+            if real >= floor and real - fictional >= margin and (not bare or self._stands_out(sims["real"], best)):
                 return Description(text, who, example, float(sims["real"][best]))
         return None
+
+    def _named(self, text: str) -> bool:
+        """Whether `text` writes a name in lowercase (see NAMED_BY)."""
+        return any(word.islower() and _folded(word) in self._names for word in _WORD.findall(text))
+
+    def _stands_out(self, sims: np.ndarray, best: int) -> bool:
+        """Whether real description `best` is ONE_PERSON nearer than the nearest of anybody else's."""
+        return float(sims[best] - sims[self._whose != self._whose[best]].max()) >= ONE_PERSON
 
 
 def main(argv: list[str] | None = None) -> int:
