@@ -51,7 +51,7 @@ case "$stage" in
   kernels)  variants "bf16=--optimize $eager --dtype bf16" "flash=--optimize $eager --attention sdpa-flash" \
               "efficient=--optimize $eager --attention sdpa-efficient" "cudnn=--optimize $eager --attention sdpa-cudnn" \
               | tee "$out/kernels.txt" ;;
-  tests)    timeout 560 python3 -m pytest -m gpu -s -q -p no:cacheprovider tests/test_gpu.py 2>&1 \
+  tests)    timeout 560 python3 -m pytest -o addopts="" -m gpu -s -q -p no:cacheprovider tests/test_gpu.py 2>&1 \
               | tee "$out/gpu-tests.txt" ;;
   compile)  bench --optimize fast --compile-mode "${COMPILE_MODE:-reduce-overhead}" --rows "${COMPILE_ROWS:-512:1,512:2,512:4}" --batches "${COMPILE_BATCHES:-1,16}" \
               --out "$out/compile" 2>&1 | tee "$out/compile.log" ;;

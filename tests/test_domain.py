@@ -1289,6 +1289,71 @@ THIRTY_SECOND_ROUND = [  # first-scoring errors of round 32 (fixed) and neighbou
     ("el pintor que vive en el faro, acuarela", True),
 ]
 
+ELEVENTH_REVIEW = [  # an eleventh review's invented prompts near round 32's rules: verdicts first turned wrong, and
+    # every other one it found newly right
+    ("el gato astronauta que pisó la luna primero, estilo anime", True),
+    ("la niña astronauta que llegó a la luna primero en su cohete de cartón", True),
+    ("the girl who found relativity fascinating, stars in her eyes, library", True),
+    ("the girl who found relativity in her grandpa's old notebook, attic", True),
+    ("une sorcière tirant des cartes de tarot anciennes avec les noms des arcanes en lettres d'or", True),
+    ("des cartes de Noël avec les noms des enfants accrochées au sapin, ambiance cosy", True),
+    ("un aventurero con un mapa del tesoro con nombres extraños, selva, estilo anime", True),
+    ("un magicien qui mélange des cartes de jeu avec des noms de démons, fumée violette", True),
+    ("a slice of cherry pie showing how flaky the crust is, cozy kitchen", True),
+    ("grandma's apple pie showing how much she loves baking, warm light", True),
+    ("회사가 상장에 성공해 축하하는 직원들, 만화풍", True),
+    ("표창장을 받는 경찰관 캐릭터, 웹툰 스타일", True),
+    ("감사장을 건네는 고양이 교장 선생님, 귀여운 그림", True),
+    ("졸업식에서 상장과 꽃다발을 든 소녀, 벚꽃", True),
+    ("상장 수여식 무대 위의 토끼 소년, 동화풍", True),
+    ("a cute blue bird that took over twitter, cartoon mascot, sky", True),
+    ("my oc, the swedish youtuber girl who streams cozy games, pastel room", True),
+    ("a cute twitch streamer ninja girl, headset, neon room", True),
+    ("隣の席の大谷さん、放課後の教室、アニメ風", True),
+    ("大谷くんと山田さんの初デート、少女漫画風", True),
+    ("大谷さんちの猫がこたつで寝ている、ほのぼの", True),
+    ("新人OLの大谷さんが残業している、漫画風", True),
+    ("whoever is gondor's king right now, white tree, armor", True),
+    ("実写じゃないとダメ、カフェの女性", False),
+    ("本物の写真じゃないと意味がない、夜の渋谷", False),
+    ("the cosmonaut who rides the soyuz to the station", True),
+    ("the young monk who lives in a monastery in tibet, snowy peaks", True),
+    ("the young spartan who fought at thermopylae, rain of arrows", True),
+    ("the monk who copies books in a monastery in tibet, candlelight", True),
+    ("anime girls posing for a group photo at graduation, cherry blossoms", True),
+    ("a puppy chewing a polaroid camera, cute, pastel", True),
+    ("an idol group posing for a commemorative photo on stage", True),
+    ("屏幕上有图表的宇宙飞船驾驶舱，科幻插画", True),
+    ("実写じゃなくてアニメ調で、猫耳の女の子", True),
+    ("不是照片，是水彩风格的樱花小路", True),
+    ("el pintor holandés que se cortó la oreja, estilo anime", False),
+    ("the youtuber with the most subs who gives away money", False),
+    ("the warlord who burned enryakuji and died at honnoji", False),
+    ("the scientist who proposed relativity, chalkboard, chibi", False),
+    ("the physicist who developed relativity playing violin", False),
+    ("the goat of basketball in anime style", False),
+    ("the goat of tennis at wimbledon, anime", False),
+    ("whoever is japan's prime minister today, manga style", False),
+    ("the current head of the catholic church waving from a balcony", False),
+    ("russia's leader riding a bear, cartoon", False),
+    ("china's leader as a panda, cute", False),
+    ("the swedish youtuber playing minecraft, chibi", False),
+    ("fortnite streamer ninja doing a dance, chibi", False),
+    ("大谷さんがエンゼルスで二刀流、漫画風", False),
+    ("the guy behind the company that builds cybertrucks on mars", False),
+    ("the swimmer who won eight golds in beijing, manga style", False),
+    ("the king who had six wives, anime style", False),
+    ("the singer who moonwalks in a sparkly glove, chibi", False),
+    ("the tech billionaire who bought twitter and renamed it x, chibi", False),
+    ("the footballer who scored the hand of god goal, anime", False),
+    ("the scientist who discovered relativity in 1905, anime", False),
+    ("un mapa del mundo con nombres de países, estilo acuarela", False),
+    ("a league table with the premier league standings, points and wins", False),
+    ("a pie showing how the monthly budget is split, with percentages on each slice", False),
+    ("the monk who lives in exile from tibet, smiling, robes", False),
+    ("the astronomer who was put under house arrest for saying the earth moves", False),
+]
+
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -1317,6 +1382,7 @@ LATER_ROUNDS = [
     *NINTH_REVIEW,
     *TENTH_REVIEW,
     *THIRTY_SECOND_ROUND,
+    *ELEVENTH_REVIEW,
 ]
 
 
@@ -1386,3 +1452,26 @@ def test_a_regex_term_is_tried_only_where_its_required_letters_are():
         for text in ("村上 春樹の本", "夏目漱石", "xababy", "xcdy", "a red fox", "blue fox"):
             if re.search(pattern, text):
                 assert any(n in text for n in needles), (pattern, text)
+
+
+def test_name_words_are_what_only_a_few_real_people_are_capitalised_with():
+    """A word real descriptions capitalise past their start, for at most NAMED_BY people, is a name in lowercase;
+    not when it is lowercase or first in one of them, in a fictional one's, in an everyday text, or too short."""
+    from sdturbo.domain.described import NAMED_BY, name_words
+
+    rows = [
+        ("real", "Oda Nobunaga", "the warlord who died at Honnō-ji"),
+        ("real", "Taylor Swift", "the pop star of the Eras Tour"),
+        ("real", "Someone", "a singer on a world tour"),  # "tour" is lowercase here
+        ("real", "Hero", "the knight of Camelot"),
+        ("fictional", "Arthur", "the king of Camelot"),
+        ("real", "Mystic", "Prophecies in a book"),  # first word: no name
+        ("real", "Musk", "the man who bought Twitter"),
+        ("real", "Dorsey", "the man who founded Twitter"),
+        ("real", "Smith", "the captain of the Titanic"),
+        ("real", "Shulgi", "the king buried at Ur"),  # too short to tell
+        *[("real", f"Athlete {n}", "the runner who won at the Olympics") for n in range(NAMED_BY + 1)],
+    ]
+    names = name_words(rows, everyday=["a toy Titanic in a bathtub"])
+    assert {"honnoji", "eras", "twitter"} <= names
+    assert not names & {"tour", "camelot", "prophecies", "olympics", "titanic", "ur"}

@@ -59,8 +59,10 @@ ONE_PERSON = 0.12
 _DEED = re.compile(r"\b(?:who|whose|that|que|qui|quien)\b", re.IGNORECASE)
 # a name written in lowercase is a detail too: a word that real people's descriptions capitalise past their start,
 # for at most NAMED_BY people, and that is never lowercase there, never in a fictional one's and never in an
-# allowed prompt the validator remembers ("the warlord who burned enryakuji and died at honnoji", "the singer who
-# did the eras tour", "the dude who bought twitter"); "olympics" names too many, "tour" is lowercase somewhere
+# allowed prompt the validator remembers ("the warlord who burned enryakuji and died at honnoji"); "olympics" names
+# too many, "tour" is lowercase somewhere. Places and titles are among them ("the young monk who lives in a
+# monastery in tibet", "the spartan who fought at thermopylae" are anyone), so such a clause must come as close
+# as an unframed one (a review, 2026-11-26)
 NAMED_BY = 3
 _WORD = re.compile(r"[^\W\d_][\w\-'’]*")
 TOP_K = 2  # a class's score: the mean similarity of its 2 nearest descriptions
@@ -247,13 +249,15 @@ class Described:
         for clause in _CLAUSE.finditer(prompt):
             text = clause.group().strip()
             describes = _DESCRIBES.search(text)
-            framed = describes and (_SPECIFIC.search(text) or self._named(text))
+            framed = describes and _SPECIFIC.search(text)
+            named = describes and not framed and self._named(text)
             quoted = describes and _QUOTED.search(text)
             unframed = _unframed(text)
-            bare = describes and not (framed or quoted or unframed) and _PERSON_CUE.search(text) and _DEED.search(text)
+            detailed = framed or named or quoted or unframed
+            bare = describes and not detailed and _PERSON_CUE.search(text) and _DEED.search(text)
             if bare and (SOMEONE_ELSE.search(lowered, clause.end()) or INVENTED.search(lowered)):
                 continue
-            if not (framed or quoted or unframed or bare) or _STYLED.search(text) or _nobody(text):
+            if not (detailed or bare) or _STYLED.search(text) or _nobody(text):
                 continue
             vector = self._embed_one(text)
             sims = {name: matrix @ vector for name, matrix in self._matrices.items()}
