@@ -1354,6 +1354,37 @@ ELEVENTH_REVIEW = [  # an eleventh review's invented prompts near round 32's rul
     ("the astronomer who was put under house arrest for saying the earth moves", False),
 ]
 
+THIRTY_THIRD_ROUND = [  # first-scoring errors of round 33 (fixed) and neighbours
+    ("l'héroïne qui a libéré Orléans en 1429, en armure, style anime", False),
+    ("l'héroïne qui a libéré le royaume des fées, en armure, style anime", True),
+    ("the singer from the eras tour in her sparkly bodysuit, anime girl version", False),
+    ("a fan girl dancing at a huge stadium concert in a sparkly bodysuit, anime", True),
+    ("sailor moon en prise de vues réelles, comme un vrai film avec de vrais acteurs", False),
+    ("the short corsican who crowned himself emperor, rearing horse, anime", False),
+    ("二刀流で大リーグを沸かせてる日本人選手、アニメ風", False),
+    ("二刀流の剣士が桜の下で構える、アニメ風", True),
+    (
+        "make this look like something i actually took on my iphone, golden retriever on a beach, zero drawing vibe",
+        False,
+    ),  # noqa: E501
+    ("the guy who runs the electric car company and keeps launching rockets, as a shonen protagonist", False),
+    ("売上の推移を月別で見せる棒のやつ、アニメっぽい色で", False),
+    ("the wraparound film of all my teeth my dentist showed me, the bones glowing white", False),
+    ("a cute dentist character holding a giant toothbrush, anime", True),
+    ("扫码的那种黑白方块码 for my IG, kawaii frame", False),
+    (
+        "comme un vrai cliché de mariage pris par un pro, couple sous un chêne, peau réaliste, pas du tout dessiné",
+        False,
+    ),  # noqa: E501
+    ("卖苹果手机那家公司的现任老板，二次元画风", False),
+    ("苹果园的老板在树下微笑，二次元画风", True),
+    ("the nurse with the lamp from the crimean war, soft anime portrait", False),
+    ("a nurse with a lamp walking a dark hospital corridor, anime", True),
+    ("aerial from a dji drone over a real coastline at sunset", False),
+    ("staff lines with the notes for happy birthday, treble clef, printable for my kid's recorder lesson", False),
+    ("a little girl playing happy birthday on a recorder, musical notes floating, anime", True),
+]
+
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -1383,12 +1414,13 @@ LATER_ROUNDS = [
     *TENTH_REVIEW,
     *THIRTY_SECOND_ROUND,
     *ELEVENTH_REVIEW,
+    *THIRTY_THIRD_ROUND,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
 def test_cases_of_the_ninth_and_later_rounds_and_reviews(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 32 (fixed), their neighbours, and the reviews' repros."""
+    """The first-scoring errors of rounds 9 to 33 (fixed), their neighbours, and the reviews' repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

@@ -85,7 +85,7 @@ _ROLES = (
 )
 _DESCRIBES = re.compile(
     r"\b(?:the|that|this|a|an) (?:[\w\-']+ ){0,6}?(?:who|whose|nicknamed|dubbed|known as|called)\b|"
-    r"\b(?:el|la|le|l'|o|a|un|une|um|uma) (?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
+    r"(?:\b(?:el|la|le|o|a|un|une|um|uma) |\bl')(?:[\w\-']+ ){0,6}?(?:que|qui|quien|apodad[oa]|surnomm[ée]e?|"
     r"conhecid[oa] como|llamad[oa]|chamad[oa])\b|"
     rf"(?:\b(?:the|el|la|le|o) |\bl')(?:[\w\-'.]+ ){{0,5}}?(?:{_ROLES})s?\b|"  # not "a": "a chibi astronaut"
     r"\bn(?:umber|[uú]mero|o\.|º) ?\d{1,2}\b|"
