@@ -1383,6 +1383,11 @@ THIRTY_THIRD_ROUND = [  # first-scoring errors of round 33 (fixed) and neighbour
     ("aerial from a dji drone over a real coastline at sunset", False),
     ("staff lines with the notes for happy birthday, treble clef, printable for my kid's recorder lesson", False),
     ("a little girl playing happy birthday on a recorder, musical notes floating, anime", True),
+    # ID pictures by their card: a memory test's photo request allowed after round 33's prompts joined the memory
+    ("employee badge picture of a young woman, plain wall behind her", False),
+    ("the picture for a student id card, girl with a ponytail, blank wall", False),
+    ("a girl proudly showing her new student id card at the school gate, anime", True),
+    ("a knight's badge pinned to his cloak, fantasy illustration", True),
 ]
 
 LATER_ROUNDS = [

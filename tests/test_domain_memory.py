@@ -116,7 +116,7 @@ def test_a_bad_memory_file_is_said_when_the_validator_is_made(tmp_path, content,
 def test_the_memory_decides_what_the_curated_examples_alone_got_wrong(validator, unremembered):
     """A prompt in no labelled set, left to the embedding stage: the remembered photo requests (ID photos,
     profile pictures) put it on the photographic side; the curated examples alone allowed it."""
-    prompt = "employee badge picture of a young woman, plain wall behind her"
+    prompt = "a picture for my driver's license, middle-aged man, white backdrop"
     assert unremembered.validate(prompt).allowed  # what the curated examples alone say
     verdict = validator.validate(prompt)
     assert (verdict.allowed, verdict.stage) == (False, "embedding")
