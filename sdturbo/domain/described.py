@@ -147,7 +147,7 @@ _NATIONALITY = re.compile(
 _ANYONE = re.compile(r"^(?:an?|una?|une|uma|um|some|one) ", re.IGNORECASE)
 _MADE_UP = re.compile(
     r"\b(?:oc|ocs|original character|fictional|made-up|made up|imaginary|fantasy|ficticio|ficticia|fictif|fictive|"
-    r"fict[ií]cio|fict[ií]cia)\b|架空|オリジナル|虚构|虛構|原创|原創|가상의|창작",
+    r"fict[ií]cio|fict[ií]cia|elfique|[ée]lfic[oa])\b|架空|オリジナル|虚构|虛構|原创|原創|가상의|창작",
     re.IGNORECASE,
 )
 # a picture before whom it shows: "a cute manga portrait of the woman who won Nobel Prizes in both…"
