@@ -250,10 +250,8 @@ class Described:
             text = clause.group().strip()
             describes = _DESCRIBES.search(text)
             framed = describes and _SPECIFIC.search(text)
-            named = describes and not framed and self._named(text)
             quoted = describes and _QUOTED.search(text)
-            unframed = _unframed(text)
-            detailed = framed or named or quoted or unframed
+            detailed = framed or quoted or _unframed(text) or (describes and self._named(text))
             bare = describes and not detailed and _PERSON_CUE.search(text) and _DEED.search(text)
             if bare and (SOMEONE_ELSE.search(lowered, clause.end()) or INVENTED.search(lowered)):
                 continue
