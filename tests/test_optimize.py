@@ -117,15 +117,9 @@ def test_cache_is_bounded(tiny_settings):
 
 def warmed_engine(tiny_settings, **settings) -> Engine:
     """A compiled tiny engine, loaded and warmed at 256x256 (only warmed shapes use the graphs)."""
+    settings = {"optimize": "compile", **settings}
     engine = Engine(
-        Settings(
-            model="tiny",
-            device="cpu",
-            cache_dir=tiny_settings.cache_dir,
-            optimize="compile",
-            compile_sizes="256x256",
-            **settings,
-        )
+        Settings(model="tiny", device="cpu", cache_dir=tiny_settings.cache_dir, compile_sizes="256x256", **settings)
     )
     engine.load()
     engine.warmup()
@@ -148,14 +142,20 @@ class CountingBackend:
         return run
 
 
-@pytest.mark.slow  # traces 6 graphs with dynamo: ~10-25 s
-def test_warmed_shapes_use_compiled_graphs_and_other_shapes_run_eager(tiny_settings, stock, monkeypatch):
-    """The dispatch around torch.compile, with a counting backend instead of inductor (fast)."""
+def counting_compile(monkeypatch) -> CountingBackend:
+    """torch.compile with the counting backend: dynamo traces the real graphs, no inductor."""
     backend, real_compile = CountingBackend(), torch.compile
     monkeypatch.setattr(torch, "compile", lambda fn, mode, **kw: real_compile(fn, backend=backend, **kw))
+    return backend
+
+
+@pytest.mark.slow  # traces 9 graphs with dynamo: ~10-25 s
+def test_warmed_shapes_use_compiled_graphs_and_other_shapes_run_eager(tiny_settings, stock, monkeypatch):
+    """The dispatch around torch.compile, with a counting backend instead of inductor (fast)."""
+    backend = counting_compile(monkeypatch)
     engine = warmed_engine(tiny_settings, max_batch_size=4)
     assert engine.graphs == {(1, 256, 256), (2, 256, 256), (4, 256, 256)}
-    assert backend.compiles == 6  # one static graph per bucket for the UNet and for the VAE decoder
+    assert backend.compiles == 9  # one static graph per bucket for the text encoder, the UNet and the VAE decoder
     assert engine.info()["compiled_shapes"] == [(1, 256, 256), (2, 256, 256), (4, 256, 256)]
     seen = []
     real_call = type(engine.pipe).__call__
@@ -165,12 +165,43 @@ def test_warmed_shapes_use_compiled_graphs_and_other_shapes_run_eager(tiny_setti
     calls = backend.calls
     results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
     assert seen == [4] and len(results) == 3  # three requests padded to the 4-bucket: one graph call per stage
-    assert backend.calls - calls == 3 and backend.compiles == 6  # UNet twice (2 steps), VAE once, no recompile
+    # text encoder once, UNet twice (2 steps), VAE once, no recompile
+    assert backend.calls - calls == 4 and backend.compiles == 9
     assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0
     calls = backend.calls
     odd = engine.generate([GenerationRequest(PROMPTS[0], SEEDS[0], 1, 320, 256)])
     assert seen[-1] == 1 and odd[0].image.size == (320, 256)  # unwarmed size: eager, not padded
-    assert backend.calls == calls and backend.compiles == 6
+    assert backend.calls == calls and backend.compiles == 9
+
+
+@pytest.mark.slow  # traces 7 graphs with dynamo: ~10-20 s
+def test_compiled_text_encoder_with_the_prompt_cache(tiny_settings, stock, monkeypatch):
+    """With the cache the text encoder sees only the new prompts: its graph is the one-prompt one
+    (a live-typing user's), and a batch of several new prompts runs it eager, never recompiling."""
+    backend = counting_compile(monkeypatch)
+    engine = warmed_engine(tiny_settings, max_batch_size=4, optimize="compile,prompt_cache")
+    assert backend.compiles == 7  # UNet and VAE per bucket, the text encoder for one prompt
+    calls = backend.calls
+    results = engine.generate([GenerationRequest(p, s, 2, 256, 256) for p, s in zip(PROMPTS, SEEDS, strict=True)])
+    assert backend.calls - calls == 3 and backend.compiles == 7  # two new prompts: text encoder eager
+    assert max_diff([np.asarray(r.image, dtype=np.float32) for r in results], stock) <= 1.0
+    calls = backend.calls
+    engine.generate([GenerationRequest("a lone samurai", 1, 2, 256, 256)])
+    assert backend.calls - calls == 4  # one new prompt: through the text encoder's graph
+    calls = backend.calls
+    again = engine.generate([GenerationRequest(PROMPTS[0], SEEDS[0], 2, 256, 256)])
+    assert backend.calls - calls == 3  # a cache hit skips the text encoder
+    assert max_diff([np.asarray(again[0].image, dtype=np.float32)], stock[:1]) <= 1.0  # batch 1, not 4: within 1
+
+
+def test_the_prompt_cache_keeps_copies(tiny_settings, monkeypatch):
+    """A compiled text encoder's output can be a CUDA graph's buffer that its next run overwrites."""
+    engine, _ = ours(tiny_settings, "prompt_cache")
+    out = torch.zeros(1, 77, 8)
+    monkeypatch.setattr(engine.pipe, "encode_prompt", lambda prompts, *args: (out, None))
+    cached = engine.prompt_cache.embeds(["a"])
+    out.fill_(1.0)  # the next run writes into the same buffer
+    assert cached.abs().sum() == 0 and engine.prompt_cache.embeds(["a"]).abs().sum() == 0
 
 
 def test_generator_warms_a_compiled_engine_even_on_the_cpu(monkeypatch):

@@ -127,8 +127,9 @@ class Engine:
         # on the second: two passes, so no user request pays for a recording
         passes = 2 if self._compiled and self.device.type == "cuda" else 1
         for batch, width, height in shapes:
-            requests = [GenerationRequest("warm-up", i, 1, width, height) for i in range(batch)]
-            for _ in range(passes):
+            for warm_pass in range(passes):
+                # a new prompt each pass: a prompt-cache hit would skip the text encoder's second pass
+                requests = [GenerationRequest(f"warm-up {warm_pass}", i, 1, width, height) for i in range(batch)]
                 for indices in self._chunks(requests):
                     self._run_chunk([requests[i] for i in indices], warming=True)
         seconds = time.perf_counter() - started

@@ -32,7 +32,9 @@ class PromptCache:
         if missing:
             fresh, _ = self.pipe.encode_prompt(missing, self.pipe._execution_device, 1, False)  # (M, 77, D)
             for prompt, embedding in zip(missing, fresh, strict=True):
-                self._cache[prompt] = embedding
+                # a copy, never a view: a compiled text encoder's output can be a CUDA graph's buffer,
+                # which its next run overwrites (encode_prompt copies it today; this does not rely on that)
+                self._cache[prompt] = embedding.clone()
         for prompt in prompts:
             self._cache.move_to_end(prompt)
         embeds = torch.stack([self._cache[p] for p in prompts])

@@ -49,6 +49,9 @@ def apply(pipe, chosen: Optimization, compile_mode: str, cache_dir) -> list[str]
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, RECOMPILE_LIMIT)
         # dynamic=False: one static graph per (batch bucket, size), never a slower shape-generic one
         pipe.unet = torch.compile(pipe.unet, mode=compile_mode, fullgraph=True, dynamic=False)
+        # the text encoder too: eager, it was 7-10 ms of a new prompt's ~30 ms once the UNet and VAE
+        # ran as CUDA graphs on an H100 (docs/BENCHMARKS.md); its graphs are per prompt count
+        pipe.text_encoder = torch.compile(pipe.text_encoder, mode=compile_mode, fullgraph=True, dynamic=False)
         pipe.vae.decode = torch.compile(pipe.vae.decode, mode=compile_mode, fullgraph=True, dynamic=False)
         applied.append(f"compile({compile_mode})")
     # used per call by the engine (fastpath.py)
