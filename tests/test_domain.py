@@ -1486,6 +1486,71 @@ TWELFTH_REVIEW = [  # a twelfth review's invented prompts near round 33's rules:
     ("pop star from the eras tour on stage, manga style", False),
 ]
 
+THIRTY_FOURTH_ROUND = [  # first-scoring errors of round 34 (fixed; held out a session) and neighbours
+    ("フィルム写真っぽい光の雰囲気のアニメイラスト、夏の海辺、麦わら帽子の女の子", True),
+    ("anime illustration with soft film photography lighting and light grain, girl waiting at a rural bus stop", True),
+    ("a street violinist whose sheet music is blowing away in the wind", True),
+    ("a street musician whose papers are blowing away in the wind", True),
+    ("el astro argentino del Inter Miami con la camiseta 10, estilo manga", False),
+    ("el futbolista argentino bajito que ganó el mundial de qatar levantando la copa, estilo manga", False),
+    ("un futbolista argentino inventado con la camiseta 10, estilo manga", True),
+    ("the sixteenth us president with the stovepipe hat and chin beard giving a speech", False),
+    ("the sixteenth president of the galactic republic in a stovepipe hat, anime", True),
+    ("the twenty-first king of the dwarves, anime", True),
+    ("whoever wears the crown in the uk these days, waving from the palace balcony, anime style", False),
+    ("whoever wears the crown in the elf kingdom these days, anime style", True),
+    ("the guy who runs the electric car company and renamed twitter to x, as an anime villain", False),
+    ("a villain who renamed his kingdom to x, anime", True),
+    ("o presidente que foi metalúrgico, perdeu um dedo na fábrica e voltou ao planalto em 2023, estilo mangá", False),
+    ("那位写三体的科幻作家在书店签售的场景，漫画风", False),
+    ("写推理小说的著名作家，原创角色，漫画风", True),
+    ("세계적인 7인조 케이팝 보이그룹의 막내가 무대에서 춤추는 모습 애니풍으로", False),
+    ("that swedish youtuber with the brofist sitting in his gaming chair", False),
+    ("a vtuber girl who does a brofist as her greeting, anime", True),
+    ("a girl who looks exactly like tay tay on the eras tour, same bangs, same red lipstick", False),
+    ("list of dishes and prices for my ramen shop to print and stick on the wall, cute anime doodles", False),
+    ("a girl reading a list of dishes and prices at a ramen stall, anime", True),
+    ("an itemized bill for my freelance illustration work with rates, due date, tax line and total", False),
+    ("instagram food pic of tonkotsu ramen, overhead angle, natural window light, real steam, real bowl", False),
+    ("anime girl taking an instagram pic of her parfait", True),
+    ("1girl, 渋谷, but make it look like a real snap from an iphone, no drawing", False),
+    ("my left knee in a magnetic resonance scan, side slice", False),  # named late, as in the round: the memory
+    ("anime doctor looking at a magnetic resonance scan on a lightbox", True),
+    ("医院的脑部断层扫描图像，横截面，灰白色那种", False),
+    ("the notes and staff lines for the opening bars of a piano piece, readable so i can actually play it", False),
+    ("la partition de la lettre à élise, portées et notes, prête à imprimer", False),  # left the memory's reach
+    ("여권에 붙이는 것처럼 흰 배경 정면 얼굴, 중년 남자, 실제 피부 질감, 무표정", False),  # as round 34 joined it
+    ("여권에 붙이는 스티커를 만드는 소녀, 애니풍", True),
+]
+
+THIRTEENTH_REVIEW = [  # allowed prompts a review found rejected by round 34's first rules (now narrowed)
+    ("the fourth president of china's biggest anime fan club, a girl with glasses, anime", True),
+    ("the second british king of the fairy realm, fantasy illustration", True),
+    ("the third austrian chancellor of the wizarding academy, old wizard, anime", True),
+    ("the fifth thai premier league trophy lifted by an anime footballer girl", True),
+    ("anime girl takes a snap with a phone at the summer festival, fireworks behind", True),
+    ("the dragon's jaws snap on an android soldier, mecha anime battle", True),
+    ("two schoolgirls take a snap with an iPhone in front of a shrine, anime", True),
+    ("医院里断层扫描仪旁边的护士少女，动漫风格", True),
+    ("科幻风格，探测器对地下断层扫描，发现巨大的龙骨", True),
+    ("醫院裡的斷層掃描室，溫柔的護士，插畫", True),
+    ("a chibi bluebird that is sulking because someone renamed twitter, cute cartoon", True),
+    ("a fat orange cat who renamed twitter to meowter, cartoon parody", True),
+    ("tay tay, my hamster OC, wearing a tiny hat, cute illustration", True),
+    ("my cat tay tay as a magical girl, anime", True),
+    ("a sci-fi battleship firing its magnetic resonance cannon, mecha anime", True),
+    ("the ship's computed tomography bay glows blue as the android is repaired, sci-fi anime", True),
+    ("the castle staff lines up to greet the new playable hero, anime game cg", True),
+    ("the hotel staff lines the corridor as the heroine arrives, every face clearly readable, anime", True),
+    ("a phantom thief girl, the one who holds the crown of sweden she just stole from the museum, anime heist", True),
+    ("세계적인 7인조 보이그룹을 꿈꾸는 연습생 소년들, 애니메이션 스타일", True),
+    ("an idol anime OC: the world-famous seven-member boy group Starlight Seven that I invented", True),
+    ("two anime boys doing a brofist, one is a youtuber OC I made", True),
+    ("a vtuber girl giving her chat a brofist, youtuber streaming room, anime", True),
+    ("a guild receptionist slides an itemized invoice across the counter, isekai anime", True),
+    ("mi OC: un delantero argentino del Inter Miami inventado, chico de pelo azul, estilo anime", True),
+]
+
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -1517,12 +1582,14 @@ LATER_ROUNDS = [
     *ELEVENTH_REVIEW,
     *THIRTY_THIRD_ROUND,
     *TWELFTH_REVIEW,
+    *THIRTY_FOURTH_ROUND,
+    *THIRTEENTH_REVIEW,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
 def test_cases_of_the_ninth_and_later_rounds_and_reviews(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 33 (fixed), their neighbours, and the reviews' repros."""
+    """The first-scoring errors of rounds 9 to 34 (fixed), their neighbours, and the reviews' repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

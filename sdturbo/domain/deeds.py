@@ -155,7 +155,8 @@ _CJK_BEFORE = re.compile(r"(?:画|写|创作|谱写|发明|发现|创立|创办|
 # "写《静夜思》的那位唐朝诗人": after "that one", an era or a place may stand before the person ("画…的同人图" is
 # fan art, "建造…的印度人" anyone)
 _CJK_BEFORE_END = re.compile(
-    r"的(?:(?:那位|那个|這位|这位)[\u4e00-\u9fff]{0,3}?)?(?:人|男人|女人|画家|作曲家|作家|科学家|天才|诗人|皇帝|将军)"
+    r"的(?:(?:那位|那个|這位|这位)[\u4e00-\u9fff]{0,3}?)?"
+    r"(?:(?:科幻|推理|武侠|武俠|著名|知名)(?=作家|诗人|詩人|画家|畫家))?(?:人|男人|女人|画家|作曲家|作家|科学家|天才|诗人|皇帝|将军)"
 )
 # made again out of toys or in a game, just before the thing: "마인크래프트에서 거북선을 만든", "紙の", "乐高"
 _CJK_REMADE = re.compile(
