@@ -389,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         help="batch sweep at the first row's size (default 1,2,4,8,16)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes and batches, 2 iterations: a smoke run")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also write profile.txt: torch.profiler tables of one new-prompt call and one cache hit of ours",
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/bench"), help="folder for engine_bench.md/.json")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -450,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ours["repeated_prompt_ms"] = round(timer.ms(ours_call(engine, 1, rows[0][0], 1, fresh=False)), 2)
     progress(f"ours, the same prompt again: {ours['repeated_prompt_ms']} ms/image")
+    if args.profile:
+        ours["new_prompt_embeds_ms"] = profile(engine, timer, rows[0][0], args.out)
     # 3. report
     # the precision the weights are really in, not the one asked for (a cast elsewhere once made them fp32)
     weights = dtype_name(next(engine.pipe.unet.parameters()).dtype)
@@ -461,6 +468,36 @@ def main(argv: list[str] | None = None) -> int:
     _write_json(args.out, {"environment": env, "load": load, "stock": stock, "ours": ours, "targets": judged})
     print(report)
     return 0
+
+
+def profile(engine: Engine, timer: Timer, side: int, out: Path) -> float | None:
+    """What a new prompt pays that a cache hit does not: torch.profiler tables (ops by self time) of
+    one new-prompt call and one repeat of it at batch 1, 1 step, written to profile.txt; returns the
+    wall ms of the prompt cache's encode of one new prompt (tokenizer, text encoder, copy), or None
+    without a prompt cache."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    cuda = timer.device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    sort = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    sections = []
+    for name, fresh in (("a new prompt", True), ("the same prompt again (a prompt-cache hit)", False)):
+        call = ours_call(engine, 1, side, 1, fresh=fresh)
+        call()  # the path warmed first: CUDA graph trees record a new path on its first runs
+        with torch_profile(activities=activities) as prof:
+            call()
+            timer.sync()
+        table = prof.key_averages().table(sort_by=sort, row_limit=30)
+        sections.append(f"## {name}, {side}², 1 step, batch 1\n\n{table}")
+    encode_ms = None
+    if engine.prompt_cache is not None:
+        with engine.context(1, side, side):
+            encode_ms = round(timer.ms(lambda: engine.prompt_cache.embeds(prompts(1))), 2)
+        sections.insert(0, f"The prompt cache's encode of one new prompt, in the engine's context: {encode_ms} ms")
+    (out / "profile.txt").write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+    progress(f"profile written to {out / 'profile.txt'} (new prompt's encode: {encode_ms} ms)")
+    return encode_ms
 
 
 def _write_json(out: Path, data: dict) -> None:

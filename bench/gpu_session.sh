@@ -8,6 +8,8 @@
 #   bash bench/gpu_session.sh compile    # engine_bench with torch.compile reduce-overhead (CUDA graphs), 512² rows, batch 1 and 16
 #                                        # (~70 s a shape on an H100; COMPILE_MODE=max-autotune tunes every kernel: many minutes;
 #                                        #  COMPILE_ROWS=512:1 COMPILE_BATCHES=1: one graph to warm, the batch-1 latency alone)
+#   bash bench/gpu_session.sh profile    # compiled, 512² 1 step, batch 1: torch.profiler tables of a new prompt and a
+#                                        # cache hit (a new prompt cost 4-10 ms more than a hit, the encoder 2.2 ms)
 #   bash bench/gpu_session.sh ablation   # 512² 1 step, batch 1 and 16: no optimization, then each one alone
 #   bash bench/gpu_session.sh serve      # serve_bench against the full-size random model
 #
@@ -19,7 +21,7 @@
 # at most 8 files per stage (what a device command brings back).
 # A CPU dry run of the plumbing: SESSION_MODEL=tiny SESSION_ARGS="--device cpu --quick" bash ... eager
 set -euo pipefail
-stage="${1:?usage: gpu_session.sh eager|kernels|tests|compile|ablation|serve}"
+stage="${1:?usage: gpu_session.sh eager|kernels|tests|compile|profile|ablation|serve}"
 out="${OUT:-/tmp/gpu-out}"
 mkdir -p "$out"
 export SDTURBO_CACHE_DIR=/tmp/sdturbo-cache SDTURBO_TEST_CACHE_DIR=/tmp/sdturbo-cache HF_HUB_OFFLINE=1
@@ -57,6 +59,8 @@ case "$stage" in
               | tee "$out/gpu-tests.txt" ;;
   compile)  bench --optimize fast --compile-mode "${COMPILE_MODE:-reduce-overhead}" --rows "${COMPILE_ROWS:-512:1,512:2,512:4}" --batches "${COMPILE_BATCHES:-1,16}" \
               --out "$out/compile" 2>&1 | tee "$out/compile.log" ;;
+  profile)  bench --optimize fast --compile-mode reduce-overhead --rows 512:1 --batches 1 --iters 10 --profile \
+              --out "$out/profile" 2>&1 | tee "$out/profile.log" ;;
   ablation) variants "none=--optimize none" "channels_last=--optimize channels_last" \
               "fuse_qkv=--optimize fuse_qkv" "uint8_decode=--optimize uint8_decode" | tee "$out/ablation.txt" ;;
   serve)    python3 -m bench.serve_bench --model "${SESSION_MODEL:-random-full}" --device "${SESSION_DEVICE:-cuda}" \
@@ -64,5 +68,5 @@ case "$stage" in
             # what each API dialect (native, Truss, OpenAI, A1111) costs a request once the engine is fast
             python3 -m bench.dialect_bench --model "${SESSION_MODEL:-random-full}" --device "${SESSION_DEVICE:-cuda}" \
               --count 40 2>&1 | tee "$out/dialects.txt" ;;
-  *)        echo "unknown stage $stage: use eager, kernels, tests, compile, ablation or serve" >&2; exit 2 ;;
+  *)        echo "unknown stage $stage: use eager, kernels, tests, compile, profile, ablation or serve" >&2; exit 2 ;;
 esac

@@ -17,11 +17,14 @@ def test_engine_bench_quick_writes_markdown_and_json(tmp_path, capsys):
         "--device",
         "cpu",
         "--optimize",
-        "channels_last,uint8_decode",
+        "channels_last,uint8_decode,prompt_cache",
+        "--profile",
         "--out",
         str(tmp_path),
     ]
     assert engine_bench.main(argv) == 0
+    profile = (tmp_path / "profile.txt").read_text()
+    assert "## a new prompt" in profile and "## the same prompt again" in profile and "aten::" in profile
     report = (tmp_path / "engine_bench.md").read_text()
     assert report == capsys.readouterr().out.rstrip("\n") + "\n"
     assert "| 256² | 1 |" in report and "speed-up" in report and "| vae_decode |" in report
@@ -31,6 +34,7 @@ def test_engine_bench_quick_writes_markdown_and_json(tmp_path, capsys):
         assert [r["batch"] for r in data[side]["sweep"]] == [1, 2]
         assert all(r["ms_per_image"] > 0 for r in data[side]["rows"])
         assert set(data[side]["split"]) == {"text_encoder", "unet", "vae_decode", "to_pil"}
+    assert data["ours"]["new_prompt_embeds_ms"] > 0
 
 
 def _figures(ms_512, stock_512, peak, images_per_s):
