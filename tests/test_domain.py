@@ -1551,6 +1551,42 @@ THIRTEENTH_REVIEW = [  # allowed prompts a review found rejected by round 34's f
     ("mi OC: un delantero argentino del Inter Miami inventado, chico de pelo azul, estilo anime", True),
 ]
 
+THIRTY_FIFTH_ROUND = [  # first-scoring errors of round 35 (fixed) and neighbours
+    ("飞人乔丹扣篮，Q版", False),
+    ("乔丹体育的运动鞋，产品插画", True),
+    (
+        "boxes and diamonds joined by arrows: start, enter password, is it correct? yes goes to home, no goes back",
+        False,
+    ),
+    ("8x10 large format black and white in the manner of Ansel Adams, Yosemite valley after a storm", False),
+    ("in the style of ansel adams, a valley", False),
+    ("a valley in the manner of annie leibovitz, anime style", True),
+    ("a large format printer in an anime office", True),
+    ("the current Bishop of Rome waving from the balcony over St Peter's Square, watercolor", False),
+    ("billing statement from Sakura Design Studio, 12 hours of illustration work at $60, tax line, total due", False),
+    ("the sitting commander in chief of the USA giving a speech, manga panel", False),
+    ("the commander-in-chief of the goblin army, anime", True),
+    ("iPhone 15 Pro portrait mode, blurred background, latte art on a wooden cafe table", False),
+    ("portrait mode phone wallpaper of a magical girl", True),
+    ("the physicist with wild white hair sticking his tongue out, cute anime style", False),
+    ("a genius inventor with wild white hair and his tongue out, original character, anime", True),
+    ("a Totoro plushie sitting on a real bed, photographed with an iPhone in morning sunlight", False),
+    ("a cat being photographed with an iphone by a schoolgirl, anime", True),
+]
+
+FOURTEENTH_REVIEW = [  # allowed prompts a review found rejected by round 35's first rules (now narrowed)
+    ("anime girl setting up a large format camera on a tripod at the edge of a canyon, golden hour", True),
+    ("a large-format black and white manga spread of a samurai duel in the rain", True),
+    ("cartoon grandma confused by iPhone portrait mode, comic strip style, four panels", True),
+    ("a stray cat photographed with a phone by a curious schoolgirl, anime style", True),
+    ("a UFO photographed with an iPhone by a panicking farmer, comic book style", True),
+    ("cartoon robot dreaming of boxes and diamonds connected by arrows, thought bubble", True),
+    ("a cat who is the commander in chief of the US Army of Cats in my comic, wearing a tiny helmet", True),
+    ("小狗乔丹扣篮，可爱的卡通风格", True),
+    ("農場少年喬丹在公牛旁邊餵草，卡通", True),
+    ("an elf queen portrait in the style of Annie Leibovitz, painterly", True),
+]
+
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -1584,12 +1620,14 @@ LATER_ROUNDS = [
     *TWELFTH_REVIEW,
     *THIRTY_FOURTH_ROUND,
     *THIRTEENTH_REVIEW,
+    *THIRTY_FIFTH_ROUND,
+    *FOURTEENTH_REVIEW,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
 def test_cases_of_the_ninth_and_later_rounds_and_reviews(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 34 (fixed), their neighbours, and the reviews' repros."""
+    """The first-scoring errors of rounds 9 to 35 (fixed), their neighbours, and the reviews' repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 

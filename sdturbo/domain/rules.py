@@ -15,6 +15,7 @@ from sdturbo.errors import InvalidParameterError
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 WEIGHTS = {"strong": 2.0, "hint": 1.0, "weak": 0.5}
 _REGEX_SYNTAX = frozenset("\\^$.|?*+()[]{}")
+PHOTOGRAPHER = "acclaimed photographer"  # real_people.toml's role of photographers: their style is a photograph
 _EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\uf900-\ufaff]")
 # "by Miyazaki" names a style; "played by Johnny Depp" names the actor
 _STYLE_BEFORE = re.compile(
@@ -333,6 +334,11 @@ class Rules:
             styled = styled or (hit.term.pattern is not FOUND_BY_FRAME and _AUTHOR_OF.match(after))
             styled = styled or _NAMED_BEFORE.search(before) or _PET_AFTER.match(after)
             styled = styled or (hit.term.bare and not _subject(before, after))
+            if styled and hit.term.role == PHOTOGRAPHER:  # "in the manner of Ansel Adams" asks for a photograph,
+                # unless a drawn style is asked for too: then the anime words weigh against it
+                photo = Term(hit.term.text, hit.term.pattern, WEIGHTS["hint" if evidence.anime else "strong"])
+                evidence.rejects.setdefault("photographic", []).append(Hit(photo, hit.found, hit.start, hit.end))
+                continue
             (evidence.explained if styled else evidence.people).append(hit)
         for category, shortlist in self._rejects.items():
             for hit in _consume(chars, shortlist.among(grams), evidence.removed, evidence.text):
