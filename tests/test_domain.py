@@ -316,6 +316,15 @@ def test_rewrites_drop_camera_and_quality_words(validator):
     assert all("a knight" in s and "cinematic" not in s and "8k" not in s for s in verdict.suggestions)
 
 
+@pytest.mark.parametrize("prompt", ["in the style of ansel adams, a valley", "a valley in the manner of Ansel Adams"])
+def test_a_photographers_style_asks_for_a_photograph_and_the_rewrites_keep_the_scene(validator, prompt):
+    """Round 35: a photographer's manner is a photograph's look; the rewrites draw the valley, with no
+    "style of" left dangling once the name is cut out."""
+    verdict = validator.validate(prompt)
+    assert not verdict.allowed and verdict.category == "photographic" and "ansel adams" in verdict.reasons[0]
+    assert verdict.suggestions and all("a valley" in s and "style of" not in s for s in verdict.suggestions)
+
+
 class _StubIndex:
     """An embedding stage whose similarities the test chooses: accept vs photographic."""
 
