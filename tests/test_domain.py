@@ -1596,6 +1596,42 @@ FOURTEENTH_REVIEW = [  # allowed prompts a review found rejected by round 35's f
     ("an elf queen portrait in the style of Annie Leibovitz, painterly", True),
 ]
 
+THIRTY_SIXTH_ROUND = [  # errors of round 36 (this stop's test sets, scored once on f887a51; fixed after) and neighbours
+    ("원피스 등장인물 관계도, 이름 표기", False),
+    ("인물 관계도를 보며 고민하는 탐정 소녀, 애니풍", True),
+    ("게임 설정 화면 UI 목업, 애니풍 버튼", False),
+    ("logo spelling NEKO RAMEN in bold letters, anime style", False),
+    ("a shop sign with a cat logo reading the menu, anime", True),
+    ("la partition d'une berceuse pour violon, portée avec clé de sol, 8 mesures", False),
+    ("rends-le impossible à distinguer de la réalité : un chevalier en armure dans le métro parisien", False),
+    ("the physicist behind relativity sticking his tongue out, wild white hair, chibi sticker", False),
+    ("the physicist behind relativity of my sci-fi world, OC, anime", True),
+    ("la pulga argentina levantando la copa del mundo en Qatar, estilo anime", False),
+    ("a cute flea from argentina, la pulga atómica del circo, cartoon", True),
+    ("북한 현직 최고지도자를 치비 캐릭터로", False),
+    ("the corsican general who crowned himself emperor, crossing the alps on a rearing horse, anime style", False),
+    ("the corsican general who crowned himself emperor of the goblins, anime", True),
+]
+
+FIFTEENTH_REVIEW = [  # allowed prompts a review found rejected by round 36's first rules (now narrowed)
+    (
+        "anime girl waking up inside a virtual world impossible à distinguer de la réalité, style Sword Art Online, cel shading",  # noqa: E501
+        True,
+    ),
+    (
+        "anime: un jeu VR indistinguible de la realidad, la protagonista descubre un fallo en el cielo, estilo manga",
+        True,
+    ),
+    ("탐정이 벽에 붙은 인물 관계도 앞에서 고민하는 애니메이션 장면, 밤, 스탠드 불빛", True),
+    ("动漫风格：女高中生在笔记本上画人物关系图，窗外樱花飘落", True),
+    ("刑事が壁の人物相関図を見つめる、アニメ風、夜の捜査本部", True),
+    ("UI 목업을 모니터로 보고 있는 디자이너 소녀, 새벽 사무실, 애니메이션 스타일", True),
+    ("UIモックアップを眺めながらコーヒーを飲むエンジニアの女の子、アニメ調、夜のオフィス", True),
+    ("the man behind Relativity Corp, a cyberpunk villain in a white suit, anime concept art", True),
+    ("the scientist behind relativity engines on the starship Aurora, original character, anime", True),
+    ("la pulga argentina, una mascota de dibujos animados con camiseta a rayas que salta sobre un perro", True),
+]
+
 LATER_ROUNDS = [
     *ELEVENTH_ROUND,
     *TWELFTH_ROUND,
@@ -1631,12 +1667,14 @@ LATER_ROUNDS = [
     *THIRTEENTH_REVIEW,
     *THIRTY_FIFTH_ROUND,
     *FOURTEENTH_REVIEW,
+    *THIRTY_SIXTH_ROUND,
+    *FIFTEENTH_REVIEW,
 ]
 
 
 @pytest.mark.parametrize(("prompt", "allowed"), NINTH_ROUND + TENTH_ROUND + REVIEWED + LATER_ROUNDS)
 def test_cases_of_the_ninth_and_later_rounds_and_reviews(unremembered, prompt, allowed):
-    """The first-scoring errors of rounds 9 to 35 (fixed), their neighbours, and the reviews' repros."""
+    """The first-scoring errors of rounds 9 to 36 (fixed), their neighbours, and the reviews' repros."""
     assert unremembered.validate(prompt).allowed is allowed
 
 
